@@ -1,0 +1,77 @@
+// A directory shard maps (app, user) to that user's registry actor, spawning
+// it on first login. A registry leaves only when the directory confirms that
+// no login is on its way to it, so no user ever has two registries.
+#include <caf/all.hpp>
+
+#include <unordered_map>
+
+#include "actors/messages.hpp"
+
+namespace chatd {
+namespace {
+
+struct registry_entry {
+  caf::actor registry;
+  std::uint64_t logins_routed = 0;
+};
+
+struct directory_state {
+  std::unordered_map<user_key, registry_entry, user_key_hash> registries;
+};
+
+using directory_actor = caf::stateful_actor<directory_state>;
+
+registry_entry& registry_for(directory_actor* self, const user_key& key) {
+  auto& registries = self->state.registries;
+  auto it = registries.find(key);
+  if (it == registries.end()) {
+    auto registry = spawn_user_registry(self->system(), key, caf::actor_cast<caf::actor>(self));
+    it = registries.emplace(key, registry_entry{std::move(registry), 0}).first;
+  }
+  return it->second;
+}
+
+caf::actor find_registry(directory_actor* self, const user_key& key) {
+  auto it = self->state.registries.find(key);
+  return it == self->state.registries.end() ? caf::actor{} : it->second.registry;
+}
+
+caf::behavior directory(directory_actor* self) {
+  // Shutdown cascades: directory -> registries -> sessions.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& [key, entry] : self->state.registries)
+      self->send_exit(entry.registry, msg.reason);
+    self->quit(msg.reason);
+  });
+  return {
+      [=](login_atom atom, login_order& order) {
+        auto& entry = registry_for(self, user_key{order.sdkappid, order.user_id});
+        ++entry.logins_routed;
+        return self->delegate(entry.registry, atom, std::move(order));
+      },
+      [=](retire_atom atom, const user_key& key, std::uint64_t logins_seen) {
+        auto it = self->state.registries.find(key);
+        if (it == self->state.registries.end() || it->second.logins_routed != logins_seen ||
+            it->second.registry.address() != self->current_sender())
+          return;  // a login is still on its way; the registry lives on
+        self->send(it->second.registry, atom);
+        self->state.registries.erase(it);
+      },
+      [=](kick_atom atom, const user_key& key, int type) -> caf::result<caf::message> {
+        if (auto registry = find_registry(self, key))
+          return self->delegate(registry, atom, type);
+        return caf::make_message(std::size_t{0});
+      },
+      [=](online_atom atom, const user_key& key) -> caf::result<caf::message> {
+        if (auto registry = find_registry(self, key))
+          return self->delegate(registry, atom);
+        return caf::make_message(online_list{});
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_directory(caf::actor_system& system) { return system.spawn(directory); }
+
+}  // namespace chatd

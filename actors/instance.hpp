@@ -1,0 +1,43 @@
+// Plain types shared by the actors and their callers: instances, kicks and the
+// sink through which an instance's fate reaches its connection. No CAF here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/error_codes.hpp"
+#include "protocol/platform.hpp"
+
+namespace chatd {
+
+enum class kick_type : std::uint8_t { multiple_account, multiple_device, usersig_expired, rest_api };
+
+// Tencent's TYPES strings: "multipleAccount", "multipleDevice", ...
+std::string_view kick_type_name(kick_type type);
+// The sdkStateNotReady reason that follows a kick of this type.
+errc not_ready_reason(kick_type type);
+
+struct instance_ref {
+  chatd::platform platform = chatd::platform::web;
+  std::string instance_id;
+};
+
+struct kick_notice {
+  kick_type type = kick_type::multiple_account;
+  std::optional<instance_ref> by;  // the instance that caused it, if any
+};
+
+// Receives what happens to one logged-in instance. Implemented by the gateway;
+// called from actor threads, so implementations must be thread-safe.
+class instance_sink {
+ public:
+  virtual ~instance_sink() = default;
+  // The instance was kicked; called at most once, and never after lost().
+  virtual void kicked(const kick_notice& notice) = 0;
+  // The instance's session actor died without a kick (a bug or shutdown).
+  virtual void lost() = 0;
+};
+
+}  // namespace chatd

@@ -1,0 +1,80 @@
+// The actor system behind one facade, so that callers (the gateway, tests,
+// embedders) never include CAF. Every method is asynchronous and thread-safe;
+// each callback is called exactly once, on an actor thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/instance.hpp"
+#include "actors/instance_table.hpp"
+#include "protocol/error_codes.hpp"
+#include "protocol/platform.hpp"
+
+namespace chatd {
+
+struct login_order {
+  std::uint32_t sdkappid = 0;
+  std::string user_id;
+  chatd::platform platform = chatd::platform::web;
+  std::string device_name;
+  login_limits limits;                // the app's rule at the time of login
+  std::int64_t sig_expires_at_ms = 0;  // the instant the sig stops being valid
+  std::shared_ptr<instance_sink> sink;
+  std::string instance_id;  // assigned by session_service::login
+};
+
+// An opaque reference to a live instance's session; defined in the actor TUs.
+struct session_ref;
+using session_handle = std::shared_ptr<const session_ref>;
+
+struct login_grant {
+  errc code = errc::ok;
+  std::string instance_id;
+  session_handle session;
+};
+
+struct service_options {
+  std::size_t scheduler_threads = 0;  // 0: one per core
+  std::size_t directory_shards = 0;   // 0: two per scheduler thread
+  std::size_t gateway_actors = 0;     // 0: one per scheduler thread
+  std::chrono::milliseconds ask_timeout{10000};
+};
+
+class session_service {
+ public:
+  explicit session_service(service_options options = {});
+  ~session_service();
+  session_service(const session_service&) = delete;
+  session_service& operator=(const session_service&) = delete;
+
+  // Admits a new instance under the user's registry, kicking per CONTRACT §3.
+  void login(login_order order, std::function<void(login_grant)> done);
+  // Takes one instance offline; 2024 if it is no longer online.
+  void logout(const session_handle& session, std::function<void(errc)> done);
+  // Moves the instance's sig expiry; 2024 if it is no longer online.
+  void renew(const session_handle& session, std::int64_t sig_expires_at_ms,
+             std::function<void(errc)> done);
+  // Kicks every online instance of a user; reports how many were kicked.
+  void kick_user(std::uint32_t sdkappid, std::string user_id, kick_type type,
+                 std::function<void(std::size_t)> done);
+  // The user's online instances, oldest first.
+  void online_instances(std::uint32_t sdkappid, std::string user_id,
+                        std::function<void(std::vector<online_instance>)> done);
+
+  // Live actors in the system; for leak checks.
+  std::size_t running_actors() const;
+
+  // Exposed for tests that must kill a session actor from outside.
+  static void kill_session_for_test(const session_handle& session);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace chatd

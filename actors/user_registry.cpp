@@ -1,0 +1,148 @@
+// One registry actor per (app, user): the single place where that user's
+// logins, logouts, expiries and kicks are serialized, so the limits of
+// CONTRACT §3 hold under any interleaving. It supervises its session actors
+// and retires through the directory when the last one is gone.
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <unordered_map>
+
+#include "actors/messages.hpp"
+
+namespace chatd {
+namespace {
+
+struct registry_state {
+  user_key key;
+  caf::actor directory;
+  instance_table table;
+  std::unordered_map<std::string, caf::actor> sessions;  // by instance id
+  std::uint64_t next_ready_order = 0;
+  std::uint64_t logins_seen = 0;  // logins the directory routed here
+  bool retiring = false;
+};
+
+using registry_actor = caf::stateful_actor<registry_state>;
+
+void send_kick(registry_actor* self, const online_instance& victim, const kick_notice& notice) {
+  auto& st = self->state;
+  auto it = st.sessions.find(victim.instance_id);
+  if (it == st.sessions.end())
+    return;
+  spdlog::info("kick app={} user={} platform={} instance={} type={}{}{}", st.key.sdkappid,
+               st.key.user_id, platform_name(victim.platform), victim.instance_id,
+               kick_type_name(notice.type), notice.by ? " by=" : "",
+               notice.by ? notice.by->instance_id : "");
+  self->send(it->second, notice_atom::value, notice);
+  st.sessions.erase(it);
+}
+
+// Tells the directory we may be retired once no instance is left. The
+// directory only agrees if it routed us no login we have not seen yet.
+void offer_retirement(registry_actor* self) {
+  auto& st = self->state;
+  if (!st.table.empty() || st.retiring)
+    return;
+  st.retiring = true;
+  self->send(st.directory, retire_atom::value, st.key, st.logins_seen);
+}
+
+login_grant admit(registry_actor* self, login_order& order) {
+  auto& st = self->state;
+  ++st.logins_seen;
+  st.retiring = false;
+  online_instance incoming{order.instance_id, order.platform, st.next_ready_order++};
+  const instance_ref newcomer{order.platform, order.instance_id};
+  for (const auto& evicted : st.table.admit(incoming, order.limits))
+    send_kick(self, evicted.instance, kick_notice{evicted.type, newcomer});
+
+  session_init init{order.sdkappid, order.user_id, newcomer, order.sig_expires_at_ms,
+                    std::move(order.sink), caf::actor_cast<caf::actor>(self)};
+  auto session = spawn_session(self->system(), std::move(init));
+  self->monitor(session);
+  st.sessions.emplace(order.instance_id, session);
+  auto ref = std::make_shared<session_ref>(session_ref{session, caf::actor_cast<caf::actor>(self),
+                                                       order.instance_id});
+  return login_grant{errc::ok, order.instance_id, std::move(ref)};
+}
+
+int take_offline(registry_actor* self, const std::string& instance_id) {
+  auto& st = self->state;
+  auto it = st.sessions.find(instance_id);
+  if (it == st.sessions.end())
+    return code_number(errc::not_logged_in);
+  self->send(it->second, stop_atom::value);
+  st.sessions.erase(it);
+  st.table.remove(instance_id);
+  offer_retirement(self);
+  return code_number(errc::ok);
+}
+
+void on_session_down(registry_actor* self, const caf::down_msg& down) {
+  auto& st = self->state;
+  for (auto it = st.sessions.begin(); it != st.sessions.end(); ++it) {
+    if (it->second.address() == down.source) {
+      spdlog::warn("session ended unexpectedly app={} user={} instance={} reason={}",
+                   st.key.sdkappid, st.key.user_id, it->first, to_string(down.reason));
+      st.table.remove(it->first);
+      st.sessions.erase(it);
+      break;
+    }
+  }
+  offer_retirement(self);
+}
+
+caf::behavior user_registry(registry_actor* self, user_key key, caf::actor directory) {
+  self->state.key = std::move(key);
+  self->state.directory = std::move(directory);
+  self->set_down_handler([self](caf::down_msg& down) { on_session_down(self, down); });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& [id, session] : self->state.sessions)
+      self->send_exit(session, msg.reason);
+    self->quit(msg.reason);
+  });
+  return {
+      [=](login_atom, login_order& order) { return admit(self, order); },
+      [=](logout_atom, const std::string& instance_id) { return take_offline(self, instance_id); },
+      [=](expired_atom, const std::string& instance_id) {
+        auto& st = self->state;
+        auto it = st.sessions.find(instance_id);
+        if (it == st.sessions.end())
+          return;
+        auto inst = std::find_if(st.table.instances().begin(), st.table.instances().end(),
+                                 [&](const online_instance& i) { return i.instance_id == instance_id; });
+        if (inst != st.table.instances().end())
+          send_kick(self, *inst, kick_notice{kick_type::usersig_expired, std::nullopt});
+        st.table.remove(instance_id);
+        offer_retirement(self);
+      },
+      [=](renew_atom, const std::string& instance_id, std::int64_t expires_at_ms) {
+        auto& st = self->state;
+        auto it = st.sessions.find(instance_id);
+        if (it == st.sessions.end())
+          return code_number(errc::not_logged_in);
+        self->send(it->second, renew_atom::value, expires_at_ms);
+        return code_number(errc::ok);
+      },
+      [=](kick_atom, int type) {
+        auto& st = self->state;
+        const auto victims = st.table.instances();
+        for (const auto& victim : victims) {
+          send_kick(self, victim, kick_notice{static_cast<kick_type>(type), std::nullopt});
+          st.table.remove(victim.instance_id);
+        }
+        offer_retirement(self);
+        return victims.size();
+      },
+      [=](online_atom) { return online_list(self->state.table.instances()); },
+      [=](retire_atom) { self->quit(); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_user_registry(caf::actor_system& system, user_key key, caf::actor directory) {
+  return system.spawn(user_registry, std::move(key), std::move(directory));
+}
+
+}  // namespace chatd

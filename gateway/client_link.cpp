@@ -1,0 +1,124 @@
+#include "gateway/client_link.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/json/object.hpp>
+#include <spdlog/spdlog.h>
+
+#include "protocol/frame.hpp"
+
+namespace chatd {
+
+// Carries an instance's fate from an actor thread to the connection's strand.
+class client_link::sink final : public instance_sink {
+ public:
+  sink(std::weak_ptr<client_link> link, boost::asio::any_io_executor strand, std::uint64_t attempt)
+      : link_(std::move(link)), strand_(std::move(strand)), attempt_(attempt) {}
+
+  void kicked(const kick_notice& notice) override {
+    boost::asio::post(strand_, [link = link_, attempt = attempt_, notice] {
+      if (auto l = link.lock())
+        l->on_kicked(attempt, notice);
+    });
+  }
+
+  void lost() override {
+    boost::asio::post(strand_, [link = link_, attempt = attempt_] {
+      if (auto l = link.lock())
+        l->on_lost(attempt);
+    });
+  }
+
+ private:
+  std::weak_ptr<client_link> link_;
+  boost::asio::any_io_executor strand_;
+  std::uint64_t attempt_;
+};
+
+client_link::client_link(boost::asio::any_io_executor strand, std::size_t outbox_frames,
+                         std::string origin)
+    : strand_(strand), outbox_(strand, outbox_frames), origin_(std::move(origin)) {}
+
+bool client_link::send(std::string text) {
+  if (closing())
+    return false;
+  if (outbox_.try_send(boost::system::error_code{}, outgoing_frame{std::move(text), false, 1000, {}}))
+    return true;
+  spdlog::warn("client does not read; its outbox is full, disconnecting");
+  closing_ = true;
+  if (on_abort)
+    on_abort();
+  return false;
+}
+
+void client_link::close(std::uint16_t code, std::string reason) {
+  if (closing())
+    return;
+  closing_ = true;
+  outgoing_frame frame{{}, true, code, std::move(reason)};
+  if (!outbox_.try_send(boost::system::error_code{}, std::move(frame)) && on_abort)
+    on_abort();
+}
+
+void client_link::end() {
+  ended_ = true;
+  outbox_.close();
+}
+
+std::shared_ptr<instance_sink> client_link::begin_login() {
+  login_in_flight_ = true;
+  early_kick_.reset();
+  early_loss_ = false;
+  return std::make_shared<sink>(weak_from_this(), strand_, ++login_attempt_);
+}
+
+void client_link::finish_login(active_login login) {
+  login_in_flight_ = false;
+  login_ = std::move(login);
+  if (early_kick_)
+    deliver_kick(*std::exchange(early_kick_, std::nullopt));
+  else if (std::exchange(early_loss_, false))
+    deliver_loss();
+}
+
+void client_link::fail_login() { login_in_flight_ = false; }
+
+void client_link::clear_login() { login_.reset(); }
+
+void client_link::on_kicked(std::uint64_t attempt, const kick_notice& notice) {
+  if (attempt != login_attempt_)
+    return;  // a notice for an earlier login of this connection, already settled
+  if (login_in_flight_)
+    early_kick_ = notice;
+  else if (login_)
+    deliver_kick(notice);
+}
+
+void client_link::on_lost(std::uint64_t attempt) {
+  if (attempt != login_attempt_)
+    return;
+  if (login_in_flight_)
+    early_loss_ = true;
+  else if (login_)
+    deliver_loss();
+}
+
+void client_link::deliver_kick(const kick_notice& notice) {
+  boost::json::object data;
+  data["type"] = kick_type_name(notice.type);
+  if (notice.by) {
+    boost::json::object by;
+    by["platform"] = platform_name(notice.by->platform);
+    by["instanceID"] = notice.by->instance_id;
+    data["by"] = std::move(by);
+  }
+  login_.reset();
+  send(frame::encode_event("kickedOut", std::move(data)));
+  send(frame::encode_event("sdkStateNotReady", {{"reason", code_number(not_ready_reason(notice.type))}}));
+}
+
+void client_link::deliver_loss() {
+  login_.reset();
+  send(frame::encode_event("sdkStateNotReady", {{"reason", code_number(errc::internal_error)}}));
+}
+
+}  // namespace chatd

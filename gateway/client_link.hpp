@@ -1,0 +1,96 @@
+// One client connection as the op handlers see it: its login state and a
+// bounded outbox. Socket-free (no Beast): the WebSocket code drains the
+// outbox. Every member is used on the connection's strand only, except
+// make_sink(), whose sink is thread-safe.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "actors/session_service.hpp"
+
+namespace chatd {
+
+struct outgoing_frame {
+  std::string text;
+  bool close = false;  // a close frame instead of text
+  std::uint16_t close_code = 1000;
+  std::string close_reason;
+};
+
+using outbox_channel =
+    boost::asio::experimental::channel<void(boost::system::error_code, outgoing_frame)>;
+
+struct active_login {
+  std::uint32_t sdkappid = 0;
+  std::string user_id;
+  std::string instance_id;
+  chatd::platform platform = chatd::platform::web;
+  std::int64_t sig_expires_at_ms = 0;
+  session_handle session;
+};
+
+class client_link : public std::enable_shared_from_this<client_link> {
+ public:
+  client_link(boost::asio::any_io_executor strand, std::size_t outbox_frames, std::string origin);
+
+  const boost::asio::any_io_executor& strand() const { return strand_; }
+  outbox_channel& outbox() { return outbox_; }
+  const std::string& origin() const { return origin_; }
+
+  // Queues a text frame. A client that does not read fills its outbox; it is
+  // then aborted (not allowed to grow memory). Returns false if dropped.
+  bool send(std::string text);
+  // Queues a close frame after what is already queued.
+  void close(std::uint16_t code, std::string reason);
+  bool closing() const { return closing_ || ended_; }
+  // Called by the socket side when the connection is gone for good.
+  void end();
+  bool ended() const { return ended_; }
+  // Set by the socket side: tears the TCP connection down at once.
+  std::function<void()> on_abort;
+
+  // --- login state -------------------------------------------------------
+  const std::optional<active_login>& login() const { return login_; }
+  bool login_in_flight() const { return login_in_flight_; }
+  // Starts a login attempt; returns its sink, tied to this attempt.
+  std::shared_ptr<instance_sink> begin_login();
+  // The attempt succeeded: the instance is ready. Delivers a kick or loss
+  // that raced ahead of the grant (it then follows sdkStateReady).
+  void finish_login(active_login login);
+  void fail_login();
+  // Logout or destroy finished: the instance is offline, no kick pending.
+  void clear_login();
+  void set_sig_expiry(std::int64_t ms) {
+    if (login_)
+      login_->sig_expires_at_ms = ms;
+  }
+
+ private:
+  struct pending_fate;
+  class sink;
+  void on_kicked(std::uint64_t attempt, const kick_notice& notice);
+  void on_lost(std::uint64_t attempt);
+  void deliver_kick(const kick_notice& notice);
+  void deliver_loss();
+
+  boost::asio::any_io_executor strand_;
+  outbox_channel outbox_;
+  std::string origin_;
+  bool closing_ = false;
+  bool ended_ = false;
+
+  std::optional<active_login> login_;
+  bool login_in_flight_ = false;
+  std::uint64_t login_attempt_ = 0;
+  // A kick (or loss) that arrived before the login grant did.
+  std::optional<kick_notice> early_kick_;
+  bool early_loss_ = false;
+};
+
+}  // namespace chatd

@@ -1,0 +1,97 @@
+#include "gateway/gateway_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "gateway/gateway_context.hpp"
+#include "gateway/http_session.hpp"
+
+namespace chatd {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// Out of descriptors (or kernel memory): the pending connection stays in the
+// backlog, so retrying at once would spin. Back off instead, and recover as
+// soon as descriptors free up.
+bool is_resource_exhaustion(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+         ec == asio::error::no_memory || ec.value() == ENFILE;
+}
+
+constexpr std::chrono::milliseconds first_backoff{5};
+constexpr std::chrono::milliseconds longest_backoff{500};
+
+}  // namespace
+
+struct gateway_server::impl {
+  asio::io_context& io;
+  std::shared_ptr<gateway_context> context;
+  tcp::acceptor acceptor;
+
+  impl(asio::io_context& io, std::shared_ptr<gateway_context> ctx)
+      : io(io), context(std::move(ctx)), acceptor(io) {}
+
+  asio::awaitable<void> accept_loop() {
+    auto backoff = first_backoff;
+    asio::steady_timer pause(io);
+    std::uint64_t exhausted = 0;
+    for (;;) {
+      auto [ec, socket] =
+          co_await acceptor.async_accept(asio::make_strand(io), asio::as_tuple(asio::use_awaitable));
+      if (!ec) {
+        if (exhausted != 0)
+          spdlog::info("accepting again after {} refused attempts", std::exchange(exhausted, 0));
+        backoff = first_backoff;
+        start_http_session(std::move(socket), context);
+        continue;
+      }
+      if (ec == asio::error::operation_aborted || !acceptor.is_open())
+        co_return;
+      if (is_resource_exhaustion(ec)) {
+        if (exhausted++ == 0)
+          spdlog::warn("accept failed: {}; backing off until descriptors free up", ec.message());
+        pause.expires_after(backoff);
+        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+        backoff = std::min(backoff * 2, longest_backoff);
+      }
+      // Other errors (a peer that reset before accept) concern one connection only.
+    }
+  }
+};
+
+gateway_server::gateway_server(asio::io_context& io, std::shared_ptr<gateway_context> context)
+    : impl_(std::make_unique<impl>(io, std::move(context))) {}
+
+gateway_server::~gateway_server() = default;
+
+std::uint16_t gateway_server::start() {
+  const auto& s = impl_->context->settings;
+  tcp::endpoint endpoint(asio::ip::make_address(s.listen_host), s.listen_port);
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(asio::socket_base::reuse_address(true));
+  acceptor.bind(endpoint);
+  acceptor.listen(asio::socket_base::max_listen_connections);
+  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  impl_->context->accepting = true;
+  return acceptor.local_endpoint().port();
+}
+
+void gateway_server::stop_accepting() {
+  impl_->context->accepting = false;
+  asio::post(impl_->io, [this] {
+    boost::system::error_code ignored;
+    impl_->acceptor.close(ignored);
+  });
+}
+
+}  // namespace chatd

@@ -1,0 +1,32 @@
+// The gateway's listening socket: WebSocket, REST and health checks share it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace chatd {
+
+struct gateway_context;
+
+class gateway_server {
+ public:
+  gateway_server(boost::asio::io_context& io, std::shared_ptr<gateway_context> context);
+  ~gateway_server();
+  gateway_server(const gateway_server&) = delete;
+  gateway_server& operator=(const gateway_server&) = delete;
+
+  // Binds (port 0 picks a free port) and starts accepting; returns the port.
+  // Throws std::system_error when the address cannot be bound.
+  std::uint16_t start();
+  void stop_accepting();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace chatd

@@ -1,0 +1,191 @@
+// All Beast code of the server: HTTP routing and the WebSocket connection.
+// Kept in one translation unit because Beast's coroutine instantiations
+// dominate build time (see ../shared/STACK-NOTES.md §8).
+#include "gateway/http_session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <spdlog/spdlog.h>
+
+#include "gateway/client_link.hpp"
+#include "gateway/gateway_context.hpp"
+#include "gateway/ops.hpp"
+
+namespace chatd {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using websocket_stream = websocket::stream<beast::tcp_stream>;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+constexpr std::size_t max_http_body_bytes = 1024 * 1024;
+constexpr char websocket_path[] = "/v1/ws";
+
+void log_failure(std::exception_ptr error) {
+  if (!error)
+    return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("connection failed: {}", e.what());
+  }
+}
+
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+// Sends every queued frame, one write at a time, until the outbox closes.
+asio::awaitable<void> write_outbox(std::shared_ptr<websocket_stream> ws,
+                                   std::shared_ptr<client_link> link) {
+  for (;;) {
+    auto [ec, frame] = co_await link->outbox().async_receive(use_tuple);
+    if (ec)
+      co_return;
+    if (frame.close) {
+      co_await ws->async_close(websocket::close_reason(static_cast<websocket::close_code>(frame.close_code), frame.close_reason),
+                               use_tuple);
+      co_return;
+    }
+    ws->text(true);
+    auto [write_ec, written] = co_await ws->async_write(asio::buffer(frame.text), use_tuple);
+    if (write_ec) {
+      link->on_abort();
+      co_return;
+    }
+  }
+}
+
+// Closes the connection when no frame has arrived for the idle timeout.
+asio::awaitable<void> watch_idle(std::shared_ptr<client_link> link,
+                                 std::shared_ptr<std::chrono::steady_clock::time_point> last_frame,
+                                 std::chrono::seconds idle_timeout) {
+  asio::steady_timer timer(link->strand());
+  while (!link->ended()) {
+    const auto deadline = *last_frame + idle_timeout;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      link->close(1000, "idle timeout");
+      co_return;
+    }
+    timer.expires_at(deadline);
+    co_await timer.async_wait(use_tuple);
+  }
+}
+
+asio::awaitable<void> run_websocket(beast::tcp_stream stream, http::request<http::string_body> request,
+                                    std::shared_ptr<gateway_context> context) {
+  const auto& settings = context->settings;
+  auto ws = std::make_shared<websocket_stream>(std::move(stream));
+  beast::get_lowest_layer(*ws).expires_never();
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = settings.handshake_timeout;
+  timeouts.idle_timeout = websocket::stream_base::none();  // our own idle rule, below
+  timeouts.keep_alive_pings = false;
+  ws->set_option(timeouts);
+  ws->read_message_max(settings.max_frame_bytes);
+
+  auto executor = ws->get_executor();
+  auto last_frame = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  ws->control_callback([last_frame](websocket::frame_type, beast::string_view) {
+    *last_frame = std::chrono::steady_clock::now();
+  });
+  auto [accept_ec] = co_await ws->async_accept(request, use_tuple);
+  if (accept_ec)
+    co_return;
+
+  std::string origin(request[http::field::origin]);
+  auto link = std::make_shared<client_link>(executor, settings.outbox_frames, std::move(origin));
+  link->on_abort = [weak = std::weak_ptr(ws)] {
+    if (auto w = weak.lock()) {
+      boost::system::error_code ignored;
+      beast::get_lowest_layer(*w).socket().close(ignored);
+    }
+  };
+  asio::co_spawn(executor, write_outbox(ws, link), log_failure);
+  asio::co_spawn(executor, watch_idle(link, last_frame, settings.idle_timeout), log_failure);
+
+  beast::flat_buffer buffer;
+  for (;;) {
+    buffer.clear();
+    auto [ec, bytes] = co_await ws->async_read(buffer, use_tuple);
+    if (ec)
+      break;  // closed, too big (Beast closes with 1009), reset, aborted
+    *last_frame = std::chrono::steady_clock::now();
+    if (link->closing())
+      continue;  // drain until the peer answers our close
+    if (!ws->got_text()) {
+      link->close(1003, "binary frames are not supported");
+      continue;
+    }
+    dispatch_frame(link, context, beast::buffers_to_string(buffer.data()));
+  }
+  release_connection(*link, *context);
+  link->end();
+}
+
+http::response<http::string_body> plain_response(const http::request<http::string_body>& request,
+                                                 http::status status, std::string body) {
+  http::response<http::string_body> response{status, request.version()};
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.keep_alive(request.keep_alive());
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+http::response<http::string_body> route_http(const http::request<http::string_body>& request,
+                                             gateway_context& context) {
+  const auto path = path_of(request.target());
+  if (path == "/healthz")
+    return plain_response(request, http::status::ok, "ok\n");
+  if (path == "/readyz") {
+    const bool ready = context.accepting.load();
+    return plain_response(request, ready ? http::status::ok : http::status::service_unavailable,
+                          ready ? "ready\n" : "not ready\n");
+  }
+  return plain_response(request, http::status::not_found, "not found\n");
+}
+
+asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<gateway_context> context) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(max_http_body_bytes);
+    stream.expires_after(context->settings.handshake_timeout);
+    auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    if (ec)
+      co_return;
+    auto request = parser.release();
+    if (websocket::is_upgrade(request)) {
+      if (path_of(request.target()) != websocket_path) {
+        auto response = plain_response(request, http::status::not_found, "not found\n");
+        response.keep_alive(false);
+        co_await http::async_write(stream, response, use_tuple);
+        co_return;
+      }
+      co_await run_websocket(std::move(stream), std::move(request), context);
+      co_return;
+    }
+    auto response = route_http(request, *context);
+    auto [write_ec, written] = co_await http::async_write(stream, response, use_tuple);
+    if (write_ec || !response.keep_alive())
+      co_return;
+  }
+}
+
+}  // namespace
+
+void start_http_session(tcp::socket socket, std::shared_ptr<gateway_context> context) {
+  auto executor = socket.get_executor();
+  asio::co_spawn(executor, serve(std::move(socket), std::move(context)), log_failure);
+}
+
+}  // namespace chatd

@@ -1,0 +1,270 @@
+#include "gateway/ops.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+#include "gateway/actor_bridge.hpp"
+#include "gateway/client_link.hpp"
+#include "gateway/gateway_context.hpp"
+#include "protocol/frame.hpp"
+#include "protocol/login_request.hpp"
+
+namespace chatd {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+struct op_call {
+  std::shared_ptr<client_link> link;
+  std::shared_ptr<gateway_context> context;
+  frame::request request;
+
+  void respond(errc code, json::object data = {}) const {
+    link->send(frame::encode_response(request.seq, code, std::move(data)));
+  }
+  void event(std::string_view name, json::object data) const {
+    link->send(frame::encode_event(name, std::move(data)));
+  }
+  session_service& sessions() const { return context->sessions; }
+};
+
+using op_handler = asio::awaitable<void> (*)(op_call&);
+
+asio::awaitable<login_grant> ask_login(session_service& sessions, login_order order) {
+  co_return co_await async_bridge<login_grant>(
+      [&sessions, order = std::move(order)](std::function<void(login_grant)> done) mutable {
+        sessions.login(std::move(order), std::move(done));
+      },
+      asio::use_awaitable);
+}
+
+asio::awaitable<errc> ask_logout(session_service& sessions, session_handle session) {
+  co_return co_await async_bridge<errc>(
+      [&sessions, session](std::function<void(errc)> done) { sessions.logout(session, std::move(done)); },
+      asio::use_awaitable);
+}
+
+asio::awaitable<errc> ask_renew(session_service& sessions, session_handle session, std::int64_t until) {
+  co_return co_await async_bridge<errc>(
+      [&sessions, session, until](std::function<void(errc)> done) {
+        sessions.renew(session, until, std::move(done));
+      },
+      asio::use_awaitable);
+}
+
+json::object login_data(const active_login& login, bool repeat) {
+  return {{"userID", login.user_id},
+          {"instanceID", login.instance_id},
+          {"platform", platform_name(login.platform)},
+          {"serverTime", wall_clock_ms()},
+          {"sigExpireAt", login.sig_expires_at_ms},
+          {"repeatLogin", repeat}};
+}
+
+// The sig is valid through its last second; it expires at the next one.
+std::int64_t sig_expiry_ms(const usersig::claims& claims) {
+  return (claims.last_valid_second() + 1) * 1000;
+}
+
+// Runs the checks of CONTRACT §1 and feeds failures to the brute-force guard.
+login_verdict run_login_checks(const op_call& call, const login_request& request) {
+  auto& ctx = *call.context;
+  auto app = ctx.find_app(request.sdkappid);
+  login_context checks{app.get(), wall_clock_ms(), call.link->origin()};
+  if (ctx.guard != nullptr && app) {
+    checks.user_locked = ctx.guard->is_locked(request.sdkappid, request.user_id);
+    checks.kick_time_s = ctx.guard->kick_time_s(request.sdkappid, request.user_id);
+  }
+  auto verdict = check_login(request, checks);
+  if (ctx.guard != nullptr && counts_as_failed_verification(verdict.code))
+    ctx.guard->record_failure(request.sdkappid, request.user_id);
+  return verdict;
+}
+
+asio::awaitable<void> op_login(op_call& call) {
+  auto& link = *call.link;
+  if (const auto& current = link.login()) {
+    auto data = login_data(*current, true);
+    const auto info = "repeat login: already logged in as " + current->user_id;
+    data["errorInfo"] = info;
+    link.send(frame::encode_response(call.request.seq, errc::ok, info, std::move(data)));
+    co_return;
+  }
+  if (link.login_in_flight()) {
+    call.respond(errc::repeat_login);
+    co_return;
+  }
+  auto parsed = parse_login_request(call.request.data);
+  if (auto* code = std::get_if<errc>(&parsed)) {
+    call.respond(*code);
+    co_return;
+  }
+  auto& request = std::get<login_request>(parsed);
+  auto verdict = run_login_checks(call, request);
+  if (verdict.code != errc::ok) {
+    spdlog::debug("login refused app={} user={} code={}", request.sdkappid, request.user_id,
+                  code_number(verdict.code));
+    call.respond(verdict.code);
+    co_return;
+  }
+  auto app = call.context->find_app(request.sdkappid);
+  login_order order{request.sdkappid, request.user_id, request.platform, request.device_name,
+                    app->limits, sig_expiry_ms(verdict.claims), link.begin_login(), {}};
+  auto grant = co_await ask_login(call.sessions(), std::move(order));
+  if (grant.code != errc::ok || link.closing()) {
+    link.fail_login();
+    if (grant.session)
+      call.sessions().logout(grant.session, [](errc) {});
+    call.respond(grant.code == errc::ok ? errc::internal_error : grant.code);
+    co_return;
+  }
+  active_login login{request.sdkappid, request.user_id, grant.instance_id, request.platform,
+                     sig_expiry_ms(verdict.claims), grant.session};
+  call.respond(errc::ok, login_data(login, false));
+  call.event("sdkStateReady", {{"userID", login.user_id}, {"instanceID", login.instance_id}});
+  spdlog::info("login app={} user={} platform={} instance={}", login.sdkappid, login.user_id,
+               platform_name(login.platform), login.instance_id);
+  // After sdkStateReady, so that a kick that raced ahead is delivered last.
+  link.finish_login(std::move(login));
+}
+
+// Takes this connection's instance offline; false if it was no longer online.
+asio::awaitable<errc> logout_current(op_call& call) {
+  auto& link = *call.link;
+  const auto login = *link.login();
+  const auto code = co_await ask_logout(call.sessions(), login.session);
+  if (code != errc::ok)
+    co_return code;  // kicked meanwhile: its kickedOut is on its way
+  if (link.login() && link.login()->instance_id == login.instance_id)
+    link.clear_login();
+  spdlog::info("logout app={} user={} platform={} instance={}", login.sdkappid, login.user_id,
+               platform_name(login.platform), login.instance_id);
+  call.event("sdkStateNotReady", {{"reason", code_number(errc::logged_out)}});
+  co_return errc::ok;
+}
+
+asio::awaitable<void> op_logout(op_call& call) {
+  if (!call.link->login()) {
+    call.respond(errc::not_logged_in);
+    co_return;
+  }
+  call.respond(co_await logout_current(call));
+}
+
+asio::awaitable<void> op_destroy(op_call& call) {
+  if (call.link->login())
+    co_await logout_current(call);
+  call.respond(errc::ok);
+  call.link->close(1000, "destroyed");
+}
+
+asio::awaitable<void> op_renew_user_sig(op_call& call) {
+  auto& link = *call.link;
+  if (!link.login()) {
+    call.respond(errc::not_logged_in);
+    co_return;
+  }
+  const auto current = *link.login();
+  const auto* sig = call.request.data.if_contains("userSig");
+  if (sig == nullptr || sig->is_null() || !sig->is_string()) {
+    call.respond(sig == nullptr || sig->is_null() ? errc::no_usersig : errc::usersig_malformed);
+    co_return;
+  }
+  login_request request{current.sdkappid, current.user_id, std::string(sig->get_string()),
+                        current.platform, {}};
+  auto verdict = run_login_checks(call, request);
+  if (verdict.code != errc::ok) {
+    call.respond(verdict.code);
+    co_return;
+  }
+  const auto until = sig_expiry_ms(verdict.claims);
+  const auto code = co_await ask_renew(call.sessions(), current.session, until);
+  if (code == errc::ok)
+    link.set_sig_expiry(until);
+  call.respond(code, code == errc::ok ? json::object{{"sigExpireAt", until}} : json::object{});
+}
+
+asio::awaitable<void> op_get_login_user(op_call& call) {
+  const auto& login = call.link->login();
+  call.respond(errc::ok, {{"userID", login ? login->user_id : ""}});
+  co_return;
+}
+
+asio::awaitable<void> op_server_time(op_call& call) {
+  call.respond(errc::ok, {{"serverTime", wall_clock_ms()}});
+  co_return;
+}
+
+asio::awaitable<void> op_is_ready(op_call& call) {
+  call.respond(errc::ok, {{"ready", call.link->login().has_value()}});
+  co_return;
+}
+
+struct op_entry {
+  std::string_view name;
+  op_handler handler;
+};
+
+constexpr std::array op_table{
+    op_entry{"login", op_login},
+    op_entry{"logout", op_logout},
+    op_entry{"getLoginUser", op_get_login_user},
+    op_entry{"getServerTime", op_server_time},
+    op_entry{"isReady", op_is_ready},
+    op_entry{"destroy", op_destroy},
+    op_entry{"ping", op_server_time},
+    op_entry{"renewUserSig", op_renew_user_sig},
+};
+
+op_handler find_op(std::string_view name) {
+  for (const auto& entry : op_table)
+    if (entry.name == name)
+      return entry.handler;
+  return nullptr;
+}
+
+asio::awaitable<void> run_op(op_call call, op_handler handler) { co_await handler(call); }
+
+}  // namespace
+
+void dispatch_frame(const std::shared_ptr<client_link>& link,
+                    const std::shared_ptr<gateway_context>& context, std::string text) {
+  auto parsed = frame::parse_request(text);
+  if (auto* rejected = std::get_if<frame::rejection>(&parsed)) {
+    link->send(frame::encode_response(rejected->seq, rejected->code));
+    return;
+  }
+  auto& request = std::get<frame::request>(parsed);
+  auto handler = find_op(request.op);
+  if (handler == nullptr) {
+    link->send(frame::encode_response(request.seq, errc::invalid_operation));
+    return;
+  }
+  asio::co_spawn(link->strand(), run_op(op_call{link, context, std::move(request)}, handler),
+                 [](std::exception_ptr error) {
+                   if (!error)
+                     return;
+                   try {
+                     std::rethrow_exception(error);
+                   } catch (const std::exception& e) {
+                     spdlog::error("op failed: {}", e.what());
+                   }
+                 });
+}
+
+void release_connection(client_link& link, gateway_context& context) {
+  const auto& login = link.login();
+  if (!login)
+    return;
+  spdlog::info("logout app={} user={} platform={} instance={} (connection closed)", login->sdkappid,
+               login->user_id, platform_name(login->platform), login->instance_id);
+  context.sessions.logout(login->session, [](errc) {});
+  link.clear_login();
+}
+
+}  // namespace chatd

@@ -1,0 +1,24 @@
+#include "metrics/exposer.hpp"
+
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+
+#include "metrics/metrics.hpp"
+
+namespace chatd {
+
+struct metrics_endpoint::impl {
+  prometheus::Exposer exposer;
+  explicit impl(const std::string& address) : exposer(address, 1) {
+    exposer.RegisterCollectable(metrics_registry());
+  }
+};
+
+metrics_endpoint::metrics_endpoint(const std::string& address)
+    : impl_(std::make_unique<impl>(address)) {}
+
+metrics_endpoint::~metrics_endpoint() = default;
+
+std::uint16_t metrics_endpoint::port() const { return impl_->exposer.GetListeningPorts().front(); }
+
+}  // namespace chatd

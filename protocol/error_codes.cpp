@@ -1,0 +1,57 @@
+#include "protocol/error_codes.hpp"
+
+#include <array>
+#include <utility>
+
+namespace chatd {
+namespace {
+
+struct code_entry {
+  errc code;
+  std::string_view message;
+};
+
+constexpr std::array code_table{
+    code_entry{errc::ok, "OK"},
+    code_entry{errc::no_sdkappid, "SDKAppID is missing"},
+    code_entry{errc::no_identifier, "userID is missing"},
+    code_entry{errc::no_usersig, "userSig is missing"},
+    code_entry{errc::invalid_parameter, "invalid parameter"},
+    code_entry{errc::not_logged_in, "the user has not logged in"},
+    code_entry{errc::repeat_login, "a login is already in progress on this connection"},
+    code_entry{errc::origin_not_allowed, "the Origin of this connection is not allowed"},
+    code_entry{errc::invalid_operation, "unknown operation"},
+    code_entry{errc::kicked_multiple_device, "kicked out: logged in on another device"},
+    code_entry{errc::kicked_multiple_account, "kicked out: logged in on another web page"},
+    code_entry{errc::kicked_usersig_expired, "kicked out: UserSig expired"},
+    code_entry{errc::logged_out, "logged out"},
+    code_entry{errc::kicked_rest_api, "kicked out by the REST API"},
+    code_entry{errc::invalid_identifier,
+               "userID must be 1..32 bytes of printable ASCII"},
+    code_entry{errc::bad_json, "request is not a valid JSON object"},
+    code_entry{errc::not_admin, "identifier is not an app admin"},
+    code_entry{errc::sdkappid_missing, "sdkappid is missing"},
+    code_entry{errc::package_expired, "the app's package has expired"},
+    code_entry{errc::usersig_expired, "UserSig expired"},
+    code_entry{errc::usersig_empty, "UserSig is empty"},
+    code_entry{errc::usersig_malformed, "UserSig cannot be decoded"},
+    code_entry{errc::usersig_key_mismatch, "UserSig was not signed with this app's key"},
+    code_entry{errc::usersig_identifier_mismatch, "UserSig identifier does not match userID"},
+    code_entry{errc::usersig_sdkappid_mismatch, "UserSig SDKAppID does not match"},
+    code_entry{errc::sdkappid_not_found, "SDKAppID not found"},
+    code_entry{errc::user_locked, "too many failed UserSig checks; retry in a minute"},
+    code_entry{errc::usersig_revoked, "UserSig was issued before a kick; generate a new one"},
+    code_entry{errc::account_not_found, "account not found"},
+    code_entry{errc::internal_error, "internal error"},
+};
+
+}  // namespace
+
+std::string_view message_of(errc code) {
+  for (const auto& entry : code_table)
+    if (entry.code == code)
+      return entry.message;
+  return "unknown error";
+}
+
+}  // namespace chatd

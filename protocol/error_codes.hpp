@@ -1,0 +1,49 @@
+// The one table of chatd's result codes: Tencent's numbers, our messages.
+#pragma once
+
+#include <string_view>
+
+namespace chatd {
+
+enum class errc : int {
+  ok = 0,
+  // Client request problems (Tencent Web SDK numbers).
+  no_sdkappid = 2000,
+  no_identifier = 2002,
+  no_usersig = 2003,
+  invalid_parameter = 2017,
+  not_logged_in = 2024,
+  repeat_login = 2025,
+  origin_not_allowed = 2801,
+  invalid_operation = 2905,
+  // Not-ready reasons, carried by sdkStateNotReady.
+  kicked_multiple_device = 3002,
+  kicked_multiple_account = 3003,
+  kicked_usersig_expired = 3004,
+  logged_out = 3005,
+  kicked_rest_api = 3006,
+  invalid_identifier = 7003,
+  // Server-side codes shared with the REST API.
+  bad_json = 60003,
+  not_admin = 60010,
+  sdkappid_missing = 60012,
+  package_expired = 60020,
+  usersig_expired = 70001,
+  usersig_empty = 70002,
+  usersig_malformed = 70003,
+  usersig_key_mismatch = 70009,
+  usersig_identifier_mismatch = 70013,
+  usersig_sdkappid_mismatch = 70014,
+  sdkappid_not_found = 70020,
+  user_locked = 70050,
+  usersig_revoked = 70052,
+  account_not_found = 70107,
+  internal_error = 70500,
+};
+
+// Human-readable text for a code; never empty.
+std::string_view message_of(errc code);
+
+constexpr int code_number(errc code) { return static_cast<int>(code); }
+
+}  // namespace chatd

@@ -1,0 +1,67 @@
+#include "protocol/frame.hpp"
+
+#include <boost/json.hpp>
+
+namespace chatd::frame {
+namespace json = boost::json;
+
+namespace {
+
+std::optional<std::uint64_t> read_seq(const json::object& obj) {
+  const auto* v = obj.if_contains("seq");
+  if (v == nullptr || v->is_null())
+    return 0;
+  if (v->is_uint64())
+    return v->get_uint64();
+  if (v->is_int64() && v->get_int64() >= 0)
+    return static_cast<std::uint64_t>(v->get_int64());
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<request, rejection> parse_request(std::string_view text) {
+  boost::system::error_code ec;
+  json::value doc = json::parse(text, ec);
+  if (ec || !doc.is_object())
+    return rejection{};
+  auto& obj = doc.get_object();
+  const auto seq = read_seq(obj);
+  if (!seq)
+    return rejection{};
+  const auto* op = obj.if_contains("op");
+  const auto* data = obj.if_contains("data");
+  if (op == nullptr || !op->is_string())
+    return rejection{*seq, errc::bad_json};
+  if (data != nullptr && !data->is_null() && !data->is_object())
+    return rejection{*seq, errc::bad_json};
+  request out;
+  out.seq = *seq;
+  out.op = std::string(op->get_string());
+  if (data != nullptr && data->is_object())
+    out.data = std::move(obj["data"].get_object());
+  return out;
+}
+
+std::string encode_response(std::uint64_t seq, errc code, json::object data) {
+  return encode_response(seq, code, code == errc::ok ? "" : message_of(code), std::move(data));
+}
+
+std::string encode_response(std::uint64_t seq, errc code, std::string_view message,
+                            json::object data) {
+  json::object out;
+  out["seq"] = seq;
+  out["code"] = code_number(code);
+  out["message"] = message;
+  out["data"] = std::move(data);
+  return json::serialize(out);
+}
+
+std::string encode_event(std::string_view event, json::object data) {
+  json::object out;
+  out["event"] = event;
+  out["data"] = std::move(data);
+  return json::serialize(out);
+}
+
+}  // namespace chatd::frame

@@ -1,0 +1,35 @@
+// The JSON frame codec of the native client protocol (CONTRACT §2).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include <boost/json/object.hpp>
+
+#include "protocol/error_codes.hpp"
+
+namespace chatd::frame {
+
+struct request {
+  std::uint64_t seq = 0;
+  std::string op;
+  boost::json::object data;
+};
+
+// A frame we could not accept; answered with `code`, echoing `seq` if readable.
+struct rejection {
+  std::uint64_t seq = 0;
+  errc code = errc::bad_json;
+};
+
+std::variant<request, rejection> parse_request(std::string_view text);
+
+std::string encode_response(std::uint64_t seq, errc code, boost::json::object data = {});
+// For a failure whose message says more than the table (e.g. which user).
+std::string encode_response(std::uint64_t seq, errc code, std::string_view message,
+                            boost::json::object data = {});
+std::string encode_event(std::string_view event, boost::json::object data);
+
+}  // namespace chatd::frame

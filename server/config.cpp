@@ -1,0 +1,211 @@
+#include "server/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+namespace chatd {
+namespace {
+
+// Where a value came from, for "file:line: key: problem" messages.
+struct location {
+  const std::string& source;
+  std::string key;
+  const toml::node& node;
+
+  [[noreturn]] void fail(std::string_view problem) const {
+    std::ostringstream out;
+    out << source << ':' << node.source().begin.line << ": " << key << ": " << problem;
+    throw config_error(out.str());
+  }
+
+  std::int64_t integer(std::int64_t lo, std::int64_t hi) const {
+    const auto* v = node.as_integer();
+    if (v == nullptr || v->get() < lo || v->get() > hi)
+      fail("expected an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
+    return v->get();
+  }
+
+  std::string string() const {
+    const auto* v = node.as_string();
+    if (v == nullptr)
+      fail("expected a string");
+    return v->get();
+  }
+
+  std::string one_of(std::initializer_list<std::string_view> choices) const {
+    auto value = string();
+    for (auto choice : choices)
+      if (choice == value)
+        return value;
+    std::string list;
+    for (auto choice : choices)
+      list += (list.empty() ? "" : " | ") + std::string(choice);
+    fail("expected one of " + list + ", got \"" + value + "\"");
+  }
+
+  std::vector<std::string> strings() const {
+    const auto* array = node.as_array();
+    if (array == nullptr)
+      fail("expected an array of strings");
+    std::vector<std::string> out;
+    for (const auto& item : *array) {
+      if (!item.is_string())
+        fail("expected an array of strings");
+      out.push_back(item.as_string()->get());
+    }
+    return out;
+  }
+};
+
+template <class Target>
+struct key_spec {
+  std::string_view name;
+  std::function<void(const location&, Target&)> apply;
+};
+
+// The one table of [server] keys. Defaults live in server_config.
+const std::vector<key_spec<server_config>> server_keys{
+    {"listen", [](auto& at, auto& c) { c.listen = at.string(); split_host_port(c.listen); }},
+    {"metrics_listen",
+     [](auto& at, auto& c) { c.metrics_listen = at.string(); split_host_port(c.metrics_listen); }},
+    {"state_dir", [](auto& at, auto& c) { c.state_dir = at.string(); }},
+    {"idle_timeout_s", [](auto& at, auto& c) { c.idle_timeout_s = at.integer(1, 86400); }},
+    {"max_frame_bytes", [](auto& at, auto& c) { c.max_frame_bytes = at.integer(256, 16 << 20); }},
+    {"drain_grace_s", [](auto& at, auto& c) { c.drain_grace_s = at.integer(0, 3600); }},
+    {"io_threads", [](auto& at, auto& c) { c.io_threads = at.integer(0, 256); }},
+    {"actor_threads", [](auto& at, auto& c) { c.actor_threads = at.integer(0, 256); }},
+    {"outbox_frames", [](auto& at, auto& c) { c.outbox_frames = at.integer(16, 1 << 20); }},
+    {"log_level", [](auto& at, auto& c) {
+       c.log_level = at.one_of({"trace", "debug", "info", "warn", "error", "off"});
+     }},
+};
+
+const std::vector<key_spec<lockout_config>> lockout_keys{
+    {"max_failures", [](auto& at, auto& c) { c.max_failures = at.integer(1, 1000000); }},
+    {"window_s", [](auto& at, auto& c) { c.window_s = at.integer(1, 86400); }},
+    {"lock_s", [](auto& at, auto& c) { c.lock_s = at.integer(1, 86400); }},
+};
+
+const std::vector<key_spec<app_config>> app_keys{
+    {"sdkappid", [](auto& at, auto& a) { a.sdkappid = at.integer(1, UINT32_MAX); }},
+    {"secret_key", [](auto& at, auto& a) {
+       a.secret_key = at.string();
+       if (a.secret_key.empty())
+         at.fail("must not be empty");
+     }},
+    {"admin", [](auto& at, auto& a) { a.admin = at.string(); }},
+    {"multi_device_policy", [](auto& at, auto& a) {
+       a.limits.policy = *parse_policy(at.one_of({"single", "dual", "triple", "multi"}));
+     }},
+    {"max_web_instances", [](auto& at, auto& a) {
+       a.limits.max_web_instances = at.integer(1, max_web_instances_limit);
+     }},
+    {"max_devices_per_platform", [](auto& at, auto& a) {
+       a.limits.max_devices_per_platform = at.integer(1, max_devices_per_platform_limit);
+     }},
+    {"package_expire_at", [](auto& at, auto& a) { a.package_expire_at_ms = at.integer(0, INT64_MAX); }},
+    {"allowed_origins", [](auto& at, auto& a) { a.allowed_origins = at.strings(); }},
+};
+
+template <class Target>
+void apply_table(const toml::table& table, const std::string& prefix,
+                 const std::vector<key_spec<Target>>& keys, Target& target, const std::string& source) {
+  for (const auto& [key, value] : table) {
+    const std::string name(key.str());
+    auto spec = std::find_if(keys.begin(), keys.end(), [&](const auto& k) { return k.name == name; });
+    location at{source, prefix + name, value};
+    if (spec == keys.end())
+      at.fail("unknown key");
+    spec->apply(at, target);
+  }
+}
+
+const toml::table& as_table(const location& at) {
+  if (!at.node.is_table())
+    at.fail("expected a table");
+  return *at.node.as_table();
+}
+
+void read_apps(const location& at, server_config& config) {
+  const auto* array = at.node.as_array();
+  if (array == nullptr || !array->is_array_of_tables())
+    at.fail("expected [[app]] tables");
+  std::set<std::uint32_t> seen;
+  for (const auto& node : *array) {
+    const auto& table = *node.as_table();
+    app_config app;
+    apply_table(table, "app.", app_keys, app, at.source);
+    location where{at.source, "app", node};
+    if (app.sdkappid == 0)
+      where.fail("sdkappid is required");
+    if (app.secret_key.empty())
+      where.fail("secret_key is required");
+    if (!seen.insert(app.sdkappid).second)
+      location{at.source, "app.sdkappid", *table.get("sdkappid")}.fail(
+          "duplicate sdkappid " + std::to_string(app.sdkappid));
+    config.apps.push_back(std::move(app));
+  }
+}
+
+}  // namespace
+
+host_port split_host_port(const std::string& address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw config_error("address \"" + address + "\" is not HOST:PORT");
+  host_port out;
+  out.host = address.substr(0, colon);
+  const auto port_text = address.substr(colon + 1);
+  try {
+    std::size_t used = 0;
+    const int port = std::stoi(port_text, &used);
+    if (used != port_text.size() || port < 0 || port > 65535)
+      throw std::out_of_range("port");
+    out.port = static_cast<std::uint16_t>(port);
+  } catch (const std::exception&) {
+    throw config_error("address \"" + address + "\" has a bad port");
+  }
+  return out;
+}
+
+server_config parse_config(std::string_view text, const std::string& source_name,
+                           const std::filesystem::path& base_dir) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    throw config_error(source_name + ":" + std::to_string(e.source().begin.line) + ": " +
+                       std::string(e.description()));
+  }
+  server_config config;
+  for (const auto& [key, value] : root) {
+    const std::string name(key.str());
+    location at{source_name, name, value};
+    if (name == "server")
+      apply_table(as_table(at), "server.", server_keys, config, source_name);
+    else if (name == "lockout")
+      apply_table(as_table(at), "lockout.", lockout_keys, config.lockout, source_name);
+    else if (name == "app")
+      read_apps(at, config);
+    else
+      at.fail("unknown key");
+  }
+  if (config.state_dir.is_relative())
+    config.state_dir = base_dir / config.state_dir;
+  return config;
+}
+
+server_config load_config_file(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in)
+    throw config_error(file.string() + ": cannot read the file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), file.string(), std::filesystem::absolute(file).parent_path());
+}
+
+}  // namespace chatd

@@ -1,0 +1,57 @@
+// chatd's configuration: the TOML file of CONTRACT §5, read with toml++ and
+// checked against one table of keys (server/config.cpp).
+#pragma once
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/app_config.hpp"
+
+namespace chatd {
+
+struct lockout_config {
+  int max_failures = 10;
+  int window_s = 60;
+  int lock_s = 60;
+};
+
+struct server_config {
+  std::string listen = "127.0.0.1:8080";
+  std::string metrics_listen = "127.0.0.1:9464";
+  std::filesystem::path state_dir = "var";  // resolved against the config's folder
+  int idle_timeout_s = 300;
+  int max_frame_bytes = 65536;
+  int drain_grace_s = 10;
+  int io_threads = 0;
+  int actor_threads = 0;
+  int outbox_frames = 1024;
+  std::string log_level = "info";
+  lockout_config lockout;
+  std::vector<app_config> apps;
+};
+
+// A configuration mistake, already phrased as "file:line: key: problem".
+class config_error : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// `base_dir` resolves relative paths (state_dir); `source_name` names the
+// text in error messages.
+server_config parse_config(std::string_view text, const std::string& source_name,
+                           const std::filesystem::path& base_dir);
+server_config load_config_file(const std::filesystem::path& file);
+
+// The embedded configs/chatd.toml.
+std::string_view embedded_default_config();
+
+struct host_port {
+  std::string host;
+  std::uint16_t port = 0;
+};
+// "127.0.0.1:8080" -> {127.0.0.1, 8080}; throws config_error when malformed.
+host_port split_host_port(const std::string& address);
+
+}  // namespace chatd

@@ -1,0 +1,128 @@
+// chatd: wires config, the actor system, the gateway and metrics together.
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <thread>
+
+#include "actors/session_service.hpp"
+#include "gateway/gateway_context.hpp"
+#include "gateway/gateway_server.hpp"
+#include "metrics/exposer.hpp"
+#include "server/app_catalog.hpp"
+#include "server/config.hpp"
+
+namespace {
+
+using namespace chatd;
+
+struct options {
+  std::string config_file;
+  bool check_only = false;
+  bool print_default = false;
+  std::string log_level;
+};
+
+server_config read_config(const options& opts) {
+  if (opts.config_file.empty())
+    return parse_config(embedded_default_config(), "<embedded configs/chatd.toml>",
+                        std::filesystem::current_path());
+  return load_config_file(opts.config_file);
+}
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("chatd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+}
+
+std::size_t thread_count(int configured) {
+  return configured > 0 ? static_cast<std::size_t>(configured)
+                        : std::max(1u, std::thread::hardware_concurrency());
+}
+
+int run_server(const server_config& config) {
+  std::filesystem::create_directories(config.state_dir);
+  const auto io_threads = thread_count(config.io_threads);
+  // The io_context outlives the actor system: session actors post into it.
+  boost::asio::io_context io(static_cast<int>(io_threads));
+  app_catalog apps(config.apps);
+  session_service sessions(service_options{thread_count(config.actor_threads), 0, 0, {}});
+
+  auto gateway_listen = split_host_port(config.listen);
+  gateway_settings settings;
+  settings.listen_host = gateway_listen.host;
+  settings.listen_port = gateway_listen.port;
+  settings.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
+  settings.max_frame_bytes = static_cast<std::size_t>(config.max_frame_bytes);
+  settings.outbox_frames = static_cast<std::size_t>(config.outbox_frames);
+  auto context = std::make_shared<gateway_context>(
+      settings, sessions, [&apps](std::uint32_t id) { return apps.find(id); });
+
+  metrics_endpoint metrics(config.metrics_listen);
+  gateway_server gateway(io, context);
+  const auto gateway_port = gateway.start();
+  const auto metrics_host = split_host_port(config.metrics_listen).host;
+  std::cout << "listening gateway=" << gateway_listen.host << ':' << gateway_port
+            << " metrics=" << metrics_host << ':' << metrics.port() << std::endl;
+  spdlog::info("chatd serving {} app(s) with {} io thread(s)", config.apps.size(), io_threads);
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec)
+      return;
+    spdlog::info("signal {}: stopping", signal);
+    gateway.stop_accepting();
+    io.stop();
+  });
+
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < io_threads; ++i)
+    threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads)
+    t.join();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"chatd: a self-hosted chat login and session service (Tencent Cloud Chat compatible)"};
+  options opts;
+  app.add_option("-c,--config", opts.config_file,
+                 "TOML config file (default: the embedded configs/chatd.toml)")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--check-config", opts.check_only, "validate the config and exit");
+  app.add_flag("--print-default-config", opts.print_default, "print the embedded config and exit");
+  app.add_option("--log-level", opts.log_level, "override server.log_level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  CLI11_PARSE(app, argc, argv);
+
+  if (opts.print_default) {
+    std::cout << embedded_default_config();
+    return 0;
+  }
+  server_config config;
+  try {
+    config = read_config(opts);
+  } catch (const config_error& e) {
+    std::cerr << "chatd: config error: " << e.what() << '\n';
+    return 2;
+  }
+  if (opts.check_only) {
+    std::cout << "config ok: " << config.apps.size() << " app(s)\n";
+    return 0;
+  }
+  setup_logging(opts.log_level.empty() ? config.log_level : opts.log_level);
+  try {
+    return run_server(config);
+  } catch (const std::exception& e) {
+    spdlog::critical("chatd failed: {}", e.what());
+    return 1;
+  }
+}
