@@ -55,7 +55,8 @@ struct session_service::impl {
         config(make_config(threads)),
         system(config),
         instance_counter(boot_prefix() << 32),
-        ask_timeout(options.ask_timeout) {
+        ask_timeout(options.ask_timeout > std::chrono::milliseconds(0) ? options.ask_timeout
+                                                                        : std::chrono::seconds(10)) {
     for (std::size_t i = 0; i < or_default(options.directory_shards, 2 * threads); ++i)
       directories.push_back(spawn_directory(system));
     for (std::size_t i = 0; i < or_default(options.gateway_actors, threads); ++i)

@@ -42,7 +42,7 @@ struct service_options {
   std::size_t scheduler_threads = 0;  // 0: one per core
   std::size_t directory_shards = 0;   // 0: two per scheduler thread
   std::size_t gateway_actors = 0;     // 0: one per scheduler thread
-  std::chrono::milliseconds ask_timeout{10000};
+  std::chrono::milliseconds ask_timeout{10000};  // 0: the default
 };
 
 class session_service {

@@ -145,12 +145,7 @@ struct decoded {
 };
 
 std::optional<decoded> decode_full(std::string_view user_sig) {
-  if (user_sig.size() > max_sig_bytes)
-    return std::nullopt;
-  auto compressed = base64_decode(from_sig_alphabet(user_sig));
-  if (!compressed)
-    return std::nullopt;
-  auto text = inflate_zlib(*compressed);
+  auto text = decoded_json(user_sig);
   if (!text)
     return std::nullopt;
   boost::system::error_code ec;
@@ -183,6 +178,13 @@ std::optional<decoded> decode_full(std::string_view user_sig) {
 }
 
 }  // namespace
+
+std::optional<std::string> decoded_json(std::string_view user_sig) {
+  if (user_sig.size() > max_sig_bytes)
+    return std::nullopt;
+  auto compressed = base64_decode(from_sig_alphabet(user_sig));
+  return compressed ? inflate_zlib(*compressed) : std::nullopt;
+}
 
 std::optional<claims> decode(std::string_view user_sig) {
   auto full = decode_full(user_sig);

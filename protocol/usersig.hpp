@@ -42,6 +42,9 @@ verdict verify(std::string_view user_sig, const expected_identity& expected, std
 // Decodes without checking the HMAC; nullopt when the sig is malformed.
 std::optional<claims> decode(std::string_view user_sig);
 
+// The JSON document inside a sig, as its generator wrote it.
+std::optional<std::string> decoded_json(std::string_view user_sig);
+
 struct sig_request {
   std::string_view key;
   std::uint32_t sdkappid = 0;

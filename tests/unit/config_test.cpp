@@ -1,0 +1,59 @@
+#include <doctest/doctest.h>
+
+#include "server/config.hpp"
+
+using namespace chatd;
+
+namespace {
+
+std::string error_of(const std::string& text) {
+  try {
+    parse_config(text, "test.toml", "/base");
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const std::string good_app = R"(
+[[app]]
+sdkappid = 1400000000
+secret_key = "k"
+)";
+
+}  // namespace
+
+TEST_CASE("the embedded default config is valid and describes the demo app") {
+  const auto config = parse_config(embedded_default_config(), "embedded", "/srv");
+  CHECK(config.listen == "127.0.0.1:8080");
+  CHECK(config.metrics_listen == "127.0.0.1:9464");
+  CHECK(config.state_dir == "/srv/var");
+  REQUIRE(config.apps.size() == 1);
+  CHECK(config.apps[0].sdkappid == 1400000000);
+  CHECK(config.apps[0].limits.policy == multi_device_policy::dual);
+}
+
+TEST_CASE("config errors name file, line and key") {
+  CHECK(error_of("[server]\nbogus = 1\n") == "test.toml:2: server.bogus: unknown key");
+  CHECK(error_of("[server]\nidle_timeout_s = \"x\"\n") ==
+        "test.toml:2: server.idle_timeout_s: expected an integer in 1..86400");
+  CHECK(error_of(good_app + "multi_device_policy = \"quad\"\n") ==
+        "test.toml:5: app.multi_device_policy: expected one of single | dual | triple | multi, got \"quad\"");
+  CHECK(error_of(good_app + "max_web_instances = 11\n") ==
+        "test.toml:5: app.max_web_instances: expected an integer in 1..10");
+  CHECK(error_of(good_app + "max_devices_per_platform = 0\n") ==
+        "test.toml:5: app.max_devices_per_platform: expected an integer in 1..3");
+  CHECK(error_of(good_app + good_app) == "test.toml:7: app.sdkappid: duplicate sdkappid 1400000000");
+  CHECK(error_of("[nope]\n") == "test.toml:1: nope: unknown key");
+  CHECK(error_of("[server\n").rfind("test.toml:1: ", 0) == 0);
+  CHECK(error_of("[[app]]\nsecret_key = \"k\"\n").find("sdkappid is required") != std::string::npos);
+}
+
+TEST_CASE("port 0 and absolute state dirs are accepted") {
+  const auto config = parse_config(
+      "[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"/tmp/x\"\n" + good_app, "t", "/base");
+  CHECK(split_host_port(config.listen).port == 0);
+  CHECK(config.state_dir == "/tmp/x");
+  CHECK_THROWS_AS(split_host_port("nohost"), config_error);
+  CHECK_THROWS_AS(split_host_port("h:99999"), config_error);
+}
