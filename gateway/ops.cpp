@@ -35,22 +35,25 @@ struct op_call {
 
 using op_handler = asio::awaitable<void> (*)(op_call&);
 
+// Plain functions returning the bridge's awaitable (not coroutines), so no
+// argument is ever copied into a coroutine frame.
 asio::awaitable<login_grant> ask_login(session_service& sessions, login_order order) {
-  co_return co_await async_bridge<login_grant>(
-      [&sessions, order = std::move(order)](std::function<void(login_grant)> done) mutable {
-        sessions.login(std::move(order), std::move(done));
+  auto shared = std::make_shared<login_order>(std::move(order));
+  return async_bridge<login_grant>(
+      [&sessions, shared](std::function<void(login_grant)> done) {
+        sessions.login(std::move(*shared), std::move(done));
       },
       asio::use_awaitable);
 }
 
 asio::awaitable<errc> ask_logout(session_service& sessions, session_handle session) {
-  co_return co_await async_bridge<errc>(
+  return async_bridge<errc>(
       [&sessions, session](std::function<void(errc)> done) { sessions.logout(session, std::move(done)); },
       asio::use_awaitable);
 }
 
 asio::awaitable<errc> ask_renew(session_service& sessions, session_handle session, std::int64_t until) {
-  co_return co_await async_bridge<errc>(
+  return async_bridge<errc>(
       [&sessions, session, until](std::function<void(errc)> done) {
         sessions.renew(session, until, std::move(done));
       },

@@ -1,0 +1,160 @@
+// Starts real chatd processes on 127.0.0.1 for end-to-end tests, and speaks
+// the native protocol to them over real WebSockets.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import TLSSigAPIv2 from 'tls-sig-api-v2';
+
+export const APP = 1400000000;
+export const KEY = '5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e';
+export const OTHER_APP = 1400000001;
+export const OTHER_KEY = 'another-apps-secret-key';
+
+const CHATD_BIN = process.env.CHATD_BIN ?? '../../build/server/chatd';
+const USERSIG_BIN = process.env.CHATD_USERSIG_BIN ?? '../../build/tools/chatd-usersig';
+
+// A UserSig from Tencent's official Node generator (npm tls-sig-api-v2).
+export function sig(user, { expire = 86400, sdkappid = APP, key = KEY } = {}) {
+  return new TLSSigAPIv2.Api(sdkappid, key).genSig(user, expire);
+}
+
+// A UserSig with a chosen issue time, from our own tool.
+export function sigAt(user, time, expire, { sdkappid = APP, key = KEY } = {}) {
+  return execFileSync(USERSIG_BIN, ['--sdkappid', String(sdkappid), '--key', key, '--user', user,
+    '--time', String(time), '--expire', String(expire)]).toString().trim();
+}
+
+function toml(value) {
+  if (Array.isArray(value)) return `[${value.map(toml).join(', ')}]`;
+  if (typeof value === 'string') return JSON.stringify(value);
+  return String(value);
+}
+
+export function appConfig(overrides = {}) {
+  return { sdkappid: APP, secret_key: KEY, ...overrides };
+}
+
+// Writes a config, starts chatd, and resolves once it prints its addresses.
+export async function startChatd({ server = {}, apps = [appConfig()], wrap = [] } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'chatd-e2e-'));
+  const serverKeys = { listen: '127.0.0.1:0', metrics_listen: '127.0.0.1:0', state_dir: 'state',
+    log_level: 'warn', ...server };
+  let text = '[server]\n' + Object.entries(serverKeys).map(([k, v]) => `${k} = ${toml(v)}`).join('\n');
+  for (const app of apps)
+    text += '\n\n[[app]]\n' + Object.entries(app).map(([k, v]) => `${k} = ${toml(v)}`).join('\n');
+  const configFile = join(dir, 'chatd.toml');
+  writeFileSync(configFile, text + '\n');
+  const command = [...wrap, CHATD_BIN, '--config', configFile];
+  const proc = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const addresses = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('chatd did not start: ' + stderr)), 15000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening gateway=(\S+) metrics=(\S+)/);
+      if (m) { clearTimeout(timer); resolve({ gateway: m[1], metrics: m[2] }); }
+    });
+    exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`chatd exited ${code}: ${stderr}`)); });
+  });
+  return {
+    ...addresses,
+    pid: proc.pid,
+    dir,
+    configFile,
+    exited,
+    stderr: () => stderr,
+    url: `ws://${addresses.gateway}/v1/ws`,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const result = await exited;
+      rmSync(dir, { recursive: true, force: true });
+      return result;
+    },
+  };
+}
+
+// One native-protocol connection: requests by seq, events in arrival order.
+export class Client {
+  static async connect(url, options = {}) {
+    const c = new Client(url, options);
+    await c.opened;
+    return c;
+  }
+
+  constructor(url, options = {}) {
+    this.ws = new WebSocket(url, options);
+    this.seq = 0;
+    this.pending = new Map();
+    this.frames = [];
+    this.events = [];
+    this.waiters = [];
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', resolve);
+      this.ws.once('error', reject);
+    });
+    this.closed = new Promise((resolve) => {
+      this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    });
+    this.ws.on('error', () => {});
+    this.ws.on('message', (data, isBinary) => this.#receive(data.toString(), isBinary));
+  }
+
+  #receive(text) {
+    const frame = JSON.parse(text);
+    this.frames.push(frame);
+    if (frame.event) {
+      this.events.push(frame);
+      this.waiters = this.waiters.filter((w) => !w(frame));
+    } else if (this.pending.has(frame.seq)) {
+      this.pending.get(frame.seq)(frame);
+      this.pending.delete(frame.seq);
+    }
+  }
+
+  send(object) { this.ws.send(JSON.stringify(object)); }
+
+  request(op, data = {}, timeoutMs = 10000) {
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer to ${op}`)), timeoutMs);
+      this.pending.set(seq, (frame) => { clearTimeout(timer); resolve(frame); });
+      this.send({ seq, op, data });
+    });
+  }
+
+  login(user, { userSig = sig(user), platform = 'Web', sdkappid = APP } = {}) {
+    return this.request('login', { SDKAppID: sdkappid, userID: user, userSig, platform });
+  }
+
+  // Resolves with the first event named `name` (already received or future).
+  waitEvent(name, timeoutMs = 10000) {
+    const seen = this.events.find((e) => e.event === name);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${name} event`)), timeoutMs);
+      this.waiters.push((frame) => {
+        if (frame.event !== name) return false;
+        clearTimeout(timer);
+        resolve(frame);
+        return true;
+      });
+    });
+  }
+
+  eventNames() { return this.events.map((e) => e.event); }
+
+  close() { this.ws.terminate(); }
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// CPU seconds (user + system) a process has used so far.
+export function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
