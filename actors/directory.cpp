@@ -72,6 +72,8 @@ caf::behavior directory(directory_actor* self) {
 
 }  // namespace
 
-caf::actor spawn_directory(caf::actor_system& system) { return system.spawn(directory); }
+caf::actor spawn_directory(caf::actor_system& system) {
+  return system.spawn(directory);
+}
 
 }  // namespace chatd

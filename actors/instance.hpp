@@ -12,7 +12,12 @@
 
 namespace chatd {
 
-enum class kick_type : std::uint8_t { multiple_account, multiple_device, usersig_expired, rest_api };
+enum class kick_type : std::uint8_t {
+  multiple_account,
+  multiple_device,
+  usersig_expired,
+  rest_api
+};
 
 // Tencent's TYPES strings: "multipleAccount", "multipleDevice", ...
 std::string_view kick_type_name(kick_type type);

@@ -15,8 +15,8 @@ std::vector<eviction> instance_table::admit(online_instance incoming, const logi
   // instances_ is kept in ready order, so the first ones found are the oldest.
   const int limit = instance_limit(limits, incoming.platform);
   int excess = count_on(incoming.platform) + 1 - limit;
-  const auto same_platform_type = incoming.platform == platform::web ? kick_type::multiple_account
-                                                                     : kick_type::multiple_device;
+  const auto same_platform_type =
+      incoming.platform == platform::web ? kick_type::multiple_account : kick_type::multiple_device;
   for (const auto& inst : instances_) {
     if (excess <= 0)
       break;

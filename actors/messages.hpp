@@ -22,9 +22,9 @@ using online_atom = caf::atom_constant<caf::atom("online")>;    // () -> online 
 using retire_atom = caf::atom_constant<caf::atom("retire")>;    // registry <-> directory
 using expired_atom = caf::atom_constant<caf::atom("expired")>;  // session -> registry
 // Session protocol.
-using expire_atom = caf::atom_constant<caf::atom("expire")>;    // timer tick
-using stop_atom = caf::atom_constant<caf::atom("stop")>;        // logout: quit quietly
-using notice_atom = caf::atom_constant<caf::atom("notice")>;    // (kick_notice)
+using expire_atom = caf::atom_constant<caf::atom("expire")>;  // timer tick
+using stop_atom = caf::atom_constant<caf::atom("stop")>;      // logout: quit quietly
+using notice_atom = caf::atom_constant<caf::atom("notice")>;  // (kick_notice)
 // Gateway actor: run a job that issues requests on behalf of a caller.
 using run_atom = caf::atom_constant<caf::atom("run")>;
 

@@ -1,8 +1,8 @@
 // One session actor per logged-in instance. It owns the instance's sink and
 // its sig-expiry timer, and turns a kick from its registry into exactly one
 // notice to the connection.
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include "actors/messages.hpp"
 

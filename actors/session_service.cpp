@@ -51,12 +51,13 @@ struct session_service::impl {
   std::chrono::milliseconds ask_timeout;
 
   explicit impl(const service_options& options)
-      : threads(or_default(options.scheduler_threads, std::max(1u, std::thread::hardware_concurrency()))),
+      : threads(or_default(options.scheduler_threads,
+                           std::max(1u, std::thread::hardware_concurrency()))),
         config(make_config(threads)),
         system(config),
         instance_counter(boot_prefix() << 32),
         ask_timeout(options.ask_timeout > std::chrono::milliseconds(0) ? options.ask_timeout
-                                                                        : std::chrono::seconds(10)) {
+                                                                       : std::chrono::seconds(10)) {
     for (std::size_t i = 0; i < or_default(options.directory_shards, 2 * threads); ++i)
       directories.push_back(spawn_directory(system));
     for (std::size_t i = 0; i < or_default(options.gateway_actors, threads); ++i)
@@ -97,7 +98,9 @@ void session_service::login(login_order order, std::function<void(login_grant)> 
   impl_->run([=, order = std::move(order)](caf::event_based_actor* self) mutable {
     self->request(dest, timeout, login_atom::value, std::move(order))
         .then([done](login_grant& grant) { done(std::move(grant)); },
-              [done](caf::error&) { done(login_grant{errc::internal_error, {}, {}}); });
+              [done](caf::error&) {
+                done(login_grant{errc::internal_error, {}, {}});
+              });
   });
 }
 
@@ -142,7 +145,9 @@ void session_service::online_instances(std::uint32_t sdkappid, std::string user_
   });
 }
 
-std::size_t session_service::running_actors() const { return impl_->system.registry().running(); }
+std::size_t session_service::running_actors() const {
+  return impl_->system.registry().running();
+}
 
 void session_service::kill_session_for_test(const session_handle& session) {
   caf::anon_send_exit(session->session, caf::exit_reason::kill);

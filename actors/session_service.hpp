@@ -22,7 +22,7 @@ struct login_order {
   std::string user_id;
   chatd::platform platform = chatd::platform::web;
   std::string device_name;
-  login_limits limits;                // the app's rule at the time of login
+  login_limits limits;                 // the app's rule at the time of login
   std::int64_t sig_expires_at_ms = 0;  // the instant the sig stops being valid
   std::shared_ptr<instance_sink> sink;
   std::string instance_id;  // assigned by session_service::login
@@ -39,9 +39,9 @@ struct login_grant {
 };
 
 struct service_options {
-  std::size_t scheduler_threads = 0;  // 0: one per core
-  std::size_t directory_shards = 0;   // 0: two per scheduler thread
-  std::size_t gateway_actors = 0;     // 0: one per scheduler thread
+  std::size_t scheduler_threads = 0;             // 0: one per core
+  std::size_t directory_shards = 0;              // 0: two per scheduler thread
+  std::size_t gateway_actors = 0;                // 0: one per scheduler thread
   std::chrono::milliseconds ask_timeout{10000};  // 0: the default
 };
 

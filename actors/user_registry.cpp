@@ -2,8 +2,8 @@
 // logins, logouts, expiries and kicks are serialized, so the limits of
 // CONTRACT §3 hold under any interleaving. It supervises its session actors
 // and retires through the directory when the last one is gone.
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include <unordered_map>
 
@@ -56,13 +56,14 @@ login_grant admit(registry_actor* self, login_order& order) {
   for (const auto& evicted : st.table.admit(incoming, order.limits))
     send_kick(self, evicted.instance, kick_notice{evicted.type, newcomer});
 
-  session_init init{order.sdkappid, order.user_id, newcomer, order.sig_expires_at_ms,
-                    std::move(order.sink), caf::actor_cast<caf::actor>(self)};
+  session_init init{
+      order.sdkappid,          order.user_id,         newcomer,
+      order.sig_expires_at_ms, std::move(order.sink), caf::actor_cast<caf::actor>(self)};
   auto session = spawn_session(self->system(), std::move(init));
   self->monitor(session);
   st.sessions.emplace(order.instance_id, session);
-  auto ref = std::make_shared<session_ref>(session_ref{session, caf::actor_cast<caf::actor>(self),
-                                                       order.instance_id});
+  auto ref = std::make_shared<session_ref>(
+      session_ref{session, caf::actor_cast<caf::actor>(self), order.instance_id});
   return login_grant{errc::ok, order.instance_id, std::move(ref)};
 }
 
@@ -109,8 +110,9 @@ caf::behavior user_registry(registry_actor* self, user_key key, caf::actor direc
         auto it = st.sessions.find(instance_id);
         if (it == st.sessions.end())
           return;
-        auto inst = std::find_if(st.table.instances().begin(), st.table.instances().end(),
-                                 [&](const online_instance& i) { return i.instance_id == instance_id; });
+        auto inst =
+            std::find_if(st.table.instances().begin(), st.table.instances().end(),
+                         [&](const online_instance& i) { return i.instance_id == instance_id; });
         if (inst != st.table.instances().end())
           send_kick(self, *inst, kick_notice{kick_type::usersig_expired, std::nullopt});
         st.table.remove(instance_id);

@@ -23,7 +23,8 @@ auto async_bridge(std::function<void(std::function<void(Result)>)> start, Comple
         auto executor = boost::asio::get_associated_executor(handler);
         // std::function needs a copyable target; the handler is move-only.
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        auto work = std::make_shared<boost::asio::executor_work_guard<decltype(executor)>>(executor);
+        auto work =
+            std::make_shared<boost::asio::executor_work_guard<decltype(executor)>>(executor);
         start([shared, executor, work](Result result) mutable {
           boost::asio::post(executor, [shared, work, result = std::move(result)]() mutable {
             (*shared)(std::move(result));

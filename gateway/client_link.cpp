@@ -1,8 +1,8 @@
 #include "gateway/client_link.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/json/object.hpp>
-#include <spdlog/spdlog.h>
 
 #include "protocol/frame.hpp"
 
@@ -36,13 +36,20 @@ class client_link::sink final : public instance_sink {
 
 client_link::client_link(boost::asio::any_io_executor strand, std::size_t outbox_frames,
                          std::string origin)
-    : strand_(strand), outbox_(strand, outbox_frames), origin_(std::move(origin)) {}
+    : strand_(strand),
+      outbox_(strand, outbox_frames),
+      drained_(strand),
+      capacity_(outbox_frames),
+      origin_(std::move(origin)) {}
 
 bool client_link::send(std::string text) {
   if (closing())
     return false;
-  if (outbox_.try_send(boost::system::error_code{}, outgoing_frame{std::move(text), false, 1000, {}}))
+  if (outbox_.try_send(boost::system::error_code{},
+                       outgoing_frame{std::move(text), false, 1000, {}})) {
+    ++queued_;
     return true;
+  }
   spdlog::warn("client does not read; its outbox is full, disconnecting");
   closing_ = true;
   if (on_abort)
@@ -59,9 +66,17 @@ void client_link::close(std::uint16_t code, std::string reason) {
     on_abort();
 }
 
+void client_link::frame_written() {
+  if (queued_ > 0)
+    --queued_;
+  if (queued_ * 4 <= capacity_)
+    drained_.cancel();
+}
+
 void client_link::end() {
   ended_ = true;
   outbox_.close();
+  drained_.cancel();
 }
 
 std::shared_ptr<instance_sink> client_link::begin_login() {
@@ -80,9 +95,13 @@ void client_link::finish_login(active_login login) {
     deliver_loss();
 }
 
-void client_link::fail_login() { login_in_flight_ = false; }
+void client_link::fail_login() {
+  login_in_flight_ = false;
+}
 
-void client_link::clear_login() { login_.reset(); }
+void client_link::clear_login() {
+  login_.reset();
+}
 
 void client_link::on_kicked(std::uint64_t attempt, const kick_notice& notice) {
   if (attempt != login_attempt_)
@@ -113,7 +132,8 @@ void client_link::deliver_kick(const kick_notice& notice) {
   }
   login_.reset();
   send(frame::encode_event("kickedOut", std::move(data)));
-  send(frame::encode_event("sdkStateNotReady", {{"reason", code_number(not_ready_reason(notice.type))}}));
+  send(frame::encode_event("sdkStateNotReady",
+                           {{"reason", code_number(not_ready_reason(notice.type))}}));
 }
 
 void client_link::deliver_loss() {

@@ -6,6 +6,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -46,6 +47,18 @@ class client_link : public std::enable_shared_from_this<client_link> {
   // Queues a text frame. A client that does not read fills its outbox; it is
   // then aborted (not allowed to grow memory). Returns false if dropped.
   bool send(std::string text);
+  // Backpressure for the reader: true while the outbox is over half full, so
+  // a client that sends fast but reads is slowed down instead of cut off.
+  bool outbox_crowded() const { return queued_ * 2 >= capacity_; }
+  // Completes when the writer has drained the outbox to a quarter, or with
+  // timed-out (no error) after `limit`: the client has stopped reading.
+  template <class Token>
+  auto async_wait_drained(std::chrono::steady_clock::duration limit, Token&& token) {
+    drained_.expires_after(limit);
+    return drained_.async_wait(std::forward<Token>(token));
+  }
+  // The writer took one frame off the outbox.
+  void frame_written();
   // Queues a close frame after what is already queued.
   void close(std::uint16_t code, std::string reason);
   bool closing() const { return closing_ || ended_; }
@@ -81,6 +94,9 @@ class client_link : public std::enable_shared_from_this<client_link> {
 
   boost::asio::any_io_executor strand_;
   outbox_channel outbox_;
+  boost::asio::steady_timer drained_;
+  std::size_t capacity_;
+  std::size_t queued_ = 0;
   std::string origin_;
   bool closing_ = false;
   bool ended_ = false;

@@ -19,7 +19,8 @@ struct gateway_settings {
   std::uint16_t listen_port = 8080;
   std::chrono::seconds idle_timeout{300};
   std::size_t max_frame_bytes = 64 * 1024;
-  std::size_t outbox_frames = 1024;  // queued frames per client before it is cut off
+  std::size_t outbox_frames = 1024;             // queued frames per client before it is cut off
+  std::chrono::seconds send_stall_timeout{10};  // a client that reads nothing this long is cut off
   std::chrono::seconds handshake_timeout{30};
 };
 

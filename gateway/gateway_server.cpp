@@ -1,5 +1,6 @@
 #include "gateway/gateway_server.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -8,7 +9,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include "gateway/gateway_context.hpp"
 #include "gateway/http_session.hpp"
@@ -45,8 +45,8 @@ struct gateway_server::impl {
     asio::steady_timer pause(io);
     std::uint64_t exhausted = 0;
     for (;;) {
-      auto [ec, socket] =
-          co_await acceptor.async_accept(asio::make_strand(io), asio::as_tuple(asio::use_awaitable));
+      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io),
+                                                         asio::as_tuple(asio::use_awaitable));
       if (!ec) {
         if (exhausted != 0)
           spdlog::info("accepting again after {} refused attempts", std::exchange(exhausted, 0));

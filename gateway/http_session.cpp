@@ -3,6 +3,7 @@
 // dominate build time (see ../shared/STACK-NOTES.md §8).
 #include "gateway/http_session.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -10,7 +11,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <spdlog/spdlog.h>
 
 #include "gateway/client_link.hpp"
 #include "gateway/gateway_context.hpp"
@@ -40,7 +40,9 @@ void log_failure(std::exception_ptr error) {
   }
 }
 
-std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
 
 // Sends every queued frame, one write at a time, until the outbox closes.
 asio::awaitable<void> write_outbox(std::shared_ptr<websocket_stream> ws,
@@ -50,17 +52,27 @@ asio::awaitable<void> write_outbox(std::shared_ptr<websocket_stream> ws,
     if (ec)
       co_return;
     if (frame.close) {
-      co_await ws->async_close(websocket::close_reason(static_cast<websocket::close_code>(frame.close_code), frame.close_reason),
-                               use_tuple);
+      co_await ws->async_close(
+          websocket::close_reason(static_cast<websocket::close_code>(frame.close_code),
+                                  frame.close_reason),
+          use_tuple);
       co_return;
     }
     ws->text(true);
     auto [write_ec, written] = co_await ws->async_write(asio::buffer(frame.text), use_tuple);
+    link->frame_written();
     if (write_ec) {
       link->on_abort();
       co_return;
     }
   }
+}
+
+// Waits (without reading further requests) until the client has read most
+// of its replies; false if it has not done so within the stall limit.
+asio::awaitable<bool> outbox_drained(client_link& link, std::chrono::seconds stall_limit) {
+  auto [ec] = co_await link.async_wait_drained(stall_limit, use_tuple);
+  co_return ec == asio::error::operation_aborted;
 }
 
 // Closes the connection when no frame has arrived for the idle timeout.
@@ -79,7 +91,8 @@ asio::awaitable<void> watch_idle(std::shared_ptr<client_link> link,
   }
 }
 
-asio::awaitable<void> run_websocket(beast::tcp_stream stream, http::request<http::string_body> request,
+asio::awaitable<void> run_websocket(beast::tcp_stream stream,
+                                    http::request<http::string_body> request,
                                     std::shared_ptr<gateway_context> context) {
   const auto& settings = context->settings;
   auto ws = std::make_shared<websocket_stream>(std::move(stream));
@@ -92,7 +105,8 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream, http::request<http
   ws->read_message_max(settings.max_frame_bytes);
 
   auto executor = ws->get_executor();
-  auto last_frame = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  auto last_frame =
+      std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
   ws->control_callback([last_frame](websocket::frame_type, beast::string_view) {
     *last_frame = std::chrono::steady_clock::now();
   });
@@ -125,6 +139,11 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream, http::request<http
       continue;
     }
     dispatch_frame(link, context, beast::buffers_to_string(buffer.data()));
+    if (link->outbox_crowded() && !co_await outbox_drained(*link, settings.send_stall_timeout)) {
+      spdlog::warn("client stopped reading for {}s; disconnecting",
+                   settings.send_stall_timeout.count());
+      link->on_abort();
+    }
   }
   release_connection(*link, *context);
   link->end();

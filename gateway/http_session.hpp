@@ -9,6 +9,7 @@ namespace chatd {
 
 struct gateway_context;
 
-void start_http_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<gateway_context> context);
+void start_http_session(boost::asio::ip::tcp::socket socket,
+                        std::shared_ptr<gateway_context> context);
 
 }  // namespace chatd

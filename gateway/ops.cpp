@@ -1,9 +1,9 @@
 #include "gateway/ops.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <array>
 
@@ -48,11 +48,14 @@ asio::awaitable<login_grant> ask_login(session_service& sessions, login_order or
 
 asio::awaitable<errc> ask_logout(session_service& sessions, session_handle session) {
   return async_bridge<errc>(
-      [&sessions, session](std::function<void(errc)> done) { sessions.logout(session, std::move(done)); },
+      [&sessions, session](std::function<void(errc)> done) {
+        sessions.logout(session, std::move(done));
+      },
       asio::use_awaitable);
 }
 
-asio::awaitable<errc> ask_renew(session_service& sessions, session_handle session, std::int64_t until) {
+asio::awaitable<errc> ask_renew(session_service& sessions, session_handle session,
+                                std::int64_t until) {
   return async_bridge<errc>(
       [&sessions, session, until](std::function<void(errc)> done) {
         sessions.renew(session, until, std::move(done));
@@ -116,8 +119,10 @@ asio::awaitable<void> op_login(op_call& call) {
     co_return;
   }
   auto app = call.context->find_app(request.sdkappid);
-  login_order order{request.sdkappid, request.user_id, request.platform, request.device_name,
-                    app->limits, sig_expiry_ms(verdict.claims), link.begin_login(), {}};
+  login_order order{request.sdkappid,   request.user_id,
+                    request.platform,   request.device_name,
+                    app->limits,        sig_expiry_ms(verdict.claims),
+                    link.begin_login(), {}};
   auto grant = co_await ask_login(call.sessions(), std::move(order));
   if (grant.code != errc::ok || link.closing()) {
     link.fail_login();
@@ -126,8 +131,12 @@ asio::awaitable<void> op_login(op_call& call) {
     call.respond(grant.code == errc::ok ? errc::internal_error : grant.code);
     co_return;
   }
-  active_login login{request.sdkappid, request.user_id, grant.instance_id, request.platform,
-                     sig_expiry_ms(verdict.claims), grant.session};
+  active_login login{request.sdkappid,
+                     request.user_id,
+                     grant.instance_id,
+                     request.platform,
+                     sig_expiry_ms(verdict.claims),
+                     grant.session};
   call.respond(errc::ok, login_data(login, false));
   call.event("sdkStateReady", {{"userID", login.user_id}, {"instanceID", login.instance_id}});
   spdlog::info("login app={} user={} platform={} instance={}", login.sdkappid, login.user_id,
@@ -178,8 +187,8 @@ asio::awaitable<void> op_renew_user_sig(op_call& call) {
     call.respond(sig == nullptr || sig->is_null() ? errc::no_usersig : errc::usersig_malformed);
     co_return;
   }
-  login_request request{current.sdkappid, current.user_id, std::string(sig->get_string()),
-                        current.platform, {}};
+  login_request request{
+      current.sdkappid, current.user_id, std::string(sig->get_string()), current.platform, {}};
   auto verdict = run_login_checks(call, request);
   if (verdict.code != errc::ok) {
     call.respond(verdict.code);
@@ -231,7 +240,9 @@ op_handler find_op(std::string_view name) {
   return nullptr;
 }
 
-asio::awaitable<void> run_op(op_call call, op_handler handler) { co_await handler(call); }
+asio::awaitable<void> run_op(op_call call, op_handler handler) {
+  co_await handler(call);
+}
 
 }  // namespace
 

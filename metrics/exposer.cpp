@@ -19,6 +19,8 @@ metrics_endpoint::metrics_endpoint(const std::string& address)
 
 metrics_endpoint::~metrics_endpoint() = default;
 
-std::uint16_t metrics_endpoint::port() const { return impl_->exposer.GetListeningPorts().front(); }
+std::uint16_t metrics_endpoint::port() const {
+  return impl_->exposer.GetListeningPorts().front();
+}
 
 }  // namespace chatd

@@ -14,7 +14,7 @@ struct app_config {
   std::string secret_key;
   std::string admin = "administrator";
   login_limits limits;
-  std::int64_t package_expire_at_ms = 0;  // 0 = never
+  std::int64_t package_expire_at_ms = 0;     // 0 = never
   std::vector<std::string> allowed_origins;  // empty = any Origin
 };
 

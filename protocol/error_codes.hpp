@@ -44,6 +44,8 @@ enum class errc : int {
 // Human-readable text for a code; never empty.
 std::string_view message_of(errc code);
 
-constexpr int code_number(errc code) { return static_cast<int>(code); }
+constexpr int code_number(errc code) {
+  return static_cast<int>(code);
+}
 
 }  // namespace chatd

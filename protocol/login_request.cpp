@@ -8,7 +8,9 @@ namespace json = boost::json;
 
 namespace {
 
-bool absent(const json::value* v) { return v == nullptr || v->is_null(); }
+bool absent(const json::value* v) {
+  return v == nullptr || v->is_null();
+}
 
 std::variant<std::uint32_t, errc> read_sdkappid(const json::value* v) {
   if (absent(v))
@@ -27,8 +29,7 @@ std::variant<std::uint32_t, errc> read_sdkappid(const json::value* v) {
 
 bool is_valid_user_id(std::string_view user_id) {
   return !user_id.empty() && user_id.size() <= max_user_id_bytes &&
-         std::all_of(user_id.begin(), user_id.end(),
-                     [](char c) { return c >= 0x20 && c <= 0x7e; });
+         std::all_of(user_id.begin(), user_id.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
 }
 
 std::variant<login_request, errc> parse_login_request(const json::object& data) {
@@ -78,7 +79,8 @@ login_verdict check_login(const login_request& request, const login_context& con
     return out;
   }
   const auto& origins = app->allowed_origins;
-  if (!origins.empty() && std::find(origins.begin(), origins.end(), context.origin) == origins.end()) {
+  if (!origins.empty() &&
+      std::find(origins.begin(), origins.end(), context.origin) == origins.end()) {
     out.code = errc::origin_not_allowed;
     return out;
   }
@@ -86,9 +88,9 @@ login_verdict check_login(const login_request& request, const login_context& con
     out.code = errc::user_locked;
     return out;
   }
-  auto verdict = usersig::verify(request.user_sig,
-                                 {request.sdkappid, request.user_id, app->secret_key},
-                                 context.now_ms / 1000);
+  auto verdict =
+      usersig::verify(request.user_sig, {request.sdkappid, request.user_id, app->secret_key},
+                      context.now_ms / 1000);
   out.code = verdict.code;
   out.claims = std::move(verdict.claims);
   if (out.code == errc::ok && out.claims.time <= context.kick_time_s && context.kick_time_s != 0)

@@ -37,9 +37,9 @@ std::variant<login_request, errc> parse_login_request(const boost::json::object&
 struct login_context {
   const app_config* app = nullptr;  // nullptr: unknown SDKAppID
   std::int64_t now_ms = 0;
-  std::string_view origin;           // WebSocket Origin header, "" if none
-  bool user_locked = false;          // too many failed verifications
-  std::int64_t kick_time_s = 0;      // last REST kick of the user, 0 = never
+  std::string_view origin;       // WebSocket Origin header, "" if none
+  bool user_locked = false;      // too many failed verifications
+  std::int64_t kick_time_s = 0;  // last REST kick of the user, 0 = never
 };
 
 struct login_verdict {

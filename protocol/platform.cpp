@@ -38,7 +38,9 @@ std::optional<platform> parse_platform(std::string_view name) {
   return std::nullopt;
 }
 
-std::string_view platform_name(platform p) { return platform_names[static_cast<std::size_t>(p)]; }
+std::string_view platform_name(platform p) {
+  return platform_names[static_cast<std::size_t>(p)];
+}
 
 std::optional<multi_device_policy> parse_policy(std::string_view name) {
   for (std::size_t i = 0; i < policy_names.size(); ++i)

@@ -27,12 +27,11 @@ std::optional<std::string> base64_decode(std::string text) {
   EVP_DecodeInit(ctx);
   int written = 0;
   int final_written = 0;
-  const bool ok =
-      EVP_DecodeUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &written,
-                       reinterpret_cast<const unsigned char*>(text.data()),
-                       static_cast<int>(text.size())) >= 0 &&
-      EVP_DecodeFinal(ctx, reinterpret_cast<unsigned char*>(out.data()) + written,
-                      &final_written) == 1;
+  const bool ok = EVP_DecodeUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &written,
+                                   reinterpret_cast<const unsigned char*>(text.data()),
+                                   static_cast<int>(text.size())) >= 0 &&
+                  EVP_DecodeFinal(ctx, reinterpret_cast<unsigned char*>(out.data()) + written,
+                                  &final_written) == 1;
   EVP_ENCODE_CTX_free(ctx);
   if (!ok)
     return std::nullopt;
@@ -55,11 +54,22 @@ std::string from_sig_alphabet(std::string_view sig) {
   out.reserve(sig.size() + 3);
   for (char c : sig) {
     switch (c) {
-      case '*': out.push_back('+'); break;
-      case '-': out.push_back('/'); break;
-      case '_': out.push_back('='); break;
-      case ' ': case '\n': case '\r': case '\t': break;
-      default: out.push_back(c);
+      case '*':
+        out.push_back('+');
+        break;
+      case '-':
+        out.push_back('/');
+        break;
+      case '_':
+        out.push_back('=');
+        break;
+      case ' ':
+      case '\n':
+      case '\r':
+      case '\t':
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -67,9 +77,12 @@ std::string from_sig_alphabet(std::string_view sig) {
 
 std::string to_sig_alphabet(std::string text) {
   for (char& c : text) {
-    if (c == '+') c = '*';
-    else if (c == '/') c = '-';
-    else if (c == '=') c = '_';
+    if (c == '+')
+      c = '*';
+    else if (c == '/')
+      c = '-';
+    else if (c == '=')
+      c = '_';
   }
   return text;
 }

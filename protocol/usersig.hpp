@@ -15,8 +15,8 @@ namespace chatd::usersig {
 struct claims {
   std::int64_t sdkappid = 0;
   std::string identifier;
-  std::int64_t time = 0;    // issue time, unix seconds
-  std::int64_t expire = 0;  // validity, seconds
+  std::int64_t time = 0;               // issue time, unix seconds
+  std::int64_t expire = 0;             // validity, seconds
   std::optional<std::string> userbuf;  // standard base64 text, as signed
 
   // The last second at which the sig is still valid (inclusive).
@@ -50,7 +50,7 @@ struct sig_request {
   std::uint32_t sdkappid = 0;
   std::string_view identifier;
   std::int64_t expire = 86400 * 180;
-  std::int64_t time = 0;  // issue time; callers pass "now"
+  std::int64_t time = 0;                   // issue time; callers pass "now"
   std::optional<std::string> userbuf_raw;  // binary userbuf, base64-encoded inside
 };
 

@@ -69,9 +69,16 @@ struct key_spec {
 
 // The one table of [server] keys. Defaults live in server_config.
 const std::vector<key_spec<server_config>> server_keys{
-    {"listen", [](auto& at, auto& c) { c.listen = at.string(); split_host_port(c.listen); }},
+    {"listen",
+     [](auto& at, auto& c) {
+       c.listen = at.string();
+       split_host_port(c.listen);
+     }},
     {"metrics_listen",
-     [](auto& at, auto& c) { c.metrics_listen = at.string(); split_host_port(c.metrics_listen); }},
+     [](auto& at, auto& c) {
+       c.metrics_listen = at.string();
+       split_host_port(c.metrics_listen);
+     }},
     {"state_dir", [](auto& at, auto& c) { c.state_dir = at.string(); }},
     {"idle_timeout_s", [](auto& at, auto& c) { c.idle_timeout_s = at.integer(1, 86400); }},
     {"max_frame_bytes", [](auto& at, auto& c) { c.max_frame_bytes = at.integer(256, 16 << 20); }},
@@ -79,7 +86,10 @@ const std::vector<key_spec<server_config>> server_keys{
     {"io_threads", [](auto& at, auto& c) { c.io_threads = at.integer(0, 256); }},
     {"actor_threads", [](auto& at, auto& c) { c.actor_threads = at.integer(0, 256); }},
     {"outbox_frames", [](auto& at, auto& c) { c.outbox_frames = at.integer(16, 1 << 20); }},
-    {"log_level", [](auto& at, auto& c) {
+    {"send_stall_timeout_s",
+     [](auto& at, auto& c) { c.send_stall_timeout_s = at.integer(1, 3600); }},
+    {"log_level",
+     [](auto& at, auto& c) {
        c.log_level = at.one_of({"trace", "debug", "info", "warn", "error", "off"});
      }},
 };
@@ -92,31 +102,38 @@ const std::vector<key_spec<lockout_config>> lockout_keys{
 
 const std::vector<key_spec<app_config>> app_keys{
     {"sdkappid", [](auto& at, auto& a) { a.sdkappid = at.integer(1, UINT32_MAX); }},
-    {"secret_key", [](auto& at, auto& a) {
+    {"secret_key",
+     [](auto& at, auto& a) {
        a.secret_key = at.string();
        if (a.secret_key.empty())
          at.fail("must not be empty");
      }},
     {"admin", [](auto& at, auto& a) { a.admin = at.string(); }},
-    {"multi_device_policy", [](auto& at, auto& a) {
+    {"multi_device_policy",
+     [](auto& at, auto& a) {
        a.limits.policy = *parse_policy(at.one_of({"single", "dual", "triple", "multi"}));
      }},
-    {"max_web_instances", [](auto& at, auto& a) {
+    {"max_web_instances",
+     [](auto& at, auto& a) {
        a.limits.max_web_instances = at.integer(1, max_web_instances_limit);
      }},
-    {"max_devices_per_platform", [](auto& at, auto& a) {
+    {"max_devices_per_platform",
+     [](auto& at, auto& a) {
        a.limits.max_devices_per_platform = at.integer(1, max_devices_per_platform_limit);
      }},
-    {"package_expire_at", [](auto& at, auto& a) { a.package_expire_at_ms = at.integer(0, INT64_MAX); }},
+    {"package_expire_at",
+     [](auto& at, auto& a) { a.package_expire_at_ms = at.integer(0, INT64_MAX); }},
     {"allowed_origins", [](auto& at, auto& a) { a.allowed_origins = at.strings(); }},
 };
 
 template <class Target>
 void apply_table(const toml::table& table, const std::string& prefix,
-                 const std::vector<key_spec<Target>>& keys, Target& target, const std::string& source) {
+                 const std::vector<key_spec<Target>>& keys, Target& target,
+                 const std::string& source) {
   for (const auto& [key, value] : table) {
     const std::string name(key.str());
-    auto spec = std::find_if(keys.begin(), keys.end(), [&](const auto& k) { return k.name == name; });
+    auto spec =
+        std::find_if(keys.begin(), keys.end(), [&](const auto& k) { return k.name == name; });
     location at{source, prefix + name, value};
     if (spec == keys.end())
       at.fail("unknown key");

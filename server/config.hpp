@@ -28,6 +28,7 @@ struct server_config {
   int io_threads = 0;
   int actor_threads = 0;
   int outbox_frames = 1024;
+  int send_stall_timeout_s = 10;
   std::string log_level = "info";
   lockout_config lockout;
   std::vector<app_config> apps;

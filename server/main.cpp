@@ -1,9 +1,9 @@
 // chatd: wires config, the actor system, the gateway and metrics together.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include <iostream>
 #include <thread>
@@ -60,6 +60,7 @@ int run_server(const server_config& config) {
   settings.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
   settings.max_frame_bytes = static_cast<std::size_t>(config.max_frame_bytes);
   settings.outbox_frames = static_cast<std::size_t>(config.outbox_frames);
+  settings.send_stall_timeout = std::chrono::seconds(config.send_stall_timeout_s);
   auto context = std::make_shared<gateway_context>(
       settings, sessions, [&apps](std::uint32_t id) { return apps.find(id); });
 
@@ -92,7 +93,8 @@ int run_server(const server_config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"chatd: a self-hosted chat login and session service (Tencent Cloud Chat compatible)"};
+  CLI::App app{
+      "chatd: a self-hosted chat login and session service (Tencent Cloud Chat compatible)"};
   options opts;
   app.add_option("-c,--config", opts.config_file,
                  "TOML config file (default: the embedded configs/chatd.toml)")

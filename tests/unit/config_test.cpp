@@ -38,15 +38,18 @@ TEST_CASE("config errors name file, line and key") {
   CHECK(error_of("[server]\nidle_timeout_s = \"x\"\n") ==
         "test.toml:2: server.idle_timeout_s: expected an integer in 1..86400");
   CHECK(error_of(good_app + "multi_device_policy = \"quad\"\n") ==
-        "test.toml:5: app.multi_device_policy: expected one of single | dual | triple | multi, got \"quad\"");
+        "test.toml:5: app.multi_device_policy: expected one of single | dual | triple | multi, got "
+        "\"quad\"");
   CHECK(error_of(good_app + "max_web_instances = 11\n") ==
         "test.toml:5: app.max_web_instances: expected an integer in 1..10");
   CHECK(error_of(good_app + "max_devices_per_platform = 0\n") ==
         "test.toml:5: app.max_devices_per_platform: expected an integer in 1..3");
-  CHECK(error_of(good_app + good_app) == "test.toml:7: app.sdkappid: duplicate sdkappid 1400000000");
+  CHECK(error_of(good_app + good_app) ==
+        "test.toml:7: app.sdkappid: duplicate sdkappid 1400000000");
   CHECK(error_of("[nope]\n") == "test.toml:1: nope: unknown key");
   CHECK(error_of("[server\n").rfind("test.toml:1: ", 0) == 0);
-  CHECK(error_of("[[app]]\nsecret_key = \"k\"\n").find("sdkappid is required") != std::string::npos);
+  CHECK(error_of("[[app]]\nsecret_key = \"k\"\n").find("sdkappid is required") !=
+        std::string::npos);
 }
 
 TEST_CASE("port 0 and absolute state dirs are accepted") {

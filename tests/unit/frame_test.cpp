@@ -31,7 +31,8 @@ TEST_CASE("responses and events have the contract's shape") {
   CHECK(response.at("seq").as_int64() == 5);
   CHECK(response.at("code").as_int64() == 2024);
   CHECK(response.at("message").as_string() == "the user has not logged in");
-  auto event = json::parse(frame::encode_event("kickedOut", {{"type", "multipleAccount"}})).as_object();
+  auto event =
+      json::parse(frame::encode_event("kickedOut", {{"type", "multipleAccount"}})).as_object();
   CHECK(event.at("event").as_string() == "kickedOut");
   CHECK(event.at("data").at("type").as_string() == "multipleAccount");
 }
@@ -47,7 +48,8 @@ TEST_CASE("login request shape checks") {
   CHECK(code_of(R"({"SDKAppID":1,"userID":"","userSig":"s"})") == errc::invalid_identifier);
   CHECK(code_of(R"({"SDKAppID":1,"userID":"0123456789012345678901234567890123","userSig":"s"})") ==
         errc::invalid_identifier);
-  CHECK(code_of(R"({"SDKAppID":1,"userID":"tab\there","userSig":"s"})") == errc::invalid_identifier);
+  CHECK(code_of(R"({"SDKAppID":1,"userID":"tab\there","userSig":"s"})") ==
+        errc::invalid_identifier);
   CHECK(code_of(R"({"SDKAppID":1,"userID":"a","userSig":"s","platform":"Symbian"})") ==
         errc::invalid_parameter);
   CHECK(code_of(R"({"SDKAppID":"x","userID":"a","userSig":"s"})") == errc::invalid_parameter);

@@ -87,8 +87,8 @@ TEST_CASE("10,000 users logging in and out leave no actor behind") {
   std::vector<session_handle> sessions;
   sessions.reserve(10000);
   for (int i = 0; i < 10000; ++i) {
-    auto grant = login_now(service, order_for("user" + std::to_string(i), platform::web, web_only_one,
-                                              std::make_shared<recording_sink>()));
+    auto grant = login_now(service, order_for("user" + std::to_string(i), platform::web,
+                                              web_only_one, std::make_shared<recording_sink>()));
     REQUIRE(grant.code == errc::ok);
     sessions.push_back(grant.session);
   }
@@ -180,7 +180,8 @@ TEST_CASE("an instance whose sig expires is kicked with userSigExpired at that i
 TEST_CASE("renewing the sig moves the expiry kick") {
   session_service service(service_options{2, 0, 0, {}});
   auto sink = std::make_shared<recording_sink>();
-  auto grant = login_now(service, order_for("dave", platform::web, web_only_one, sink, now_ms() + 200));
+  auto grant =
+      login_now(service, order_for("dave", platform::web, web_only_one, sink, now_ms() + 200));
   std::promise<errc> renewed;
   service.renew(grant.session, now_ms() + 60'000, [&](errc c) { renewed.set_value(c); });
   CHECK(renewed.get_future().get() == errc::ok);
@@ -199,7 +200,8 @@ TEST_CASE("a REST kick reaches every instance of the user and no one else") {
   login_now(service, order_for("erin", platform::mac, wide, b));
   login_now(service, order_for("frank", platform::web, wide, other));
   std::promise<std::size_t> kicked;
-  service.kick_user(1400000000, "erin", kick_type::rest_api, [&](std::size_t n) { kicked.set_value(n); });
+  service.kick_user(1400000000, "erin", kick_type::rest_api,
+                    [&](std::size_t n) { kicked.set_value(n); });
   CHECK(kicked.get_future().get() == 2);
   REQUIRE(eventually([&] { return a->kick_count() == 1 && b->kick_count() == 1; }));
   CHECK(a->kicks[0].type == kick_type::rest_api);

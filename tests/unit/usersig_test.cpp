@@ -70,7 +70,8 @@ TEST_CASE("every negative UserSig case gives its contract code") {
       else
         input[key] = value;
     }
-    CHECK(usersig::verify(base->at("userSig").as_string(), identity_of(input), now).code == expected);
+    CHECK(usersig::verify(base->at("userSig").as_string(), identity_of(input), now).code ==
+          expected);
   }
 }
 
@@ -78,8 +79,10 @@ TEST_CASE("the UserSig checks run in contract order") {
   const std::string key = "k1";
   const auto sig = usersig::generate({key, 1400000000, "alice", 10, 1000, {}});
   // Wrong app, wrong user, wrong key, expired all at once: the app wins.
-  CHECK(usersig::verify(sig, {1400000001, "bob", "k2"}, 5000).code == errc::usersig_sdkappid_mismatch);
-  CHECK(usersig::verify(sig, {1400000000, "bob", "k2"}, 5000).code == errc::usersig_identifier_mismatch);
+  CHECK(usersig::verify(sig, {1400000001, "bob", "k2"}, 5000).code ==
+        errc::usersig_sdkappid_mismatch);
+  CHECK(usersig::verify(sig, {1400000000, "bob", "k2"}, 5000).code ==
+        errc::usersig_identifier_mismatch);
   CHECK(usersig::verify(sig, {1400000000, "alice", "k2"}, 5000).code == errc::usersig_key_mismatch);
   CHECK(usersig::verify(sig, {1400000000, "alice", key}, 5000).code == errc::usersig_expired);
   CHECK(usersig::verify(sig, {1400000000, "alice", key}, 1010).code == errc::ok);
@@ -92,10 +95,13 @@ TEST_CASE("a generated UserSig carries the Node generator's JSON byte for byte")
   for (std::string_view name : {"V2-node", "V3-node-admin", "V1-node", "V4-node-userbuf"}) {
     CAPTURE(name);
     const auto& v = *find_vector(vectors, name);
-    usersig::sig_request request{v.at("key").as_string(),
-                                 static_cast<std::uint32_t>(v.at("sdkappid").to_number<std::int64_t>()),
-                                 v.at("userID").as_string(), v.at("expire").to_number<std::int64_t>(),
-                                 v.at("time").to_number<std::int64_t>(), {}};
+    usersig::sig_request request{
+        v.at("key").as_string(),
+        static_cast<std::uint32_t>(v.at("sdkappid").to_number<std::int64_t>()),
+        v.at("userID").as_string(),
+        v.at("expire").to_number<std::int64_t>(),
+        v.at("time").to_number<std::int64_t>(),
+        {}};
     if (!v.at("userbuf_b64").is_null())
       request.userbuf_raw = "abc";
     const auto ours = usersig::generate(request);

@@ -1,0 +1,100 @@
+// Resource limits: running out of descriptors, clients that do not read.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { readFileSync } from 'node:fs';
+import { startChatd, appConfig, Client, sleep, cpuSeconds } from './lib/chatd.mjs';
+
+const servers = [];
+after(async () => { for (const s of servers) await s.stop(); });
+
+function rssKiB(pid) {
+  return Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
+}
+
+test('at the open-file limit the accept loop backs off, live sessions go on, and it recovers', async () => {
+  // A chatd that may hold only 96 descriptors.
+  const s = await startChatd({ wrap: ['prlimit', '--nofile=96:96', '--'], apps: [appConfig({ max_web_instances: 10 })] });
+  servers.push(s);
+  const alive = await Client.connect(s.url);
+  assert.equal((await alive.login('survivor')).code, 0);
+
+  // Ask for more connections than the process can hold.
+  const sockets = Array.from({ length: 150 }, () => {
+    const ws = new WebSocket(s.url);
+    ws.on('error', () => {});
+    ws.openedAt = null;
+    ws.on('open', () => { ws.openedAt = Date.now(); });
+    return ws;
+  });
+  await sleep(1500);
+  const opened = () => sockets.filter((w) => w.openedAt !== null).length;
+  const openedWhileFull = opened();
+  assert.ok(openedWhileFull < 150, 'the limit was never reached');
+  assert.ok(openedWhileFull > 20, `only ${openedWhileFull} connections opened`);
+
+  // While exhausted: no busy loop, and the live session still answers.
+  const cpuBefore = cpuSeconds(s.pid);
+  await sleep(2000);
+  const cpuUsed = cpuSeconds(s.pid) - cpuBefore;
+  assert.ok(cpuUsed < 0.5, `chatd used ${cpuUsed}s of CPU in 2s while out of descriptors`);
+  assert.equal((await alive.request('ping')).code, 0);
+  assert.equal((await alive.request('isReady')).data.ready, true);
+  assert.equal(opened(), openedWhileFull, 'accepted while it had no descriptors');
+
+  // Free descriptors: the waiting connections are accepted.
+  const open = sockets.filter((w) => w.openedAt !== null);
+  for (const w of open.slice(0, 80)) w.terminate();
+  const deadline = Date.now() + 5000;
+  while (opened() < 150 && Date.now() < deadline) await sleep(50);
+  assert.equal(opened(), 150, `${150 - opened()} connections were never accepted`);
+  for (const w of sockets) w.terminate();
+  await sleep(200);
+  const late = await Client.connect(s.url);
+  assert.equal((await late.login('latecomer')).code, 0);
+  late.close(); alive.close();
+});
+
+test('a client that sends fast but reads is slowed down, never cut off', async () => {
+  const s = await startChatd({ server: { outbox_frames: 16 } });
+  servers.push(s);
+  const c = await Client.connect(s.url);
+  const answers = await Promise.all(Array.from({ length: 5000 }, () => c.request('ping', {}, 30000)));
+  assert.ok(answers.every((a) => a.code === 0));
+  assert.equal((await c.request('isReady')).code, 0);
+  c.close();
+});
+
+test('a client that does not read is cut off, and memory stays bounded', async () => {
+  const s = await startChatd({ server: { outbox_frames: 16, send_stall_timeout_s: 1 } });
+  servers.push(s);
+  const bystander = await Client.connect(s.url);
+  assert.equal((await bystander.login('bystander')).code, 0);
+
+  const greedy = new WebSocket(s.url);
+  await new Promise((resolve) => greedy.on('open', resolve));
+  greedy.on('error', () => {});
+  let closed = false;
+  greedy.on('close', () => { closed = true; });
+  greedy._socket.on('error', () => {});
+  greedy._socket.pause();  // stop reading: the server's replies pile up
+  const rssBefore = rssKiB(s.pid);
+  const frame = JSON.stringify({ seq: 1, op: 'ping' });
+  let sent = 0;
+  // Keep sending until the server gives up on us (bounded in time).
+  const deadline = Date.now() + 20000;
+  while (Date.now() < deadline && greedy._socket.writable && rssKiB(s.pid) - rssBefore < 64 * 1024) {
+    for (let i = 0; i < 1000; ++i) greedy.send(frame);
+    sent += 1000;
+    await sleep(20);
+    if (greedy._socket.destroyed || closed) break;  // the server reset us
+  }
+  greedy._socket.resume();
+  const settle = Date.now() + 5000;
+  while (!closed && Date.now() < settle) await sleep(50);
+  assert.ok(closed, `still connected after ${sent} unread pings`);
+  const grownKiB = rssKiB(s.pid) - rssBefore;
+  assert.ok(grownKiB < 64 * 1024, `chatd grew by ${grownKiB} KiB`);
+  assert.equal((await bystander.request('ping')).code, 0);
+  bystander.close();
+});
