@@ -7,7 +7,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "actors/session_service.hpp"
 #include "protocol/app_config.hpp"
@@ -24,20 +27,64 @@ struct gateway_settings {
   std::chrono::seconds handshake_timeout{30};
 };
 
-// Per-user facts the login checks need that live outside the gateway.
-class login_guard {
+// What the gateway needs from the rest of the server (apps, durable state,
+// the brute-force lock), implemented in server/. Thread-safe.
+class gateway_backend {
  public:
-  virtual ~login_guard() = default;
+  virtual ~gateway_backend() = default;
+  virtual std::shared_ptr<const app_config> find_app(std::uint32_t sdkappid) = 0;
+
+  // Login checks and bookkeeping.
   virtual bool is_locked(std::uint32_t sdkappid, const std::string& user_id) = 0;
   virtual void record_failure(std::uint32_t sdkappid, const std::string& user_id) = 0;
   virtual std::int64_t kick_time_s(std::uint32_t sdkappid, const std::string& user_id) = 0;
+  virtual void record_login(std::uint32_t sdkappid, const std::string& user_id) = 0;
+
+  // Admin (REST) operations; the durable ones are committed on return.
+  virtual bool account_known(std::uint32_t sdkappid, const std::string& user_id) = 0;
+  virtual void import_account(std::uint32_t sdkappid, const std::string& user_id) = 0;
+  // Revokes every sig issued up to now; returns the kick time (unix s).
+  virtual std::int64_t record_kick(std::uint32_t sdkappid, const std::string& user_id) = 0;
+  // Persists and applies a changed app (login settings only).
+  virtual void change_login_config(const app_config& changed) = 0;
+};
+
+class client_link;
+
+// Every live connection, so that a drain can reach them all.
+class connection_set {
+ public:
+  void add(const std::shared_ptr<client_link>& link) {
+    std::lock_guard lock(mutex_);
+    links_.emplace(link.get(), link);
+  }
+  void remove(const client_link* link) {
+    std::lock_guard lock(mutex_);
+    links_.erase(link);
+  }
+  std::vector<std::shared_ptr<client_link>> snapshot() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::shared_ptr<client_link>> out;
+    for (const auto& [raw, weak] : links_)
+      if (auto l = weak.lock())
+        out.push_back(std::move(l));
+    return out;
+  }
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return links_.size();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<const client_link*, std::weak_ptr<client_link>> links_;
 };
 
 struct gateway_context {
   gateway_settings settings;
   session_service& sessions;
-  std::function<std::shared_ptr<const app_config>(std::uint32_t)> find_app;
-  login_guard* guard = nullptr;  // optional
+  gateway_backend& backend;
+  connection_set connections;
   std::atomic<bool> accepting{false};
 };
 

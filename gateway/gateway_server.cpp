@@ -11,7 +11,9 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "gateway/gateway_context.hpp"
+#include "gateway/client_link.hpp"
 #include "gateway/http_session.hpp"
+#include "gateway/ops.hpp"
 
 namespace chatd {
 namespace asio = boost::asio;
@@ -39,6 +41,20 @@ struct gateway_server::impl {
 
   impl(asio::io_context& io, std::shared_ptr<gateway_context> ctx)
       : io(io), context(std::move(ctx)), acceptor(io) {}
+
+  asio::awaitable<void> drain(std::chrono::milliseconds grace, std::function<void()> done) {
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    for (auto& link : context->connections.snapshot())
+      asio::post(link->strand(), [link, ctx = context] { drain_connection(*link, *ctx); });
+    asio::steady_timer tick(io);
+    while (context->connections.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+      tick.expires_after(std::chrono::milliseconds(20));
+      co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (const auto left = context->connections.size(); left > 0)
+      spdlog::warn("drain grace over with {} connection(s) still open", left);
+    done();
+  }
 
   asio::awaitable<void> accept_loop() {
     auto backoff = first_backoff;
@@ -84,6 +100,11 @@ std::uint16_t gateway_server::start() {
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
   impl_->context->accepting = true;
   return acceptor.local_endpoint().port();
+}
+
+void gateway_server::drain(std::chrono::milliseconds grace, std::function<void()> done) {
+  stop_accepting();
+  asio::co_spawn(impl_->io, impl_->drain(grace, std::move(done)), asio::detached);
 }
 
 void gateway_server::stop_accepting() {

@@ -1,7 +1,9 @@
 // The gateway's listening socket: WebSocket, REST and health checks share it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 namespace boost::asio {
@@ -23,6 +25,9 @@ class gateway_server {
   // Throws std::system_error when the address cannot be bound.
   std::uint16_t start();
   void stop_accepting();
+  // Stops accepting, tells every connection (sdkStateNotReady, close 1001)
+  // and calls `done` once all are closed or `grace` has passed.
+  void drain(std::chrono::milliseconds grace, std::function<void()> done);
 
  private:
   struct impl;

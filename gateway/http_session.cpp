@@ -15,6 +15,7 @@
 #include "gateway/client_link.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/ops.hpp"
+#include "gateway/rest_api.hpp"
 
 namespace chatd {
 namespace {
@@ -116,6 +117,7 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream,
 
   std::string origin(request[http::field::origin]);
   auto link = std::make_shared<client_link>(executor, settings.outbox_frames, std::move(origin));
+  context->connections.add(link);
   link->on_abort = [weak = std::weak_ptr(ws)] {
     if (auto w = weak.lock()) {
       boost::system::error_code ignored;
@@ -147,6 +149,7 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream,
   }
   release_connection(*link, *context);
   link->end();
+  context->connections.remove(link.get());
 }
 
 http::response<http::string_body> plain_response(const http::request<http::string_body>& request,
@@ -180,18 +183,44 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<gateway_context>
     parser.body_limit(max_http_body_bytes);
     stream.expires_after(context->settings.handshake_timeout);
     auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    if (ec == http::error::body_limit) {
+      http::response<http::string_body> too_large{http::status::payload_too_large, 11};
+      too_large.body() = "body over 1 MiB\n";
+      too_large.keep_alive(false);
+      too_large.prepare_payload();
+      co_await http::async_write(stream, too_large, use_tuple);
+      co_return;
+    }
     if (ec)
       co_return;
     auto request = parser.release();
     if (websocket::is_upgrade(request)) {
-      if (path_of(request.target()) != websocket_path) {
-        auto response = plain_response(request, http::status::not_found, "not found\n");
+      const bool known = path_of(request.target()) == websocket_path;
+      if (!known || !context->accepting) {
+        auto response = known ? plain_response(request, http::status::service_unavailable, "draining\n")
+                              : plain_response(request, http::status::not_found, "not found\n");
         response.keep_alive(false);
         co_await http::async_write(stream, response, use_tuple);
         co_return;
       }
       co_await run_websocket(std::move(stream), std::move(request), context);
       co_return;
+    }
+    if (is_rest_target(request.target())) {
+      if (request.method() != http::verb::post) {
+        auto response = plain_response(request, http::status::method_not_allowed, "POST only\n");
+        co_await http::async_write(stream, response, use_tuple);
+        co_return;
+      }
+      http::response<http::string_body> response{http::status::ok, request.version()};
+      response.set(http::field::content_type, "application/json; charset=utf-8");
+      response.keep_alive(request.keep_alive());
+      response.body() = co_await handle_rest(context, std::string(request.target()), std::move(request.body()));
+      response.prepare_payload();
+      auto [write_ec, written] = co_await http::async_write(stream, response, use_tuple);
+      if (write_ec || !response.keep_alive())
+        co_return;
+      continue;
     }
     auto response = route_http(request, *context);
     auto [write_ec, written] = co_await http::async_write(stream, response, use_tuple);

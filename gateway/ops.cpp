@@ -79,16 +79,16 @@ std::int64_t sig_expiry_ms(const usersig::claims& claims) {
 
 // Runs the checks of CONTRACT §1 and feeds failures to the brute-force guard.
 login_verdict run_login_checks(const op_call& call, const login_request& request) {
-  auto& ctx = *call.context;
-  auto app = ctx.find_app(request.sdkappid);
+  auto& backend = call.context->backend;
+  auto app = backend.find_app(request.sdkappid);
   login_context checks{app.get(), wall_clock_ms(), call.link->origin()};
-  if (ctx.guard != nullptr && app) {
-    checks.user_locked = ctx.guard->is_locked(request.sdkappid, request.user_id);
-    checks.kick_time_s = ctx.guard->kick_time_s(request.sdkappid, request.user_id);
+  if (app) {
+    checks.user_locked = backend.is_locked(request.sdkappid, request.user_id);
+    checks.kick_time_s = backend.kick_time_s(request.sdkappid, request.user_id);
   }
   auto verdict = check_login(request, checks);
-  if (ctx.guard != nullptr && counts_as_failed_verification(verdict.code))
-    ctx.guard->record_failure(request.sdkappid, request.user_id);
+  if (counts_as_failed_verification(verdict.code))
+    backend.record_failure(request.sdkappid, request.user_id);
   return verdict;
 }
 
@@ -118,7 +118,7 @@ asio::awaitable<void> op_login(op_call& call) {
     call.respond(verdict.code);
     co_return;
   }
-  auto app = call.context->find_app(request.sdkappid);
+  auto app = call.context->backend.find_app(request.sdkappid);
   login_order order{request.sdkappid,   request.user_id,
                     request.platform,   request.device_name,
                     app->limits,        sig_expiry_ms(verdict.claims),
@@ -141,6 +141,7 @@ asio::awaitable<void> op_login(op_call& call) {
   call.event("sdkStateReady", {{"userID", login.user_id}, {"instanceID", login.instance_id}});
   spdlog::info("login app={} user={} platform={} instance={}", login.sdkappid, login.user_id,
                platform_name(login.platform), login.instance_id);
+  call.context->backend.record_login(login.sdkappid, login.user_id);
   // After sdkStateReady, so that a kick that raced ahead is delivered last.
   link.finish_login(std::move(login));
 }
@@ -279,6 +280,18 @@ void release_connection(client_link& link, gateway_context& context) {
                login->user_id, platform_name(login->platform), login->instance_id);
   context.sessions.logout(login->session, [](errc) {});
   link.clear_login();
+}
+
+}  // namespace chatd
+
+namespace chatd {
+
+void drain_connection(client_link& link, gateway_context& context) {
+  if (link.login()) {
+    link.send(frame::encode_event("sdkStateNotReady", {{"reason", code_number(errc::logged_out)}}));
+    release_connection(link, context);
+  }
+  link.close(1001, "server shutting down");
 }
 
 }  // namespace chatd

@@ -18,4 +18,8 @@ void dispatch_frame(const std::shared_ptr<client_link>& link,
 // The connection is gone: take its instance (if any) offline.
 void release_connection(client_link& link, gateway_context& context);
 
+// Server shutdown: the instance (if any) goes offline with sdkStateNotReady,
+// then the connection closes with 1001. Call on the link's strand.
+void drain_connection(client_link& link, gateway_context& context);
+
 }  // namespace chatd

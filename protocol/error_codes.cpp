@@ -30,6 +30,7 @@ constexpr std::array code_table{
     code_entry{errc::bad_json, "request is not a valid JSON object"},
     code_entry{errc::not_admin, "identifier is not an app admin"},
     code_entry{errc::sdkappid_missing, "sdkappid is missing"},
+    code_entry{errc::invalid_rest_command, "unknown REST command"},
     code_entry{errc::package_expired, "the app's package has expired"},
     code_entry{errc::usersig_expired, "UserSig expired"},
     code_entry{errc::usersig_empty, "UserSig is empty"},
@@ -41,6 +42,8 @@ constexpr std::array code_table{
     code_entry{errc::user_locked, "too many failed UserSig checks; retry in a minute"},
     code_entry{errc::usersig_revoked, "UserSig was issued before a kick; generate a new one"},
     code_entry{errc::account_not_found, "account not found"},
+    code_entry{errc::invalid_account_count, "too many accounts in one request (at most 500)"},
+    code_entry{errc::invalid_rest_parameter, "invalid parameter"},
     code_entry{errc::internal_error, "internal error"},
 };
 

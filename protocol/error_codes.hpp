@@ -27,6 +27,7 @@ enum class errc : int {
   bad_json = 60003,
   not_admin = 60010,
   sdkappid_missing = 60012,
+  invalid_rest_command = 60009,
   package_expired = 60020,
   usersig_expired = 70001,
   usersig_empty = 70002,
@@ -38,6 +39,8 @@ enum class errc : int {
   user_locked = 70050,
   usersig_revoked = 70052,
   account_not_found = 70107,
+  invalid_account_count = 70206,
+  invalid_rest_parameter = 70402,
   internal_error = 70500,
 };
 

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config curl ca-certificates
   libcaf-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  prometheus-cpp-dev doctest-dev libssl-dev zlib1g-dev
+  prometheus-cpp-dev doctest-dev libssl-dev zlib1g-dev libcurl4-openssl-dev prometheus
   libtomlplusplus-dev libspdlog-dev libcli11-dev libsqlite3-dev
   nodejs npm
 )

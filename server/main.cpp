@@ -13,6 +13,8 @@
 #include "gateway/gateway_server.hpp"
 #include "metrics/exposer.hpp"
 #include "server/app_catalog.hpp"
+#include "server/backend.hpp"
+#include "store/state_store.hpp"
 #include "server/config.hpp"
 
 namespace {
@@ -45,12 +47,14 @@ std::size_t thread_count(int configured) {
                         : std::max(1u, std::thread::hardware_concurrency());
 }
 
-int run_server(const server_config& config) {
-  std::filesystem::create_directories(config.state_dir);
+int run_server(server_config config) {
   const auto io_threads = thread_count(config.io_threads);
   // The io_context outlives the actor system: session actors post into it.
   boost::asio::io_context io(static_cast<int>(io_threads));
+  auto store = open_sqlite_store(config.state_dir);
+  apply_overrides(config.apps, store->login_config_overrides());
   app_catalog apps(config.apps);
+  server_backend backend(apps, *store, config.lockout);
   session_service sessions(service_options{thread_count(config.actor_threads), 0, 0, {}});
 
   auto gateway_listen = split_host_port(config.listen);
@@ -61,8 +65,7 @@ int run_server(const server_config& config) {
   settings.max_frame_bytes = static_cast<std::size_t>(config.max_frame_bytes);
   settings.outbox_frames = static_cast<std::size_t>(config.outbox_frames);
   settings.send_stall_timeout = std::chrono::seconds(config.send_stall_timeout_s);
-  auto context = std::make_shared<gateway_context>(
-      settings, sessions, [&apps](std::uint32_t id) { return apps.find(id); });
+  auto context = std::make_shared<gateway_context>(settings, sessions, backend);
 
   metrics_endpoint metrics(config.metrics_listen);
   gateway_server gateway(io, context);
@@ -76,9 +79,8 @@ int run_server(const server_config& config) {
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec)
       return;
-    spdlog::info("signal {}: stopping", signal);
-    gateway.stop_accepting();
-    io.stop();
+    spdlog::info("signal {}: draining for up to {}s", signal, config.drain_grace_s);
+    gateway.drain(std::chrono::seconds(config.drain_grace_s), [&io] { io.stop(); });
   });
 
   std::vector<std::thread> threads;
@@ -87,6 +89,8 @@ int run_server(const server_config& config) {
   io.run();
   for (auto& t : threads)
     t.join();
+  store->flush();
+  spdlog::info("stopped");
   return 0;
 }
 
@@ -122,7 +126,7 @@ int main(int argc, char** argv) {
   }
   setup_logging(opts.log_level.empty() ? config.log_level : opts.log_level);
   try {
-    return run_server(config);
+    return run_server(std::move(config));
   } catch (const std::exception& e) {
     spdlog::critical("chatd failed: {}", e.what());
     return 1;

@@ -18,11 +18,13 @@ TEST_CASE("a bridged call resumes on the coroutine's strand, not the caller's th
   auto strand = asio::make_strand(io);
   int completed = 0;
   bool always_on_strand = true;
+  // Joined before the io_context dies: a callback holds the executor.
+  std::vector<std::thread> foreign;
   auto body = [&]() -> asio::awaitable<void> {
     for (int i = 0; i < 100; ++i) {
       const int value = co_await chatd::async_bridge<int>(
-          [i](std::function<void(int)> done) {
-            std::thread([done, i] { done(i * 2); }).detach();  // a foreign thread
+          [i, &foreign](std::function<void(int)> done) {
+            foreign.emplace_back([done = std::move(done), i] { done(i * 2); });
           },
           asio::use_awaitable);
       always_on_strand = always_on_strand && strand.running_in_this_thread() && value == i * 2;
@@ -32,6 +34,8 @@ TEST_CASE("a bridged call resumes on the coroutine's strand, not the caller's th
   asio::co_spawn(strand, body(), asio::detached);
   // run() returns only when every bridged wait has completed: the wait counts as work.
   io.run();
+  for (auto& t : foreign)
+    t.join();
   CHECK(completed == 100);
   CHECK(always_on_strand);
 }

@@ -48,22 +48,28 @@ login_order order_for(std::string user, platform p, login_limits limits,
   return order;
 }
 
+// Blocks the test thread until the callback runs. The promise is shared with
+// the callback: set_value may still be running when get() returns.
+template <class T, class Start>
+T wait_for_callback(Start start) {
+  auto done = std::make_shared<std::promise<T>>();
+  auto result = done->get_future();
+  start([done](T value) { done->set_value(std::move(value)); });
+  return result.get();
+}
+
 login_grant login_now(session_service& service, login_order order) {
-  std::promise<login_grant> done;
-  service.login(std::move(order), [&](login_grant g) { done.set_value(std::move(g)); });
-  return done.get_future().get();
+  return wait_for_callback<login_grant>(
+      [&](auto done) { service.login(std::move(order), std::move(done)); });
 }
 
 errc logout_now(session_service& service, const session_handle& session) {
-  std::promise<errc> done;
-  service.logout(session, [&](errc code) { done.set_value(code); });
-  return done.get_future().get();
+  return wait_for_callback<errc>([&](auto done) { service.logout(session, std::move(done)); });
 }
 
 std::vector<online_instance> online_now(session_service& service, const std::string& user) {
-  std::promise<std::vector<online_instance>> done;
-  service.online_instances(1400000000, user, [&](auto list) { done.set_value(std::move(list)); });
-  return done.get_future().get();
+  return wait_for_callback<std::vector<online_instance>>(
+      [&](auto done) { service.online_instances(1400000000, user, std::move(done)); });
 }
 
 template <class Predicate>
@@ -181,11 +187,11 @@ TEST_CASE("renewing the sig moves the expiry kick") {
   session_service service(service_options{2, 0, 0, {}});
   auto sink = std::make_shared<recording_sink>();
   auto grant =
-      login_now(service, order_for("dave", platform::web, web_only_one, sink, now_ms() + 200));
-  std::promise<errc> renewed;
-  service.renew(grant.session, now_ms() + 60'000, [&](errc c) { renewed.set_value(c); });
-  CHECK(renewed.get_future().get() == errc::ok);
-  std::this_thread::sleep_for(500ms);
+      login_now(service, order_for("dave", platform::web, web_only_one, sink, now_ms() + 1000));
+  const auto renewed = wait_for_callback<errc>(
+      [&](auto done) { service.renew(grant.session, now_ms() + 60'000, std::move(done)); });
+  CHECK(renewed == errc::ok);
+  std::this_thread::sleep_for(1500ms);
   CHECK(sink->kick_count() == 0);
   CHECK(online_now(service, "dave").size() == 1);
 }

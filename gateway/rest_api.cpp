@@ -1,0 +1,285 @@
+#include "gateway/rest_api.hpp"
+
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+#include "gateway/actor_bridge.hpp"
+#include "gateway/gateway_context.hpp"
+#include "protocol/login_request.hpp"
+#include "protocol/usersig.hpp"
+
+namespace chatd {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+constexpr std::size_t max_accounts_per_query = 500;
+
+struct rest_call {
+  std::shared_ptr<gateway_context> context;
+  std::shared_ptr<const app_config> app;
+  json::object body;
+};
+
+// A finished call: its code, an optional more precise ErrorInfo, and fields.
+struct rest_result {
+  errc code = errc::ok;
+  std::string info;
+  json::object fields;
+};
+
+rest_result fail(errc code, std::string info = {}) { return {code, std::move(info), {}}; }
+
+std::string envelope(const rest_result& r) {
+  json::object out;
+  out["ActionStatus"] = r.code == errc::ok ? "OK" : "FAIL";
+  out["ErrorCode"] = code_number(r.code);
+  out["ErrorInfo"] = r.code == errc::ok ? "" : (r.info.empty() ? std::string(message_of(r.code)) : r.info);
+  for (const auto& [k, v] : r.fields)
+    out[k] = v;
+  return json::serialize(out);
+}
+
+std::optional<std::string> user_id_field(const json::object& body, std::string_view name) {
+  const auto* v = body.if_contains(name);
+  if (v == nullptr || !v->is_string() || !is_valid_user_id(v->get_string()))
+    return std::nullopt;
+  return std::string(v->get_string());
+}
+
+asio::awaitable<std::size_t> kick_live_instances(session_service& sessions, std::uint32_t app,
+                                                 std::string user) {
+  return async_bridge<std::size_t>(
+      [&sessions, app, user](std::function<void(std::size_t)> done) {
+        sessions.kick_user(app, user, kick_type::rest_api, std::move(done));
+      },
+      asio::use_awaitable);
+}
+
+asio::awaitable<std::vector<online_instance>> online_of(session_service& sessions, std::uint32_t app,
+                                                        std::string user) {
+  return async_bridge<std::vector<online_instance>>(
+      [&sessions, app, user](std::function<void(std::vector<online_instance>)> done) {
+        sessions.online_instances(app, user, std::move(done));
+      },
+      asio::use_awaitable);
+}
+
+asio::awaitable<rest_result> rest_kick(rest_call& call) {
+  auto user = user_id_field(call.body, "UserID");
+  if (!user)
+    co_return fail(errc::invalid_rest_parameter, "UserID must be a valid userID");
+  auto& backend = call.context->backend;
+  const auto app = call.app->sdkappid;
+  if (!backend.account_known(app, *user))
+    co_return fail(errc::account_not_found);
+  // Durable first: once we answer, the old sigs stay revoked across restarts.
+  backend.record_kick(app, *user);
+  const auto kicked = co_await kick_live_instances(call.context->sessions, app, *user);
+  spdlog::info("rest kick app={} user={} instances={}", app, *user, kicked);
+  co_return rest_result{};
+}
+
+asio::awaitable<rest_result> rest_account_import(rest_call& call) {
+  auto user = user_id_field(call.body, "UserID");
+  if (!user)
+    co_return fail(errc::invalid_rest_parameter, "UserID must be a valid userID");
+  call.context->backend.import_account(call.app->sdkappid, *user);
+  co_return rest_result{};
+}
+
+json::object detail_of(const std::vector<online_instance>& instances) {
+  json::array detail;
+  for (const auto& i : instances)
+    detail.push_back(json::object{
+        {"Platform", platform_name(i.platform)}, {"Status", "Online"}, {"InstanceID", i.instance_id}});
+  return {{"Detail", std::move(detail)}};
+}
+
+asio::awaitable<rest_result> rest_query_online_status(rest_call& call) {
+  const auto* to = call.body.if_contains("To_Account");
+  if (to == nullptr || !to->is_array())
+    co_return fail(errc::invalid_rest_parameter, "To_Account must be an array of userIDs");
+  if (to->get_array().size() > max_accounts_per_query)
+    co_return fail(errc::invalid_account_count);
+  bool need_detail = false;
+  if (const auto* d = call.body.if_contains("IsNeedDetail"); d != nullptr && d->is_number())
+    need_detail = d->to_number<double>() != 0;
+  json::array results;
+  json::array errors;
+  auto& backend = call.context->backend;
+  for (const auto& entry : to->get_array()) {
+    if (!entry.is_string() || !is_valid_user_id(entry.get_string()) ||
+        !backend.account_known(call.app->sdkappid, std::string(entry.get_string()))) {
+      errors.push_back(json::object{{"To_Account", entry}, {"ErrorCode", code_number(errc::account_not_found)}});
+      continue;
+    }
+    const std::string user(entry.get_string());
+    const auto online = co_await online_of(call.context->sessions, call.app->sdkappid, user);
+    json::object result{{"To_Account", user}, {"Status", online.empty() ? "Offline" : "Online"}};
+    if (need_detail)
+      result["Detail"] = detail_of(online).at("Detail");
+    results.push_back(std::move(result));
+  }
+  rest_result out;
+  out.fields["QueryResult"] = std::move(results);
+  if (!errors.empty())
+    out.fields["ErrorList"] = std::move(errors);
+  co_return out;
+}
+
+json::object login_config_of(const app_config& app) {
+  json::array origins;
+  for (const auto& o : app.allowed_origins)
+    origins.emplace_back(o);
+  return {{"MultiDevicePolicy", policy_name(app.limits.policy)},
+          {"MaxWebInstances", app.limits.max_web_instances},
+          {"MaxDevicesPerPlatform", app.limits.max_devices_per_platform},
+          {"PackageExpireAt", app.package_expire_at_ms},
+          {"AllowedOrigins", std::move(origins)}};
+}
+
+asio::awaitable<rest_result> rest_get_login_config(rest_call& call) {
+  co_return rest_result{errc::ok, {}, login_config_of(*call.app)};
+}
+
+std::optional<std::int64_t> integer_in(const json::value& v, std::int64_t lo, std::int64_t hi) {
+  std::int64_t n = 0;
+  if (v.is_int64())
+    n = v.get_int64();
+  else if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    n = static_cast<std::int64_t>(v.get_uint64());
+  else
+    return std::nullopt;
+  if (n < lo || n > hi)
+    return std::nullopt;
+  return n;
+}
+
+// Applies one field of set_login_config; an error text when it is invalid.
+std::optional<std::string> apply_field(app_config& app, std::string_view key, const json::value& v) {
+  if (key == "MultiDevicePolicy") {
+    auto policy = v.is_string() ? parse_policy(v.get_string()) : std::nullopt;
+    if (!policy)
+      return "MultiDevicePolicy must be single, dual, triple or multi";
+    app.limits.policy = *policy;
+  } else if (key == "MaxWebInstances") {
+    auto n = integer_in(v, 1, max_web_instances_limit);
+    if (!n)
+      return "MaxWebInstances must be an integer in 1..10";
+    app.limits.max_web_instances = static_cast<int>(*n);
+  } else if (key == "MaxDevicesPerPlatform") {
+    auto n = integer_in(v, 1, max_devices_per_platform_limit);
+    if (!n)
+      return "MaxDevicesPerPlatform must be an integer in 1..3";
+    app.limits.max_devices_per_platform = static_cast<int>(*n);
+  } else if (key == "PackageExpireAt") {
+    auto n = integer_in(v, 0, INT64_MAX);
+    if (!n)
+      return "PackageExpireAt must be ms since epoch (0 = never)";
+    app.package_expire_at_ms = *n;
+  } else if (key == "AllowedOrigins") {
+    if (!v.is_array())
+      return "AllowedOrigins must be an array of strings";
+    std::vector<std::string> origins;
+    for (const auto& o : v.get_array()) {
+      if (!o.is_string())
+        return "AllowedOrigins must be an array of strings";
+      origins.emplace_back(o.get_string());
+    }
+    app.allowed_origins = std::move(origins);
+  } else {
+    return "unknown field " + std::string(key);
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<rest_result> rest_set_login_config(rest_call& call) {
+  app_config changed = *call.app;
+  for (const auto& [key, value] : call.body)
+    if (auto problem = apply_field(changed, key, value))
+      co_return fail(errc::invalid_rest_parameter, *problem);
+  call.context->backend.change_login_config(changed);
+  co_return rest_result{errc::ok, {}, login_config_of(changed)};
+}
+
+using rest_handler = asio::awaitable<rest_result> (*)(rest_call&);
+
+struct rest_entry {
+  std::string_view path;
+  rest_handler handler;
+};
+
+constexpr std::array rest_table{
+    rest_entry{"/v4/im_open_login_svc/kick", rest_kick},
+    rest_entry{"/v4/im_open_login_svc/account_import", rest_account_import},
+    rest_entry{"/v4/openim/query_online_status", rest_query_online_status},
+    rest_entry{"/v4/chatd_admin/get_login_config", rest_get_login_config},
+    rest_entry{"/v4/chatd_admin/set_login_config", rest_set_login_config},
+};
+
+// Admin auth: the identifier must be the app's admin, signing with a valid
+// UserSig of its own.
+rest_result authenticate(const boost::urls::params_view& params, gateway_backend& backend,
+                         std::shared_ptr<const app_config>& app) {
+  auto sdkappid = params.find("sdkappid");
+  if (sdkappid == params.end() || !(*sdkappid).has_value || (*sdkappid).value.empty())
+    return fail(errc::sdkappid_missing);
+  std::uint32_t id = 0;
+  try {
+    id = static_cast<std::uint32_t>(std::stoul((*sdkappid).value));
+  } catch (const std::exception&) {
+    return fail(errc::sdkappid_not_found);
+  }
+  app = backend.find_app(id);
+  if (!app)
+    return fail(errc::sdkappid_not_found);
+  auto identifier = params.find("identifier");
+  if (identifier == params.end() || (*identifier).value != app->admin)
+    return fail(errc::not_admin);
+  auto sig = params.find("usersig");
+  const std::string user_sig = sig == params.end() ? "" : std::string((*sig).value);
+  const auto now_ms = wall_clock_ms();
+  auto verdict = usersig::verify(user_sig, {id, app->admin, app->secret_key}, now_ms / 1000);
+  if (verdict.code == errc::ok) {
+    const auto kicked_at = backend.kick_time_s(id, app->admin);
+    if (kicked_at != 0 && verdict.claims.time <= kicked_at)
+      verdict.code = errc::usersig_revoked;
+  }
+  return fail(verdict.code);
+}
+
+}  // namespace
+
+bool is_rest_target(std::string_view target) { return target.starts_with("/v4/"); }
+
+asio::awaitable<std::string> handle_rest(std::shared_ptr<gateway_context> context, std::string target,
+                                         std::string body) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url)
+    co_return envelope(fail(errc::invalid_rest_command, "cannot parse the URL"));
+  const std::string path(url->path());
+  auto entry = std::find_if(rest_table.begin(), rest_table.end(),
+                            [&](const rest_entry& e) { return e.path == path; });
+  if (entry == rest_table.end())
+    co_return envelope(fail(errc::invalid_rest_command, "unknown REST command " + path));
+
+  rest_call call{context, nullptr, {}};
+  if (auto auth = authenticate(url->params(), context->backend, call.app); auth.code != errc::ok)
+    co_return envelope(auth);
+  if (!body.empty()) {
+    boost::system::error_code ec;
+    auto parsed = json::parse(body, ec);
+    if (ec || !parsed.is_object())
+      co_return envelope(fail(errc::bad_json));
+    call.body = std::move(parsed.as_object());
+  }
+  co_return envelope(co_await entry->handler(call));
+}
+
+}  // namespace chatd

@@ -1,0 +1,55 @@
+// chatd's durable state behind one interface, so that a cluster backend can
+// replace the embedded SQLite store later. Reads are served from memory;
+// writes marked "durable" are committed before they return.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/platform.hpp"
+
+namespace chatd {
+
+// The login settings an operator changed at run time (REST). Unset fields
+// keep the config file's value.
+struct login_config_override {
+  std::uint32_t sdkappid = 0;
+  std::optional<multi_device_policy> policy;
+  std::optional<int> max_web_instances;
+  std::optional<int> max_devices_per_platform;
+  std::optional<std::int64_t> package_expire_at_ms;
+  std::optional<std::vector<std::string>> allowed_origins;
+};
+
+class state_store {
+ public:
+  virtual ~state_store() = default;
+
+  // The user's last REST kick (unix seconds), 0 if never. Durable.
+  virtual void record_kick(std::uint32_t sdkappid, const std::string& user_id,
+                           std::int64_t kick_time_s) = 0;
+  virtual std::int64_t kick_time(std::uint32_t sdkappid, const std::string& user_id) const = 0;
+
+  // Merges `change` into the app's stored override. Durable.
+  virtual void save_login_config(const login_config_override& change) = 0;
+  virtual std::vector<login_config_override> login_config_overrides() const = 0;
+
+  // Known accounts: every user that ever logged in or was imported.
+  // note_account is batched (not durable on return); import_account is durable.
+  virtual void note_account(std::uint32_t sdkappid, const std::string& user_id) = 0;
+  virtual void import_account(std::uint32_t sdkappid, const std::string& user_id) = 0;
+  virtual bool account_known(std::uint32_t sdkappid, const std::string& user_id) const = 0;
+
+  // Commits everything batched so far.
+  virtual void flush() = 0;
+};
+
+// Opens (creating if needed) `state_dir/chatd.sqlite3` in WAL mode.
+// Throws std::runtime_error when it cannot.
+std::unique_ptr<state_store> open_sqlite_store(const std::filesystem::path& state_dir);
+
+}  // namespace chatd
