@@ -10,8 +10,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "gateway/gateway_context.hpp"
 #include "gateway/client_link.hpp"
+#include "gateway/gateway_context.hpp"
 #include "gateway/http_session.hpp"
 #include "gateway/ops.hpp"
 

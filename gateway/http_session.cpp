@@ -197,8 +197,9 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<gateway_context>
     if (websocket::is_upgrade(request)) {
       const bool known = path_of(request.target()) == websocket_path;
       if (!known || !context->accepting) {
-        auto response = known ? plain_response(request, http::status::service_unavailable, "draining\n")
-                              : plain_response(request, http::status::not_found, "not found\n");
+        auto response =
+            known ? plain_response(request, http::status::service_unavailable, "draining\n")
+                  : plain_response(request, http::status::not_found, "not found\n");
         response.keep_alive(false);
         co_await http::async_write(stream, response, use_tuple);
         co_return;
@@ -215,7 +216,8 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<gateway_context>
       http::response<http::string_body> response{http::status::ok, request.version()};
       response.set(http::field::content_type, "application/json; charset=utf-8");
       response.keep_alive(request.keep_alive());
-      response.body() = co_await handle_rest(context, std::string(request.target()), std::move(request.body()));
+      response.body() =
+          co_await handle_rest(context, std::string(request.target()), std::move(request.body()));
       response.prepare_payload();
       auto [write_ec, written] = co_await http::async_write(stream, response, use_tuple);
       if (write_ec || !response.keep_alive())

@@ -1,9 +1,9 @@
 #include "gateway/rest_api.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
-#include <spdlog/spdlog.h>
 
 #include <array>
 
@@ -33,13 +33,16 @@ struct rest_result {
   json::object fields;
 };
 
-rest_result fail(errc code, std::string info = {}) { return {code, std::move(info), {}}; }
+rest_result fail(errc code, std::string info = {}) {
+  return {code, std::move(info), {}};
+}
 
 std::string envelope(const rest_result& r) {
   json::object out;
   out["ActionStatus"] = r.code == errc::ok ? "OK" : "FAIL";
   out["ErrorCode"] = code_number(r.code);
-  out["ErrorInfo"] = r.code == errc::ok ? "" : (r.info.empty() ? std::string(message_of(r.code)) : r.info);
+  out["ErrorInfo"] =
+      r.code == errc::ok ? "" : (r.info.empty() ? std::string(message_of(r.code)) : r.info);
   for (const auto& [k, v] : r.fields)
     out[k] = v;
   return json::serialize(out);
@@ -61,8 +64,8 @@ asio::awaitable<std::size_t> kick_live_instances(session_service& sessions, std:
       asio::use_awaitable);
 }
 
-asio::awaitable<std::vector<online_instance>> online_of(session_service& sessions, std::uint32_t app,
-                                                        std::string user) {
+asio::awaitable<std::vector<online_instance>> online_of(session_service& sessions,
+                                                        std::uint32_t app, std::string user) {
   return async_bridge<std::vector<online_instance>>(
       [&sessions, app, user](std::function<void(std::vector<online_instance>)> done) {
         sessions.online_instances(app, user, std::move(done));
@@ -96,8 +99,9 @@ asio::awaitable<rest_result> rest_account_import(rest_call& call) {
 json::object detail_of(const std::vector<online_instance>& instances) {
   json::array detail;
   for (const auto& i : instances)
-    detail.push_back(json::object{
-        {"Platform", platform_name(i.platform)}, {"Status", "Online"}, {"InstanceID", i.instance_id}});
+    detail.push_back(json::object{{"Platform", platform_name(i.platform)},
+                                  {"Status", "Online"},
+                                  {"InstanceID", i.instance_id}});
   return {{"Detail", std::move(detail)}};
 }
 
@@ -116,7 +120,8 @@ asio::awaitable<rest_result> rest_query_online_status(rest_call& call) {
   for (const auto& entry : to->get_array()) {
     if (!entry.is_string() || !is_valid_user_id(entry.get_string()) ||
         !backend.account_known(call.app->sdkappid, std::string(entry.get_string()))) {
-      errors.push_back(json::object{{"To_Account", entry}, {"ErrorCode", code_number(errc::account_not_found)}});
+      errors.push_back(
+          json::object{{"To_Account", entry}, {"ErrorCode", code_number(errc::account_not_found)}});
       continue;
     }
     const std::string user(entry.get_string());
@@ -162,7 +167,8 @@ std::optional<std::int64_t> integer_in(const json::value& v, std::int64_t lo, st
 }
 
 // Applies one field of set_login_config; an error text when it is invalid.
-std::optional<std::string> apply_field(app_config& app, std::string_view key, const json::value& v) {
+std::optional<std::string> apply_field(app_config& app, std::string_view key,
+                                       const json::value& v) {
   if (key == "MultiDevicePolicy") {
     auto policy = v.is_string() ? parse_policy(v.get_string()) : std::nullopt;
     if (!policy)
@@ -256,10 +262,12 @@ rest_result authenticate(const boost::urls::params_view& params, gateway_backend
 
 }  // namespace
 
-bool is_rest_target(std::string_view target) { return target.starts_with("/v4/"); }
+bool is_rest_target(std::string_view target) {
+  return target.starts_with("/v4/");
+}
 
-asio::awaitable<std::string> handle_rest(std::shared_ptr<gateway_context> context, std::string target,
-                                         std::string body) {
+asio::awaitable<std::string> handle_rest(std::shared_ptr<gateway_context> context,
+                                         std::string target, std::string body) {
   auto url = boost::urls::parse_origin_form(target);
   if (!url)
     co_return envelope(fail(errc::invalid_rest_command, "cannot parse the URL"));

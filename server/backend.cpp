@@ -16,7 +16,8 @@ std::int64_t now_s() {
 
 }  // namespace
 
-void apply_overrides(std::vector<app_config>& apps, const std::vector<login_config_override>& overrides) {
+void apply_overrides(std::vector<app_config>& apps,
+                     const std::vector<login_config_override>& overrides) {
   for (const auto& o : overrides) {
     for (auto& app : apps) {
       if (app.sdkappid != o.sdkappid)
@@ -85,10 +86,12 @@ void server_backend::change_login_config(const app_config& changed) {
   o.allowed_origins = changed.allowed_origins;
   store_.save_login_config(o);
   apps_.replace(changed);
-  spdlog::info("login config of app {} changed: policy={} max_web={} max_devices={} package_expire_at={} origins={}",
-               changed.sdkappid, policy_name(changed.limits.policy), changed.limits.max_web_instances,
-               changed.limits.max_devices_per_platform, changed.package_expire_at_ms,
-               changed.allowed_origins.size());
+  spdlog::info(
+      "login config of app {} changed: policy={} max_web={} max_devices={} package_expire_at={} "
+      "origins={}",
+      changed.sdkappid, policy_name(changed.limits.policy), changed.limits.max_web_instances,
+      changed.limits.max_devices_per_platform, changed.package_expire_at_ms,
+      changed.allowed_origins.size());
 }
 
 }  // namespace chatd

@@ -11,7 +11,8 @@
 namespace chatd {
 
 // Applies stored REST overrides on top of the config file's apps.
-void apply_overrides(std::vector<app_config>& apps, const std::vector<login_config_override>& overrides);
+void apply_overrides(std::vector<app_config>& apps,
+                     const std::vector<login_config_override>& overrides);
 
 class server_backend final : public gateway_backend {
  public:

@@ -14,8 +14,8 @@
 #include "metrics/exposer.hpp"
 #include "server/app_catalog.hpp"
 #include "server/backend.hpp"
-#include "store/state_store.hpp"
 #include "server/config.hpp"
+#include "store/state_store.hpp"
 
 namespace {
 

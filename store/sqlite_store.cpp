@@ -127,8 +127,12 @@ class sqlite_store final : public state_store {
   void record_kick(std::uint32_t sdkappid, const std::string& user_id, std::int64_t t) override {
     {
       std::lock_guard lock(db_mutex_);
-      statement(db_, "INSERT INTO kicks VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET kick_time = ?3")
-          .bind(1, sdkappid).bind(2, user_id).bind(3, t).run();
+      statement(db_,
+                "INSERT INTO kicks VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET kick_time = ?3")
+          .bind(1, sdkappid)
+          .bind(2, user_id)
+          .bind(3, t)
+          .run();
     }
     std::unique_lock lock(cache_mutex_);
     kick_times_[account_key(sdkappid, user_id)] = t;
@@ -153,9 +157,11 @@ class sqlite_store final : public state_store {
         allowed_origins = COALESCE(?6, allowed_origins))sql")
         .bind(1, c.sdkappid)
         .bind(2, policy)
-        .bind(3, c.max_web_instances ? std::optional<std::int64_t>(*c.max_web_instances) : std::nullopt)
-        .bind(4, c.max_devices_per_platform ? std::optional<std::int64_t>(*c.max_devices_per_platform)
-                                            : std::nullopt)
+        .bind(3, c.max_web_instances ? std::optional<std::int64_t>(*c.max_web_instances)
+                                     : std::nullopt)
+        .bind(4, c.max_devices_per_platform
+                     ? std::optional<std::int64_t>(*c.max_devices_per_platform)
+                     : std::nullopt)
         .bind(5, c.package_expire_at_ms)
         .bind(6, origins_json(c.allowed_origins))
         .run();
@@ -178,7 +184,8 @@ class sqlite_store final : public state_store {
         c.package_expire_at_ms = s.integer(4);
       if (!s.is_null(5)) {
         std::vector<std::string> origins;
-        for (const auto& v : json::parse(s.text(5)).as_array())
+        const auto list = json::parse(s.text(5));  // outlives the loop
+        for (const auto& v : list.as_array())
           origins.emplace_back(v.as_string());
         c.allowed_origins = std::move(origins);
       }
@@ -243,16 +250,21 @@ class sqlite_store final : public state_store {
   }
 
   void insert_account(std::uint32_t sdkappid, const std::string& user_id) {
-    statement(db_, "INSERT OR IGNORE INTO accounts VALUES (?1, ?2)").bind(1, sdkappid).bind(2, user_id).run();
+    statement(db_, "INSERT OR IGNORE INTO accounts VALUES (?1, ?2)")
+        .bind(1, sdkappid)
+        .bind(2, user_id)
+        .run();
   }
 
   void load() {
     statement kicks(db_, "SELECT sdkappid, user_id, kick_time FROM kicks");
     while (kicks.step())
-      kick_times_[account_key(static_cast<std::uint32_t>(kicks.integer(0)), kicks.text(1))] = kicks.integer(2);
+      kick_times_[account_key(static_cast<std::uint32_t>(kicks.integer(0)), kicks.text(1))] =
+          kicks.integer(2);
     statement accounts(db_, "SELECT sdkappid, user_id FROM accounts");
     while (accounts.step())
-      accounts_.insert(account_key(static_cast<std::uint32_t>(accounts.integer(0)), accounts.text(1)));
+      accounts_.insert(
+          account_key(static_cast<std::uint32_t>(accounts.integer(0)), accounts.text(1)));
   }
 
   // Batches account inserts: one transaction (one fsync) per interval

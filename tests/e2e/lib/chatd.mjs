@@ -14,6 +14,7 @@ export const OTHER_KEY = 'another-apps-secret-key';
 
 const CHATD_BIN = process.env.CHATD_BIN ?? '../../build/server/chatd';
 const USERSIG_BIN = process.env.CHATD_USERSIG_BIN ?? '../../build/tools/chatd-usersig';
+export const CHATCTL_BIN = process.env.CHATCTL_BIN ?? '../../build/tools/chatctl';
 
 // A UserSig from Tencent's official Node generator (npm tls-sig-api-v2).
 export function sig(user, { expire = 86400, sdkappid = APP, key = KEY } = {}) {
@@ -37,15 +38,27 @@ export function appConfig(overrides = {}) {
 }
 
 // Writes a config, starts chatd, and resolves once it prints its addresses.
-export async function startChatd({ server = {}, apps = [appConfig()], wrap = [] } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'chatd-e2e-'));
+// With `dir` (from an earlier server's `keep()`), restarts on that config and state.
+export async function startChatd({ server = {}, apps = [appConfig()], wrap = [], lockout, dir: reuse } = {}) {
+  const dir = reuse ?? mkdtempSync(join(tmpdir(), 'chatd-e2e-'));
+  const configFile = join(dir, 'chatd.toml');
+  if (!reuse) writeConfig(configFile, server, apps, lockout);
+  return launch(dir, configFile, wrap);
+}
+
+function writeConfig(configFile, server, apps, lockout) {
   const serverKeys = { listen: '127.0.0.1:0', metrics_listen: '127.0.0.1:0', state_dir: 'state',
     log_level: 'warn', ...server };
   let text = '[server]\n' + Object.entries(serverKeys).map(([k, v]) => `${k} = ${toml(v)}`).join('\n');
+  if (lockout)
+    text += '\n\n[lockout]\n' + Object.entries(lockout).map(([k, v]) => `${k} = ${toml(v)}`).join('\n');
   for (const app of apps)
     text += '\n\n[[app]]\n' + Object.entries(app).map(([k, v]) => `${k} = ${toml(v)}`).join('\n');
-  const configFile = join(dir, 'chatd.toml');
   writeFileSync(configFile, text + '\n');
+}
+
+async function launch(dir, configFile, wrap) {
+  let keep = false;
   const command = [...wrap, CHATD_BIN, '--config', configFile];
   const proc = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -69,11 +82,24 @@ export async function startChatd({ server = {}, apps = [appConfig()], wrap = [] 
     exited,
     stderr: () => stderr,
     url: `ws://${addresses.gateway}/v1/ws`,
+    // Keep the config and state for a restart (startChatd({ dir })).
+    keep() { keep = true; return dir; },
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       const result = await exited;
-      rmSync(dir, { recursive: true, force: true });
+      if (!keep) rmSync(dir, { recursive: true, force: true });
       return result;
+    },
+    // An admin REST call; resolves with { status, body }.
+    async rest(command, body = {}, { sdkappid = APP, identifier = 'administrator', usersig, raw } = {}) {
+      const sigParam = usersig ?? sig(identifier, { sdkappid });
+      const params = new URLSearchParams({ sdkappid: String(sdkappid), identifier, usersig: sigParam,
+        random: String(Math.floor(Math.random() * 4294967295)), contenttype: 'json' });
+      if (sdkappid === null) params.delete('sdkappid');
+      const res = await fetch(`http://${addresses.gateway}/v4/${command}?${params}`, {
+        method: 'POST', body: raw ?? JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+      const text = await res.text();
+      return { status: res.status, body: res.status === 200 ? JSON.parse(text) : text };
     },
   };
 }

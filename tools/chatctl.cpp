@@ -1,0 +1,158 @@
+// chatctl: the admin REST API from the command line. Signs each call with a
+// fresh admin UserSig made from the app's key in the config file, and prints
+// the JSON answer. Exit status 0 when ActionStatus is OK.
+#include <curl/curl.h>
+#include <CLI/CLI.hpp>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <iostream>
+#include <random>
+
+#include "protocol/usersig.hpp"
+#include "server/config.hpp"
+
+namespace {
+
+namespace json = boost::json;
+using namespace chatd;
+
+struct target {
+  std::string base_url;
+  app_config app;
+};
+
+std::size_t collect(char* data, std::size_t size, std::size_t count, void* out) {
+  static_cast<std::string*>(out)->append(data, size * count);
+  return size * count;
+}
+
+// POSTs one REST call; returns the body, or throws with curl's message.
+std::string post(const target& t, const std::string& command, const json::object& body) {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const auto sig = usersig::generate({t.app.secret_key, t.app.sdkappid, t.app.admin, 300, now, {}});
+  std::mt19937 rng(std::random_device{}());
+  const auto url = t.base_url + "/v4/" + command + "?sdkappid=" + std::to_string(t.app.sdkappid) +
+                   "&identifier=" + t.app.admin + "&usersig=" + sig +
+                   "&random=" + std::to_string(rng()) + "&contenttype=json";
+  const auto payload = json::serialize(body);
+  std::string response;
+  CURL* curl = curl_easy_init();
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  const auto rc = curl_easy_perform(curl);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK)
+    throw std::runtime_error(std::string("request failed: ") + curl_easy_strerror(rc));
+  return response;
+}
+
+target resolve(const std::string& config_file, std::uint32_t sdkappid, const std::string& url) {
+  const auto config = config_file.empty()
+                          ? parse_config(embedded_default_config(), "<embedded>", ".")
+                          : load_config_file(config_file);
+  target t;
+  t.base_url = url.empty() ? "http://" + config.listen : url;
+  for (const auto& app : config.apps)
+    if (sdkappid == 0 || app.sdkappid == sdkappid) {
+      t.app = app;
+      return t;
+    }
+  throw config_error("no app " + std::to_string(sdkappid) + " in the config");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"chatctl: chatd's admin REST API (kick, online status, login config)"};
+  std::string config_file, url;
+  std::uint32_t sdkappid = 0;
+  cli.add_option("-c,--config", config_file,
+                 "chatd config file with the app's key (default: embedded)");
+  cli.add_option("--url", url, "chatd base URL (default: http://<server.listen>)");
+  cli.add_option("--sdkappid", sdkappid, "the app (default: the first in the config)");
+  cli.require_subcommand(1);
+
+  std::string kick_user;
+  auto* kick = cli.add_subcommand("kick", "kick every instance of a user and revoke its sigs");
+  kick->add_option("user", kick_user, "userID")->required();
+
+  std::vector<std::string> online_users;
+  bool detail = false;
+  auto* online = cli.add_subcommand("online", "query users' online status");
+  online->add_option("users", online_users, "userIDs (at most 500)")->required();
+  online->add_flag("--detail", detail, "per-platform detail");
+
+  std::string import_user;
+  auto* import = cli.add_subcommand("import", "import (register) an account");
+  import->add_option("user", import_user, "userID")->required();
+
+  auto* config_cmd = cli.add_subcommand("config", "get or set the app's login config");
+  config_cmd->require_subcommand(1);
+  config_cmd->add_subcommand("get", "print the login config");
+  auto* set = config_cmd->add_subcommand("set", "change the login config (live, durable)");
+  std::string policy;
+  int max_web = 0, max_devices = 0;
+  std::int64_t package_expire_at = -1;
+  std::vector<std::string> origins;
+  bool any_origin = false;
+  set->add_option("--policy", policy, "single | dual | triple | multi");
+  set->add_option("--max-web-instances", max_web, "1..10");
+  set->add_option("--max-devices-per-platform", max_devices, "1..3");
+  set->add_option("--package-expire-at", package_expire_at, "ms since epoch, 0 = never");
+  set->add_option("--allowed-origin", origins, "allowed WebSocket Origin (repeatable)");
+  set->add_flag("--any-origin", any_origin, "allow every Origin (clears the list)");
+  CLI11_PARSE(cli, argc, argv);
+
+  try {
+    const auto t = resolve(config_file, sdkappid, url);
+    std::string command;
+    json::object body;
+    if (*kick) {
+      command = "im_open_login_svc/kick";
+      body["UserID"] = kick_user;
+    } else if (*online) {
+      command = "openim/query_online_status";
+      json::array to;
+      for (const auto& u : online_users)
+        to.emplace_back(u);
+      body["To_Account"] = std::move(to);
+      body["IsNeedDetail"] = detail ? 1 : 0;
+    } else if (*import) {
+      command = "im_open_login_svc/account_import";
+      body["UserID"] = import_user;
+    } else if (*set) {
+      command = "chatd_admin/set_login_config";
+      if (!policy.empty())
+        body["MultiDevicePolicy"] = policy;
+      if (max_web != 0)
+        body["MaxWebInstances"] = max_web;
+      if (max_devices != 0)
+        body["MaxDevicesPerPlatform"] = max_devices;
+      if (package_expire_at >= 0)
+        body["PackageExpireAt"] = package_expire_at;
+      if (!origins.empty() || any_origin) {
+        json::array list;
+        for (const auto& o : origins)
+          list.emplace_back(o);
+        body["AllowedOrigins"] = std::move(list);
+      }
+    } else {
+      command = "chatd_admin/get_login_config";
+    }
+    const auto answer = post(t, command, body);
+    std::cout << answer << '\n';
+    return json::parse(answer).at("ActionStatus").as_string() == "OK" ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "chatctl: " << e.what() << '\n';
+    return 2;
+  }
+}
