@@ -8,21 +8,10 @@
 #include <string_view>
 
 #include "protocol/error_codes.hpp"
+#include "protocol/kick.hpp"
 #include "protocol/platform.hpp"
 
 namespace chatd {
-
-enum class kick_type : std::uint8_t {
-  multiple_account,
-  multiple_device,
-  usersig_expired,
-  rest_api
-};
-
-// Tencent's TYPES strings: "multipleAccount", "multipleDevice", ...
-std::string_view kick_type_name(kick_type type);
-// The sdkStateNotReady reason that follows a kick of this type.
-errc not_ready_reason(kick_type type);
 
 struct instance_ref {
   chatd::platform platform = chatd::platform::web;

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "actors/messages.hpp"
+#include "metrics/metrics.hpp"
 
 namespace chatd {
 namespace {
@@ -35,6 +36,25 @@ void send_kick(registry_actor* self, const online_instance& victim, const kick_n
                notice.by ? notice.by->instance_id : "");
   self->send(it->second, notice_atom::value, notice);
   st.sessions.erase(it);
+  metrics::instance_kicked(st.key.sdkappid, notice.type);
+  metrics::instance_offline(st.key.sdkappid, victim.platform);
+}
+
+std::optional<platform> platform_of(const registry_state& st, const std::string& instance_id) {
+  for (const auto& i : st.table.instances())
+    if (i.instance_id == instance_id)
+      return i.platform;
+  return std::nullopt;
+}
+
+// Takes an instance out of the table (not a kick); false if it was not there.
+bool forget(registry_state& st, const std::string& instance_id) {
+  const auto p = platform_of(st, instance_id);
+  if (!p)
+    return false;
+  st.table.remove(instance_id);
+  metrics::instance_offline(st.key.sdkappid, *p);
+  return true;
 }
 
 // Tells the directory we may be retired once no instance is left. The
@@ -62,6 +82,7 @@ login_grant admit(registry_actor* self, login_order& order) {
   auto session = spawn_session(self->system(), std::move(init));
   self->monitor(session);
   st.sessions.emplace(order.instance_id, session);
+  metrics::instance_online(order.sdkappid, order.platform);
   auto ref = std::make_shared<session_ref>(
       session_ref{session, caf::actor_cast<caf::actor>(self), order.instance_id});
   return login_grant{errc::ok, order.instance_id, std::move(ref)};
@@ -74,7 +95,7 @@ int take_offline(registry_actor* self, const std::string& instance_id) {
     return code_number(errc::not_logged_in);
   self->send(it->second, stop_atom::value);
   st.sessions.erase(it);
-  st.table.remove(instance_id);
+  forget(st, instance_id);
   offer_retirement(self);
   return code_number(errc::ok);
 }
@@ -85,7 +106,7 @@ void on_session_down(registry_actor* self, const caf::down_msg& down) {
     if (it->second.address() == down.source) {
       spdlog::warn("session ended unexpectedly app={} user={} instance={} reason={}",
                    st.key.sdkappid, st.key.user_id, it->first, to_string(down.reason));
-      st.table.remove(it->first);
+      forget(st, it->first);
       st.sessions.erase(it);
       break;
     }

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/json/object.hpp>
 
+#include "metrics/metrics.hpp"
 #include "protocol/frame.hpp"
 
 namespace chatd {
@@ -51,6 +52,7 @@ bool client_link::send(std::string text) {
     return true;
   }
   spdlog::warn("client does not read; its outbox is full, disconnecting");
+  metrics::connection_failed(metrics::connection_error::slow_client);
   closing_ = true;
   if (on_abort)
     on_abort();

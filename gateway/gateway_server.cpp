@@ -14,6 +14,7 @@
 #include "gateway/gateway_context.hpp"
 #include "gateway/http_session.hpp"
 #include "gateway/ops.hpp"
+#include "metrics/metrics.hpp"
 
 namespace chatd {
 namespace asio = boost::asio;
@@ -73,6 +74,7 @@ struct gateway_server::impl {
       if (ec == asio::error::operation_aborted || !acceptor.is_open())
         co_return;
       if (is_resource_exhaustion(ec)) {
+        metrics::connection_failed(metrics::connection_error::accept_exhausted);
         if (exhausted++ == 0)
           spdlog::warn("accept failed: {}; backing off until descriptors free up", ec.message());
         pause.expires_after(backoff);

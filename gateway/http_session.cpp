@@ -16,6 +16,7 @@
 #include "gateway/gateway_context.hpp"
 #include "gateway/ops.hpp"
 #include "gateway/rest_api.hpp"
+#include "metrics/metrics.hpp"
 
 namespace chatd {
 namespace {
@@ -69,6 +70,14 @@ asio::awaitable<void> write_outbox(std::shared_ptr<websocket_stream> ws,
   }
 }
 
+void count_read_failure(const boost::system::error_code& ec, const client_link& link) {
+  if (ec == websocket::error::message_too_big)
+    metrics::connection_failed(metrics::connection_error::frame_too_big);
+  else if (ec != websocket::error::closed && ec != asio::error::eof &&
+           ec != asio::error::operation_aborted && !link.closing())
+    metrics::connection_failed(metrics::connection_error::read_error);
+}
+
 // Waits (without reading further requests) until the client has read most
 // of its replies; false if it has not done so within the stall limit.
 asio::awaitable<bool> outbox_drained(client_link& link, std::chrono::seconds stall_limit) {
@@ -118,6 +127,7 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream,
   std::string origin(request[http::field::origin]);
   auto link = std::make_shared<client_link>(executor, settings.outbox_frames, std::move(origin));
   context->connections.add(link);
+  metrics::connection_opened();
   link->on_abort = [weak = std::weak_ptr(ws)] {
     if (auto w = weak.lock()) {
       boost::system::error_code ignored;
@@ -131,12 +141,15 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream,
   for (;;) {
     buffer.clear();
     auto [ec, bytes] = co_await ws->async_read(buffer, use_tuple);
-    if (ec)
+    if (ec) {
+      count_read_failure(ec, *link);
       break;  // closed, too big (Beast closes with 1009), reset, aborted
+    }
     *last_frame = std::chrono::steady_clock::now();
     if (link->closing())
       continue;  // drain until the peer answers our close
     if (!ws->got_text()) {
+      metrics::connection_failed(metrics::connection_error::binary_frame);
       link->close(1003, "binary frames are not supported");
       continue;
     }
@@ -150,6 +163,7 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream,
   release_connection(*link, *context);
   link->end();
   context->connections.remove(link.get());
+  metrics::connection_closed();
 }
 
 http::response<http::string_body> plain_response(const http::request<http::string_body>& request,

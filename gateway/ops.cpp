@@ -10,6 +10,7 @@
 #include "gateway/actor_bridge.hpp"
 #include "gateway/client_link.hpp"
 #include "gateway/gateway_context.hpp"
+#include "metrics/metrics.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/login_request.hpp"
 
@@ -92,22 +93,36 @@ login_verdict run_login_checks(const op_call& call, const login_request& request
   return verdict;
 }
 
+asio::awaitable<void> login_flow(op_call& call, std::uint32_t& sdkappid, errc& result);
+
+// Every login request is counted by app and code, and timed to sdkStateReady.
 asio::awaitable<void> op_login(op_call& call) {
+  const auto started = std::chrono::steady_clock::now();
+  std::uint32_t sdkappid = 0;
+  errc result = errc::internal_error;
+  co_await login_flow(call, sdkappid, result);
+  metrics::login_finished(sdkappid, result, std::chrono::steady_clock::now() - started);
+}
+
+asio::awaitable<void> login_flow(op_call& call, std::uint32_t& sdkappid, errc& result) {
   auto& link = *call.link;
+  if (const auto* id = call.request.data.if_contains("SDKAppID"); id != nullptr && id->is_number())
+    sdkappid = static_cast<std::uint32_t>(id->to_number<double>());
   if (const auto& current = link.login()) {
     auto data = login_data(*current, true);
     const auto info = "repeat login: already logged in as " + current->user_id;
     data["errorInfo"] = info;
     link.send(frame::encode_response(call.request.seq, errc::ok, info, std::move(data)));
+    result = errc::ok;
     co_return;
   }
   if (link.login_in_flight()) {
-    call.respond(errc::repeat_login);
+    call.respond(result = errc::repeat_login);
     co_return;
   }
   auto parsed = parse_login_request(call.request.data);
   if (auto* code = std::get_if<errc>(&parsed)) {
-    call.respond(*code);
+    call.respond(result = *code);
     co_return;
   }
   auto& request = std::get<login_request>(parsed);
@@ -115,7 +130,7 @@ asio::awaitable<void> op_login(op_call& call) {
   if (verdict.code != errc::ok) {
     spdlog::debug("login refused app={} user={} code={}", request.sdkappid, request.user_id,
                   code_number(verdict.code));
-    call.respond(verdict.code);
+    call.respond(result = verdict.code);
     co_return;
   }
   auto app = call.context->backend.find_app(request.sdkappid);
@@ -128,7 +143,7 @@ asio::awaitable<void> op_login(op_call& call) {
     link.fail_login();
     if (grant.session)
       call.sessions().logout(grant.session, [](errc) {});
-    call.respond(grant.code == errc::ok ? errc::internal_error : grant.code);
+    call.respond(result = grant.code == errc::ok ? errc::internal_error : grant.code);
     co_return;
   }
   active_login login{request.sdkappid,
@@ -137,7 +152,7 @@ asio::awaitable<void> op_login(op_call& call) {
                      request.platform,
                      sig_expiry_ms(verdict.claims),
                      grant.session};
-  call.respond(errc::ok, login_data(login, false));
+  call.respond(result = errc::ok, login_data(login, false));
   call.event("sdkStateReady", {{"userID", login.user_id}, {"instanceID", login.instance_id}});
   spdlog::info("login app={} user={} platform={} instance={}", login.sdkappid, login.user_id,
                platform_name(login.platform), login.instance_id);
@@ -147,7 +162,7 @@ asio::awaitable<void> op_login(op_call& call) {
 }
 
 // Takes this connection's instance offline; false if it was no longer online.
-asio::awaitable<errc> logout_current(op_call& call) {
+asio::awaitable<errc> logout_current(op_call& call, metrics::logout_reason reason) {
   auto& link = *call.link;
   const auto login = *link.login();
   const auto code = co_await ask_logout(call.sessions(), login.session);
@@ -157,6 +172,7 @@ asio::awaitable<errc> logout_current(op_call& call) {
     link.clear_login();
   spdlog::info("logout app={} user={} platform={} instance={}", login.sdkappid, login.user_id,
                platform_name(login.platform), login.instance_id);
+  metrics::logged_out(login.sdkappid, reason);
   call.event("sdkStateNotReady", {{"reason", code_number(errc::logged_out)}});
   co_return errc::ok;
 }
@@ -166,12 +182,12 @@ asio::awaitable<void> op_logout(op_call& call) {
     call.respond(errc::not_logged_in);
     co_return;
   }
-  call.respond(co_await logout_current(call));
+  call.respond(co_await logout_current(call, metrics::logout_reason::logout));
 }
 
 asio::awaitable<void> op_destroy(op_call& call) {
   if (call.link->login())
-    co_await logout_current(call);
+    co_await logout_current(call, metrics::logout_reason::destroy);
   call.respond(errc::ok);
   call.link->close(1000, "destroyed");
 }
@@ -272,14 +288,27 @@ void dispatch_frame(const std::shared_ptr<client_link>& link,
                  });
 }
 
-void release_connection(client_link& link, gateway_context& context) {
+namespace {
+
+void take_offline(client_link& link, gateway_context& context, metrics::logout_reason reason) {
   const auto& login = link.login();
   if (!login)
     return;
-  spdlog::info("logout app={} user={} platform={} instance={} (connection closed)", login->sdkappid,
-               login->user_id, platform_name(login->platform), login->instance_id);
-  context.sessions.logout(login->session, [](errc) {});
+  spdlog::info("logout app={} user={} platform={} instance={} ({})", login->sdkappid, login->user_id,
+               platform_name(login->platform), login->instance_id,
+               reason == metrics::logout_reason::shutdown ? "server shutdown" : "connection closed");
+  // Counted only if it was still online: a kick may have won the race.
+  context.sessions.logout(login->session, [app = login->sdkappid, reason](errc code) {
+    if (code == errc::ok)
+      metrics::logged_out(app, reason);
+  });
   link.clear_login();
+}
+
+}  // namespace
+
+void release_connection(client_link& link, gateway_context& context) {
+  take_offline(link, context, metrics::logout_reason::disconnect);
 }
 
 }  // namespace chatd
@@ -289,7 +318,7 @@ namespace chatd {
 void drain_connection(client_link& link, gateway_context& context) {
   if (link.login()) {
     link.send(frame::encode_event("sdkStateNotReady", {{"reason", code_number(errc::logged_out)}}));
-    release_connection(link, context);
+    take_offline(link, context, metrics::logout_reason::shutdown);
   }
   link.close(1001, "server shutting down");
 }

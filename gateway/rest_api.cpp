@@ -9,6 +9,7 @@
 
 #include "gateway/actor_bridge.hpp"
 #include "gateway/gateway_context.hpp"
+#include "metrics/metrics.hpp"
 #include "protocol/login_request.hpp"
 #include "protocol/usersig.hpp"
 
@@ -269,25 +270,32 @@ bool is_rest_target(std::string_view target) {
 asio::awaitable<std::string> handle_rest(std::shared_ptr<gateway_context> context,
                                          std::string target, std::string body) {
   auto url = boost::urls::parse_origin_form(target);
-  if (!url)
+  if (!url) {
+    metrics::rest_call("unknown", errc::invalid_rest_command);
     co_return envelope(fail(errc::invalid_rest_command, "cannot parse the URL"));
+  }
   const std::string path(url->path());
   auto entry = std::find_if(rest_table.begin(), rest_table.end(),
                             [&](const rest_entry& e) { return e.path == path; });
-  if (entry == rest_table.end())
+  if (entry == rest_table.end()) {
+    metrics::rest_call("unknown", errc::invalid_rest_command);
     co_return envelope(fail(errc::invalid_rest_command, "unknown REST command " + path));
-
+  }
+  const auto command = entry->path.substr(4);  // "service/command", a bounded label
   rest_call call{context, nullptr, {}};
-  if (auto auth = authenticate(url->params(), context->backend, call.app); auth.code != errc::ok)
-    co_return envelope(auth);
-  if (!body.empty()) {
+  auto result = authenticate(url->params(), context->backend, call.app);
+  if (result.code == errc::ok && !body.empty()) {
     boost::system::error_code ec;
     auto parsed = json::parse(body, ec);
     if (ec || !parsed.is_object())
-      co_return envelope(fail(errc::bad_json));
-    call.body = std::move(parsed.as_object());
+      result = fail(errc::bad_json);
+    else
+      call.body = std::move(parsed.as_object());
   }
-  co_return envelope(co_await entry->handler(call));
+  if (result.code == errc::ok)
+    result = co_await entry->handler(call);
+  metrics::rest_call(command, result.code);
+  co_return envelope(result);
 }
 
 }  // namespace chatd

@@ -4,13 +4,15 @@
 #include <prometheus/registry.h>
 
 #include "metrics/metrics.hpp"
+#include "metrics/process_collector.hpp"
 
 namespace chatd {
 
 struct metrics_endpoint::impl {
   prometheus::Exposer exposer;
   explicit impl(const std::string& address) : exposer(address, 1) {
-    exposer.RegisterCollectable(metrics_registry());
+    exposer.RegisterCollectable(metrics::registry());
+    exposer.RegisterCollectable(std::make_shared<metrics::process_collector>());
   }
 };
 

@@ -1,15 +1,49 @@
-// chatd's metrics. Hot-path updates go through cached handles (atomics), so
-// recording costs no lock or label lookup.
+// chatd's metrics (CONTRACT §5), recorded from every layer. No prometheus
+// header here: callers pass domain values; handles are cached so that the
+// hot paths cost an atomic add, with no lock and no label lookup.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/error_codes.hpp"
+#include "protocol/kick.hpp"
+#include "protocol/platform.hpp"
 
 namespace prometheus {
 class Registry;
 }
 
-namespace chatd {
+namespace chatd::metrics {
 
-std::shared_ptr<prometheus::Registry> metrics_registry();
+enum class logout_reason : std::uint8_t { logout, destroy, disconnect, shutdown };
+enum class connection_error : std::uint8_t {
+  frame_too_big, binary_frame, slow_client, accept_exhausted, read_error
+};
 
-}  // namespace chatd
+// Apps named here get their own `app` label; any other SDKAppID is counted
+// as app="other", so an attacker's random SDKAppIDs cannot add series.
+void register_apps(const std::vector<std::uint32_t>& sdkappids);
+
+void login_finished(std::uint32_t sdkappid, errc code, std::chrono::steady_clock::duration latency);
+void instance_online(std::uint32_t sdkappid, platform p);
+void instance_offline(std::uint32_t sdkappid, platform p);
+void instance_kicked(std::uint32_t sdkappid, kick_type type);
+void logged_out(std::uint32_t sdkappid, logout_reason reason);
+void connection_opened();
+void connection_closed();
+void connection_failed(connection_error what);
+void rest_call(std::string_view command, errc code);
+
+std::shared_ptr<prometheus::Registry> registry();
+
+// The current value of one series (counter, gauge, or histogram count);
+// 0 if absent. For tests and tools.
+double value_of(std::string_view family, const std::map<std::string, std::string>& labels);
+
+}  // namespace chatd::metrics

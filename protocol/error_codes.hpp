@@ -1,6 +1,8 @@
 // The one table of chatd's result codes: Tencent's numbers, our messages.
 #pragma once
 
+#include <cstddef>
+#include <cstddef>
 #include <string_view>
 
 namespace chatd {
@@ -50,5 +52,9 @@ std::string_view message_of(errc code);
 constexpr int code_number(errc code) {
   return static_cast<int>(code);
 }
+
+// Codes are dense indexes into the one table, for per-code arrays.
+std::size_t code_count();
+std::size_t code_index(errc code);  // code_count() for a code not in the table
 
 }  // namespace chatd

@@ -12,6 +12,7 @@
 #include "gateway/gateway_context.hpp"
 #include "gateway/gateway_server.hpp"
 #include "metrics/exposer.hpp"
+#include "metrics/metrics.hpp"
 #include "server/app_catalog.hpp"
 #include "server/backend.hpp"
 #include "server/config.hpp"
@@ -54,6 +55,10 @@ int run_server(server_config config) {
   auto store = open_sqlite_store(config.state_dir);
   apply_overrides(config.apps, store->login_config_overrides());
   app_catalog apps(config.apps);
+  std::vector<std::uint32_t> app_ids;
+  for (const auto& app : config.apps)
+    app_ids.push_back(app.sdkappid);
+  metrics::register_apps(app_ids);
   server_backend backend(apps, *store, config.lockout);
   session_service sessions(service_options{thread_count(config.actor_threads), 0, 0, {}});
 

@@ -1,4 +1,4 @@
-#include "actors/instance.hpp"
+#include "protocol/kick.hpp"
 
 namespace chatd {
 
