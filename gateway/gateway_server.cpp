@@ -14,6 +14,7 @@
 #include "gateway/gateway_context.hpp"
 #include "gateway/http_session.hpp"
 #include "gateway/ops.hpp"
+#include "gateway/rest_api.hpp"
 #include "metrics/metrics.hpp"
 
 namespace chatd {
@@ -92,6 +93,7 @@ gateway_server::gateway_server(asio::io_context& io, std::shared_ptr<gateway_con
 gateway_server::~gateway_server() = default;
 
 std::uint16_t gateway_server::start() {
+  declare_rest_metrics();
   const auto& s = impl_->context->settings;
   tcp::endpoint endpoint(asio::ip::make_address(s.listen_host), s.listen_port);
   auto& acceptor = impl_->acceptor;

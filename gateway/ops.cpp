@@ -294,9 +294,10 @@ void take_offline(client_link& link, gateway_context& context, metrics::logout_r
   const auto& login = link.login();
   if (!login)
     return;
-  spdlog::info("logout app={} user={} platform={} instance={} ({})", login->sdkappid, login->user_id,
-               platform_name(login->platform), login->instance_id,
-               reason == metrics::logout_reason::shutdown ? "server shutdown" : "connection closed");
+  spdlog::info(
+      "logout app={} user={} platform={} instance={} ({})", login->sdkappid, login->user_id,
+      platform_name(login->platform), login->instance_id,
+      reason == metrics::logout_reason::shutdown ? "server shutdown" : "connection closed");
   // Counted only if it was still online: a kick may have won the race.
   context.sessions.logout(login->session, [app = login->sdkappid, reason](errc code) {
     if (code == errc::ok)

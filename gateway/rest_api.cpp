@@ -267,6 +267,11 @@ bool is_rest_target(std::string_view target) {
   return target.starts_with("/v4/");
 }
 
+void declare_rest_metrics() {
+  for (const auto& entry : rest_table)
+    metrics::declare_rest_command(entry.path.substr(4));
+}
+
 asio::awaitable<std::string> handle_rest(std::shared_ptr<gateway_context> context,
                                          std::string target, std::string body) {
   auto url = boost::urls::parse_origin_form(target);

@@ -10,6 +10,9 @@ namespace chatd {
 
 struct gateway_context;
 
+// Creates each command's metric series (called once at start).
+void declare_rest_metrics();
+
 // True for targets this API answers (paths under /v4/).
 bool is_rest_target(std::string_view target);
 

@@ -9,10 +9,13 @@
 namespace chatd {
 
 struct metrics_endpoint::impl {
+  // The Exposer holds collectables by weak_ptr: keep ours alive here.
+  std::shared_ptr<metrics::process_collector> process =
+      std::make_shared<metrics::process_collector>();
   prometheus::Exposer exposer;
   explicit impl(const std::string& address) : exposer(address, 1) {
     exposer.RegisterCollectable(metrics::registry());
-    exposer.RegisterCollectable(std::make_shared<metrics::process_collector>());
+    exposer.RegisterCollectable(process);
   }
 };
 

@@ -11,7 +11,6 @@
 #include <mutex>
 #include <unordered_map>
 
-
 namespace chatd::metrics {
 namespace {
 
@@ -60,22 +59,25 @@ struct families {
                                      .Name("chatd_connections_total")
                                      .Help("Client WebSocket connections accepted")
                                      .Register(*registry);
-  Family<Counter>& connection_errors = prometheus::BuildCounter()
-                                           .Name("chatd_connection_errors_total")
-                                           .Help("Connections ended or refused by an error, by kind")
-                                           .Register(*registry);
+  Family<Counter>& connection_errors =
+      prometheus::BuildCounter()
+          .Name("chatd_connection_errors_total")
+          .Help("Connections ended or refused by an error, by kind")
+          .Register(*registry);
   Family<Counter>& rest = prometheus::BuildCounter()
                               .Name("chatd_rest_requests_total")
                               .Help("Admin REST calls by command and result code")
                               .Register(*registry);
-  Family<Counter>& messages_sent = prometheus::BuildCounter()
-                                       .Name("chatd_messages_sent_total")
-                                       .Help("Messages accepted from senders (messaging is not built yet)")
-                                       .Register(*registry);
-  Family<Counter>& messages_delivered = prometheus::BuildCounter()
-                                            .Name("chatd_messages_delivered_total")
-                                            .Help("Messages delivered to instances (messaging is not built yet)")
-                                            .Register(*registry);
+  Family<Counter>& messages_sent =
+      prometheus::BuildCounter()
+          .Name("chatd_messages_sent_total")
+          .Help("Messages accepted from senders (messaging is not built yet)")
+          .Register(*registry);
+  Family<Counter>& messages_delivered =
+      prometheus::BuildCounter()
+          .Name("chatd_messages_delivered_total")
+          .Help("Messages delivered to instances (messaging is not built yet)")
+          .Register(*registry);
   Family<Gauge>& build_info = prometheus::BuildGauge()
                                   .Name("chatd_build_info")
                                   .Help("Always 1; labels say which build runs")
@@ -117,9 +119,15 @@ struct app_series {
       kicks[k] = &f.kicks.Add(
           {{"app", label}, {"type", std::string(kick_type_name(static_cast<kick_type>(k)))}});
     for (std::size_t r = 0; r < logouts.size(); ++r)
-      logouts[r] = &f.logouts.Add({{"app", label}, {"reason", std::string(logout_reason_names[r])}});
+      logouts[r] =
+          &f.logouts.Add({{"app", label}, {"reason", std::string(logout_reason_names[r])}});
     f.messages_sent.Add({{"app", label}});
     f.messages_delivered.Add({{"app", label}});
+    // Every code's series exists from the start at 0: a counter that appears
+    // with its first increment already in it hides that increment from rate().
+    for (std::size_t i = 0; i < code_count(); ++i)
+      logins[i].store(
+          &f.logins.Add({{"app", label}, {"code", std::to_string(code_number(code_at(i)))}}));
   }
 
   Counter& login_counter(errc code) {
@@ -127,7 +135,8 @@ struct app_series {
     if (auto* c = slot.load(std::memory_order_acquire))
       return *c;
     std::lock_guard lock(create_mutex);
-    auto* c = &instruments().logins.Add({{"app", label}, {"code", std::to_string(code_number(code))}});
+    auto* c =
+        &instruments().logins.Add({{"app", label}, {"code", std::to_string(code_number(code))}});
     slot.store(c, std::memory_order_release);
     return *c;
   }
@@ -162,7 +171,8 @@ void register_apps(const std::vector<std::uint32_t>& sdkappids) {
   known_apps.store(next.release(), std::memory_order_release);
 }
 
-void login_finished(std::uint32_t sdkappid, errc code, std::chrono::steady_clock::duration latency) {
+void login_finished(std::uint32_t sdkappid, errc code,
+                    std::chrono::steady_clock::duration latency) {
   series_of(sdkappid).login_counter(code).Increment();
   const double seconds = std::chrono::duration<double>(latency).count();
   (code == errc::ok ? instruments().login_ok : instruments().login_error).Observe(seconds);
@@ -189,22 +199,34 @@ void connection_opened() {
   instruments().accepted.Increment();
 }
 
-void connection_closed() { instruments().open.Decrement(); }
+void connection_closed() {
+  instruments().open.Decrement();
+}
 
 void connection_failed(connection_error what) {
   instruments().errors[static_cast<std::size_t>(what)]->Increment();
 }
 
+namespace {
+std::mutex rest_mutex;
+}
+
 void rest_call(std::string_view command, errc code) {
   // Commands come from the REST table (or "unknown"), so labels stay bounded.
-  static std::mutex mutex;
-  std::lock_guard lock(mutex);
+  std::lock_guard lock(rest_mutex);
   instruments()
       .rest.Add({{"command", std::string(command)}, {"code", std::to_string(code_number(code))}})
       .Increment();
 }
 
-std::shared_ptr<prometheus::Registry> registry() { return instruments().registry; }
+void declare_rest_command(std::string_view command) {
+  std::lock_guard lock(rest_mutex);
+  instruments().rest.Add({{"command", std::string(command)}, {"code", "0"}});
+}
+
+std::shared_ptr<prometheus::Registry> registry() {
+  return instruments().registry;
+}
 
 double value_of(std::string_view family, const std::map<std::string, std::string>& labels) {
   for (const auto& f : instruments().registry->Collect()) {
@@ -217,10 +239,14 @@ double value_of(std::string_view family, const std::map<std::string, std::string
       if (have != labels)
         continue;
       switch (f.type) {
-        case prometheus::MetricType::Counter: return m.counter.value;
-        case prometheus::MetricType::Gauge: return m.gauge.value;
-        case prometheus::MetricType::Histogram: return static_cast<double>(m.histogram.sample_count);
-        default: return 0;
+        case prometheus::MetricType::Counter:
+          return m.counter.value;
+        case prometheus::MetricType::Gauge:
+          return m.gauge.value;
+        case prometheus::MetricType::Histogram:
+          return static_cast<double>(m.histogram.sample_count);
+        default:
+          return 0;
       }
     }
   }

@@ -23,7 +23,11 @@ namespace chatd::metrics {
 
 enum class logout_reason : std::uint8_t { logout, destroy, disconnect, shutdown };
 enum class connection_error : std::uint8_t {
-  frame_too_big, binary_frame, slow_client, accept_exhausted, read_error
+  frame_too_big,
+  binary_frame,
+  slow_client,
+  accept_exhausted,
+  read_error
 };
 
 // Apps named here get their own `app` label; any other SDKAppID is counted
@@ -39,6 +43,8 @@ void connection_opened();
 void connection_closed();
 void connection_failed(connection_error what);
 void rest_call(std::string_view command, errc code);
+// Creates the command's success series at 0, so that rate() sees its first calls.
+void declare_rest_command(std::string_view command);
 
 std::shared_ptr<prometheus::Registry> registry();
 

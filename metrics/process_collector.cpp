@@ -72,7 +72,8 @@ std::vector<prometheus::MetricFamily> process_collector::Collect() const {
       gauge("process_resident_memory_bytes", "Resident memory size in bytes", rss),
       gauge("process_virtual_memory_bytes", "Virtual memory size in bytes", vsize),
       gauge("process_open_fds", "Open file descriptors", fds),
-      gauge("process_max_fds", "Limit of open file descriptors", static_cast<double>(limit.rlim_cur)),
+      gauge("process_max_fds", "Limit of open file descriptors",
+            static_cast<double>(limit.rlim_cur)),
       gauge("process_start_time_seconds", "Start time since the epoch in seconds", start),
   };
 }

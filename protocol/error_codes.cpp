@@ -49,13 +49,19 @@ constexpr std::array code_table{
 
 }  // namespace
 
-std::size_t code_count() { return code_table.size(); }
+std::size_t code_count() {
+  return code_table.size();
+}
 
 std::size_t code_index(errc code) {
   for (std::size_t i = 0; i < code_table.size(); ++i)
     if (code_table[i].code == code)
       return i;
   return code_table.size();
+}
+
+errc code_at(std::size_t index) {
+  return code_table.at(index).code;
 }
 
 std::string_view message_of(errc code) {

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstddef>
-#include <cstddef>
 #include <string_view>
 
 namespace chatd {
@@ -56,5 +55,6 @@ constexpr int code_number(errc code) {
 // Codes are dense indexes into the one table, for per-code arrays.
 std::size_t code_count();
 std::size_t code_index(errc code);  // code_count() for a code not in the table
+errc code_at(std::size_t index);    // index < code_count()
 
 }  // namespace chatd

@@ -52,8 +52,11 @@ test('a second login on the same connection is a repeatLogin that changes nothin
 
 test('a login while one is in flight gets 2025', async () => {
   const c = await connect();
+  // Both frames in one TCP segment, so the second surely arrives in flight.
+  c.ws._socket.cork();
   const first = c.login('dora');
   const second = c.login('dora');
+  c.ws._socket.uncork();
   const [a, b] = await Promise.all([first, second]);
   assert.equal(a.code, 0);
   assert.equal(b.code, 2025);

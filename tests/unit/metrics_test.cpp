@@ -20,7 +20,8 @@ struct null_sink : instance_sink {
   void lost() override {}
 };
 
-login_grant login(session_service& service, const std::string& user, platform p, login_limits limits) {
+login_grant login(session_service& service, const std::string& user, platform p,
+                  login_limits limits) {
   login_order order;
   order.sdkappid = app;
   order.user_id = user;
@@ -77,7 +78,8 @@ TEST_CASE("a kick counts once per kicked instance, by type, and online instances
 
   auto done = std::make_shared<std::promise<std::size_t>>();
   auto kicked = done->get_future();
-  service.kick_user(app, "metric-user", kick_type::rest_api, [done](std::size_t n) { done->set_value(n); });
+  service.kick_user(app, "metric-user", kick_type::rest_api,
+                    [done](std::size_t n) { done->set_value(n); });
   CHECK(kicked.get() == 3);
   CHECK(kicks("REST_API_Kick") >= 3);
   CHECK(online("Web") - web0 == 0);

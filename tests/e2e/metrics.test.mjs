@@ -1,0 +1,159 @@
+// Metrics checked by a real Prometheus (Debian's `prometheus` package):
+// it scrapes a real chatd every second, we drive logins, kicks, failures,
+// logouts and REST calls, then every panel query of the shipped Grafana
+// dashboard must return series. promtool checks the scrape and the rules.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startChatd, appConfig, Client, sig, sleep } from './lib/chatd.mjs';
+
+const CONFIGS = resolve('../../configs');
+const cleanups = [];
+after(async () => { for (const c of cleanups.reverse()) await c(); });
+
+function freePort() {
+  return new Promise((res) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
+  });
+}
+
+async function startPrometheus(metricsTarget) {
+  const dir = mkdtempSync(join(tmpdir(), 'chatd-prom-'));
+  const port = await freePort();
+  writeFileSync(join(dir, 'prometheus.yml'), `
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - ${join(CONFIGS, 'prometheus/alerts.yml')}
+scrape_configs:
+  - job_name: chatd
+    static_configs:
+      - targets: ['${metricsTarget}']
+`);
+  const proc = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+  { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  proc.stderr.on('data', (d) => { log += d; });
+  const exited = new Promise((r) => proc.on('exit', r));
+  cleanups.push(async () => { proc.kill('SIGTERM'); await exited; rmSync(dir, { recursive: true, force: true }); });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; ++i) {
+    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    if (ready) return url;
+    await sleep(100);
+  }
+  throw new Error('prometheus did not become ready: ' + log);
+}
+
+async function query(prom, expr) {
+  const r = await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const body = await r.json();
+  assert.equal(body.status, 'success', `${expr}: ${JSON.stringify(body)}`);
+  return body.data.result;
+}
+
+async function waitForScrapes(prom, count) {
+  for (let i = 0; i < 150; ++i) {
+    const scrapes = await query(prom, 'count_over_time(up{job="chatd"}[1m])');
+    if (scrapes.length && Number(scrapes[0].value[1]) >= count) return;
+    await sleep(200);
+  }
+  throw new Error(`fewer than ${count} scrapes`);
+}
+
+async function driveTraffic(chatd) {
+  const c = await Client.connect(chatd.url);
+  await c.login('m-alice');                                   // ok
+  const d = await Client.connect(chatd.url);
+  await d.login('m-alice');                                   // kicks c: multipleAccount
+  await c.waitEvent('kickedOut');
+  const a = await Client.connect(chatd.url);
+  await a.login('m-bob', { platform: 'Android' });
+  const i = await Client.connect(chatd.url);
+  await i.login('m-bob', { platform: 'iPhone' });             // kicks a: multipleDevice
+  await a.waitEvent('kickedOut');
+  await c.login('m-carol', { userSig: sig('m-carol', { key: 'wrong' }) });  // 70009
+  await c.login('m-carol', { userSig: 'broken' });            // 70003
+  await c.login('m-carol', { sdkappid: 999 });                // 70020
+  await c.login('m-dave');
+  await c.request('logout');                                  // logout
+  await i.request('destroy');                                 // destroy
+  assert.equal((await chatd.rest('im_open_login_svc/kick', { UserID: 'm-alice' })).body.ErrorCode, 0);
+  await d.waitEvent('kickedOut');                             // REST_API_Kick
+  await chatd.rest('openim/query_online_status', { To_Account: ['m-bob'] });
+  await chatd.rest('chatd_admin/get_login_config', {}, { identifier: 'intruder' });  // 60010
+  const b = await Client.connect(chatd.url);
+  b.ws.send(Buffer.from('x'), { binary: true });              // connection error
+  await b.closed;
+  return [c, d, a, i];
+}
+
+test('every dashboard panel query returns series from a real Prometheus scraping chatd', async () => {
+  const chatd = await startChatd({ apps: [appConfig()] });
+  cleanups.push(() => chatd.stop());
+  const prom = await startPrometheus(chatd.metrics);
+  // Some scrapes before and after the traffic, so rate() sees it happen.
+  await waitForScrapes(prom, 3);
+  const clients = await driveTraffic(chatd);
+  cleanups.push(async () => { for (const c of clients) c.close(); });
+
+  await waitForScrapes(prom, 7);
+  assert.equal((await query(prom, 'up{job="chatd"}'))[0].value[1], '1');
+
+  const dashboard = JSON.parse(readFileSync(join(CONFIGS, 'grafana/chatd-session-health.json'), 'utf8'));
+  const empty = [];
+  let checked = 0;
+  for (const panel of dashboard.panels) {
+    for (const target of panel.targets) {
+      const expr = target.expr.replaceAll('$__rate_interval', '1m').replaceAll('$job', '.*').replaceAll('$app', '.*');
+      const result = await query(prom, expr);
+      checked += 1;
+      if (result.length === 0 || result.every((s) => Number.isNaN(Number(s.value[1]))))
+        empty.push(`${panel.title}: ${target.expr}`);
+    }
+  }
+  assert.deepEqual(empty, [], 'panel queries without series');
+  assert.ok(checked >= 20, `only ${checked} queries`);
+
+  // The numbers behind a few panels are right, not merely present.
+  const kicks = await query(prom, 'sum by (type) (chatd_kicks_total)');
+  const byType = Object.fromEntries(kicks.map((s) => [s.metric.type, Number(s.value[1])]));
+  assert.deepEqual(byType, { multipleAccount: 1, multipleDevice: 1, REST_API_Kick: 1, userSigExpired: 0 });
+  const codes = await query(prom, 'sum by (code) (chatd_logins_total)');
+  const byCode = Object.fromEntries(codes.map((s) => [s.metric.code, Number(s.value[1])]));
+  assert.equal(byCode['70009'], 1);
+  assert.equal(byCode['70003'], 1);
+  assert.equal(byCode['70020'], 1);
+  assert.equal(byCode['0'], 5);
+  const online = await query(prom, 'sum(chatd_online_instances)');
+  assert.equal(Number(online[0].value[1]), 0);
+  const rules = await (await fetch(`${prom}/api/v1/rules`)).json();
+  assert.equal(rules.data.groups[0].rules.length, 5, 'the shipped alert rules are loaded');
+});
+
+test('promtool accepts the metrics, the rules and the scrape config', async () => {
+  const chatd = await startChatd();
+  cleanups.push(() => chatd.stop());
+  const c = await Client.connect(chatd.url);
+  await c.login('p-alice');
+  await chatd.rest('openim/query_online_status', { To_Account: ['p-alice'] });
+  const scrape = await (await fetch(`http://${chatd.metrics}/metrics`)).text();
+  c.close();
+  // promtool exits non-zero and prints the problems on any lint failure.
+  execFileSync('promtool', ['check', 'metrics'], { input: scrape });
+  execFileSync('promtool', ['check', 'rules', join(CONFIGS, 'prometheus/alerts.yml')]);
+  execFileSync('promtool', ['test', 'rules', join(CONFIGS, 'prometheus/alerts.test.yml')]);
+  execFileSync('promtool', ['check', 'config', join(CONFIGS, 'prometheus/prometheus.yml')]);
+  for (const name of ['chatd_logins_total', 'chatd_online_instances', 'chatd_login_duration_seconds_bucket',
+    'chatd_kicks_total', 'chatd_logouts_total', 'chatd_connections_open', 'chatd_rest_requests_total',
+    'chatd_messages_sent_total', 'chatd_messages_delivered_total', 'process_resident_memory_bytes',
+    'process_cpu_seconds_total', 'process_open_fds'])
+    assert.match(scrape, new RegExp(`^${name}`, 'm'), name);
+  assert.doesNotMatch(scrape, /user_?id|instance_?id/i, 'no per-user or per-instance labels');
+});
