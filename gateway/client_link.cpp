@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/json/object.hpp>
+#include <cstdlib>
 
 #include "metrics/metrics.hpp"
 #include "protocol/frame.hpp"
+#include "protocol/sdk_frame.hpp"
 
 namespace chatd {
 
@@ -36,12 +38,14 @@ class client_link::sink final : public instance_sink {
 };
 
 client_link::client_link(boost::asio::any_io_executor strand, std::size_t outbox_frames,
-                         std::string origin)
+                         std::string origin, wire_dialect dialect, bool binary_frames)
     : strand_(strand),
       outbox_(strand, outbox_frames),
       drained_(strand),
       capacity_(outbox_frames),
-      origin_(std::move(origin)) {}
+      origin_(std::move(origin)),
+      dialect_(dialect),
+      binary_frames_(binary_frames) {}
 
 bool client_link::send(std::string text) {
   if (closing())
@@ -90,6 +94,7 @@ std::shared_ptr<instance_sink> client_link::begin_login() {
 
 void client_link::finish_login(active_login login) {
   login_in_flight_ = false;
+  sig_expired_unreported_ = false;
   login_ = std::move(login);
   if (early_kick_)
     deliver_kick(*std::exchange(early_kick_, std::nullopt));
@@ -124,6 +129,10 @@ void client_link::on_lost(std::uint64_t attempt) {
 }
 
 void client_link::deliver_kick(const kick_notice& notice) {
+  if (dialect_ == wire_dialect::tencent_sdk) {
+    deliver_sdk_kick(notice);
+    return;
+  }
   boost::json::object data;
   data["type"] = kick_type_name(notice.type);
   if (notice.by) {
@@ -138,7 +147,27 @@ void client_link::deliver_kick(const kick_notice& notice) {
                            {{"reason", code_number(not_ready_reason(notice.type))}}));
 }
 
+// The SDK learns of kicks by a stat_forceoffline push, and of an expired sig
+// by ErrorCode 70001 on its next request (a heartbeat comes within 10 s).
+void client_link::deliver_sdk_kick(const kick_notice& notice) {
+  login_.reset();
+  if (notice.type == kick_type::usersig_expired) {
+    sig_expired_unreported_ = true;
+    return;
+  }
+  std::uint64_t by = 0;
+  if (notice.by)
+    by = std::strtoull(notice.by->instance_id.c_str(), nullptr, 10);
+  send(sdk::encode_kick_push(notice.type, by, ++push_seq_));
+}
+
 void client_link::deliver_loss() {
+  if (dialect_ == wire_dialect::tencent_sdk) {
+    // The SDK reconnects and logs in again with its A2: a transparent recovery.
+    login_.reset();
+    close(1011, "session lost");
+    return;
+  }
   login_.reset();
   send(frame::encode_event("sdkStateNotReady", {{"reason", code_number(errc::internal_error)}}));
 }

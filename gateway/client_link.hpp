@@ -27,6 +27,10 @@ struct outgoing_frame {
 using outbox_channel =
     boost::asio::experimental::channel<void(boost::system::error_code, outgoing_frame)>;
 
+// Which protocol the connection speaks: the native JSON protocol (/v1/ws),
+// or the Tencent Web SDK's (/binfo binary frames, /info text frames).
+enum class wire_dialect : std::uint8_t { native, tencent_sdk };
+
 struct active_login {
   std::uint32_t sdkappid = 0;
   std::string user_id;
@@ -38,7 +42,14 @@ struct active_login {
 
 class client_link : public std::enable_shared_from_this<client_link> {
  public:
-  client_link(boost::asio::any_io_executor strand, std::size_t outbox_frames, std::string origin);
+  client_link(boost::asio::any_io_executor strand, std::size_t outbox_frames, std::string origin,
+              wire_dialect dialect = wire_dialect::native, bool binary_frames = false);
+
+  wire_dialect dialect() const { return dialect_; }
+  bool binary_frames() const { return binary_frames_; }
+  // Tencent SDK: the instance's sig expired; the next reply carries 70001.
+  bool sig_expired_unreported() const { return sig_expired_unreported_; }
+  void sig_expiry_reported() { sig_expired_unreported_ = false; }
 
   const boost::asio::any_io_executor& strand() const { return strand_; }
   outbox_channel& outbox() { return outbox_; }
@@ -90,6 +101,7 @@ class client_link : public std::enable_shared_from_this<client_link> {
   void on_kicked(std::uint64_t attempt, const kick_notice& notice);
   void on_lost(std::uint64_t attempt);
   void deliver_kick(const kick_notice& notice);
+  void deliver_sdk_kick(const kick_notice& notice);
   void deliver_loss();
 
   boost::asio::any_io_executor strand_;
@@ -98,6 +110,10 @@ class client_link : public std::enable_shared_from_this<client_link> {
   std::size_t capacity_;
   std::size_t queued_ = 0;
   std::string origin_;
+  wire_dialect dialect_;
+  bool binary_frames_;
+  bool sig_expired_unreported_ = false;
+  std::uint64_t push_seq_ = 0;
   bool closing_ = false;
   bool ended_ = false;
 

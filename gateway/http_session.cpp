@@ -4,6 +4,8 @@
 #include "gateway/http_session.hpp"
 
 #include <spdlog/spdlog.h>
+
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,6 +18,7 @@
 #include "gateway/gateway_context.hpp"
 #include "gateway/ops.hpp"
 #include "gateway/rest_api.hpp"
+#include "gateway/sdk_ops.hpp"
 #include "metrics/metrics.hpp"
 
 namespace chatd {
@@ -60,7 +63,7 @@ asio::awaitable<void> write_outbox(std::shared_ptr<websocket_stream> ws,
           use_tuple);
       co_return;
     }
-    ws->text(true);
+    ws->binary(link->binary_frames());
     auto [write_ec, written] = co_await ws->async_write(asio::buffer(frame.text), use_tuple);
     link->frame_written();
     if (write_ec) {
@@ -101,9 +104,29 @@ asio::awaitable<void> watch_idle(std::shared_ptr<client_link> link,
   }
 }
 
+// The WebSocket endpoints: the native protocol, and the Tencent Web SDK's in
+// binary (/binfo) and text (/info) frames.
+struct endpoint {
+  std::string_view path;
+  wire_dialect dialect;
+  bool binary;
+};
+constexpr std::array<endpoint, 3> websocket_endpoints{{
+    {websocket_path, wire_dialect::native, false},
+    {"/binfo", wire_dialect::tencent_sdk, true},
+    {"/info", wire_dialect::tencent_sdk, false},
+}};
+
+const endpoint* websocket_endpoint(std::string_view target) {
+  for (const auto& e : websocket_endpoints)
+    if (e.path == path_of(target))
+      return &e;
+  return nullptr;
+}
+
 asio::awaitable<void> run_websocket(beast::tcp_stream stream,
                                     http::request<http::string_body> request,
-                                    std::shared_ptr<gateway_context> context) {
+                                    std::shared_ptr<gateway_context> context, endpoint where) {
   const auto& settings = context->settings;
   auto ws = std::make_shared<websocket_stream>(std::move(stream));
   beast::get_lowest_layer(*ws).expires_never();
@@ -125,7 +148,8 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream,
     co_return;
 
   std::string origin(request[http::field::origin]);
-  auto link = std::make_shared<client_link>(executor, settings.outbox_frames, std::move(origin));
+  auto link = std::make_shared<client_link>(executor, settings.outbox_frames, std::move(origin),
+                                            where.dialect, where.binary);
   context->connections.add(link);
   metrics::connection_opened();
   link->on_abort = [weak = std::weak_ptr(ws)] {
@@ -148,12 +172,15 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream,
     *last_frame = std::chrono::steady_clock::now();
     if (link->closing())
       continue;  // drain until the peer answers our close
-    if (!ws->got_text()) {
+    if (where.dialect == wire_dialect::tencent_sdk) {
+      dispatch_sdk_frame(link, context, beast::buffers_to_string(buffer.data()));
+    } else if (!ws->got_text()) {
       metrics::connection_failed(metrics::connection_error::binary_frame);
       link->close(1003, "binary frames are not supported");
       continue;
+    } else {
+      dispatch_frame(link, context, beast::buffers_to_string(buffer.data()));
     }
-    dispatch_frame(link, context, beast::buffers_to_string(buffer.data()));
     if (link->outbox_crowded() && !co_await outbox_drained(*link, settings.send_stall_timeout)) {
       spdlog::warn("client stopped reading for {}s; disconnecting",
                    settings.send_stall_timeout.count());
@@ -209,7 +236,8 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<gateway_context>
       co_return;
     auto request = parser.release();
     if (websocket::is_upgrade(request)) {
-      const bool known = path_of(request.target()) == websocket_path;
+      const auto* where = websocket_endpoint(request.target());
+      const bool known = where != nullptr;
       if (!known || !context->accepting) {
         auto response =
             known ? plain_response(request, http::status::service_unavailable, "draining\n")
@@ -218,7 +246,7 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<gateway_context>
         co_await http::async_write(stream, response, use_tuple);
         co_return;
       }
-      co_await run_websocket(std::move(stream), std::move(request), context);
+      co_await run_websocket(std::move(stream), std::move(request), context, *where);
       co_return;
     }
     if (is_rest_target(request.target())) {

@@ -10,6 +10,7 @@
 #include "gateway/actor_bridge.hpp"
 #include "gateway/client_link.hpp"
 #include "gateway/gateway_context.hpp"
+#include "gateway/login_flow.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/login_request.hpp"
@@ -36,34 +37,6 @@ struct op_call {
 
 using op_handler = asio::awaitable<void> (*)(op_call&);
 
-// Plain functions returning the bridge's awaitable (not coroutines), so no
-// argument is ever copied into a coroutine frame.
-asio::awaitable<login_grant> ask_login(session_service& sessions, login_order order) {
-  auto shared = std::make_shared<login_order>(std::move(order));
-  return async_bridge<login_grant>(
-      [&sessions, shared](std::function<void(login_grant)> done) {
-        sessions.login(std::move(*shared), std::move(done));
-      },
-      asio::use_awaitable);
-}
-
-asio::awaitable<errc> ask_logout(session_service& sessions, session_handle session) {
-  return async_bridge<errc>(
-      [&sessions, session](std::function<void(errc)> done) {
-        sessions.logout(session, std::move(done));
-      },
-      asio::use_awaitable);
-}
-
-asio::awaitable<errc> ask_renew(session_service& sessions, session_handle session,
-                                std::int64_t until) {
-  return async_bridge<errc>(
-      [&sessions, session, until](std::function<void(errc)> done) {
-        sessions.renew(session, until, std::move(done));
-      },
-      asio::use_awaitable);
-}
-
 json::object login_data(const active_login& login, bool repeat) {
   return {{"userID", login.user_id},
           {"instanceID", login.instance_id},
@@ -71,26 +44,6 @@ json::object login_data(const active_login& login, bool repeat) {
           {"serverTime", wall_clock_ms()},
           {"sigExpireAt", login.sig_expires_at_ms},
           {"repeatLogin", repeat}};
-}
-
-// The sig is valid through its last second; it expires at the next one.
-std::int64_t sig_expiry_ms(const usersig::claims& claims) {
-  return (claims.last_valid_second() + 1) * 1000;
-}
-
-// Runs the checks of CONTRACT §1 and feeds failures to the brute-force guard.
-login_verdict run_login_checks(const op_call& call, const login_request& request) {
-  auto& backend = call.context->backend;
-  auto app = backend.find_app(request.sdkappid);
-  login_context checks{app.get(), wall_clock_ms(), call.link->origin()};
-  if (app) {
-    checks.user_locked = backend.is_locked(request.sdkappid, request.user_id);
-    checks.kick_time_s = backend.kick_time_s(request.sdkappid, request.user_id);
-  }
-  auto verdict = check_login(request, checks);
-  if (counts_as_failed_verification(verdict.code))
-    backend.record_failure(request.sdkappid, request.user_id);
-  return verdict;
 }
 
 asio::awaitable<void> login_flow(op_call& call, std::uint32_t& sdkappid, errc& result);
@@ -126,37 +79,22 @@ asio::awaitable<void> login_flow(op_call& call, std::uint32_t& sdkappid, errc& r
     co_return;
   }
   auto& request = std::get<login_request>(parsed);
-  auto verdict = run_login_checks(call, request);
+  auto verdict = run_login_checks(*call.context, link, request);
   if (verdict.code != errc::ok) {
     spdlog::debug("login refused app={} user={} code={}", request.sdkappid, request.user_id,
                   code_number(verdict.code));
     call.respond(result = verdict.code);
     co_return;
   }
-  auto app = call.context->backend.find_app(request.sdkappid);
-  login_order order{request.sdkappid,   request.user_id,
-                    request.platform,   request.device_name,
-                    app->limits,        sig_expiry_ms(verdict.claims),
-                    link.begin_login(), {}};
-  auto grant = co_await ask_login(call.sessions(), std::move(order));
-  if (grant.code != errc::ok || link.closing()) {
-    link.fail_login();
-    if (grant.session)
-      call.sessions().logout(grant.session, [](errc) {});
-    call.respond(result = grant.code == errc::ok ? errc::internal_error : grant.code);
+  auto admitted =
+      co_await admit_login(call.link, *call.context, request, sig_expiry_ms(verdict.claims));
+  if (admitted.code != errc::ok) {
+    call.respond(result = admitted.code);
     co_return;
   }
-  active_login login{request.sdkappid,
-                     request.user_id,
-                     grant.instance_id,
-                     request.platform,
-                     sig_expiry_ms(verdict.claims),
-                     grant.session};
+  auto& login = admitted.login;
   call.respond(result = errc::ok, login_data(login, false));
   call.event("sdkStateReady", {{"userID", login.user_id}, {"instanceID", login.instance_id}});
-  spdlog::info("login app={} user={} platform={} instance={}", login.sdkappid, login.user_id,
-               platform_name(login.platform), login.instance_id);
-  call.context->backend.record_login(login.sdkappid, login.user_id);
   // After sdkStateReady, so that a kick that raced ahead is delivered last.
   link.finish_login(std::move(login));
 }
@@ -206,7 +144,7 @@ asio::awaitable<void> op_renew_user_sig(op_call& call) {
   }
   login_request request{
       current.sdkappid, current.user_id, std::string(sig->get_string()), current.platform, {}};
-  auto verdict = run_login_checks(call, request);
+  auto verdict = run_login_checks(*call.context, link, request);
   if (verdict.code != errc::ok) {
     call.respond(verdict.code);
     co_return;
@@ -318,7 +256,9 @@ namespace chatd {
 
 void drain_connection(client_link& link, gateway_context& context) {
   if (link.login()) {
-    link.send(frame::encode_event("sdkStateNotReady", {{"reason", code_number(errc::logged_out)}}));
+    if (link.dialect() == wire_dialect::native)
+      link.send(
+          frame::encode_event("sdkStateNotReady", {{"reason", code_number(errc::logged_out)}}));
     take_offline(link, context, metrics::logout_reason::shutdown);
   }
   link.close(1001, "server shutting down");

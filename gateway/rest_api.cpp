@@ -1,6 +1,7 @@
 #include "gateway/rest_api.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
@@ -8,6 +9,7 @@
 #include <array>
 
 #include "gateway/actor_bridge.hpp"
+#include "gateway/client_link.hpp"
 #include "gateway/gateway_context.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/login_request.hpp"
@@ -215,6 +217,37 @@ asio::awaitable<rest_result> rest_set_login_config(rest_call& call) {
   co_return rest_result{errc::ok, {}, login_config_of(changed)};
 }
 
+// Checks one connection on its own strand; aborts it (a TCP reset, no close
+// frame, no kick) when it belongs to the user.
+asio::awaitable<bool> drop_if_user(std::shared_ptr<client_link> link, std::uint32_t app,
+                                   std::string user) {
+  return async_bridge<bool>(
+      [link, app, user](std::function<void(bool)> done) {
+        asio::post(link->strand(), [link, app, user, done] {
+          const auto& login = link->login();
+          const bool match = login && login->sdkappid == app && login->user_id == user;
+          if (match && link->on_abort)
+            link->on_abort();
+          done(match);
+        });
+      },
+      asio::use_awaitable);
+}
+
+// Not in Tencent's API: drops a user's connections as a network failure
+// would, so that operators (and tests) can exercise client reconnects.
+asio::awaitable<rest_result> rest_drop_connections(rest_call& call) {
+  auto user = user_id_field(call.body, "UserID");
+  if (!user)
+    co_return fail(errc::invalid_rest_parameter, "UserID must be a valid userID");
+  std::int64_t dropped = 0;
+  for (auto& link : call.context->connections.snapshot())
+    dropped += co_await drop_if_user(link, call.app->sdkappid, *user) ? 1 : 0;
+  spdlog::info("rest drop_connections app={} user={} connections={}", call.app->sdkappid, *user,
+               dropped);
+  co_return rest_result{errc::ok, {}, {{"Dropped", dropped}}};
+}
+
 using rest_handler = asio::awaitable<rest_result> (*)(rest_call&);
 
 struct rest_entry {
@@ -228,6 +261,7 @@ constexpr std::array rest_table{
     rest_entry{"/v4/openim/query_online_status", rest_query_online_status},
     rest_entry{"/v4/chatd_admin/get_login_config", rest_get_login_config},
     rest_entry{"/v4/chatd_admin/set_login_config", rest_set_login_config},
+    rest_entry{"/v4/chatd_admin/drop_connections", rest_drop_connections},
 };
 
 // Admin auth: the identifier must be the app's admin, signing with a valid

@@ -67,27 +67,45 @@ std::variant<login_request, errc> parse_login_request(const json::object& data) 
   return out;
 }
 
-login_verdict check_login(const login_request& request, const login_context& context) {
-  login_verdict out;
+namespace {
+
+// 70020, 60020, 2801, 70050: what holds for the app and user whatever the credential.
+errc check_app_and_user(const login_context& context) {
   const app_config* app = context.app;
-  if (app == nullptr) {
-    out.code = errc::sdkappid_not_found;
-    return out;
-  }
-  if (app->package_expire_at_ms != 0 && context.now_ms >= app->package_expire_at_ms) {
-    out.code = errc::package_expired;
-    return out;
-  }
+  if (app == nullptr)
+    return errc::sdkappid_not_found;
+  if (app->package_expire_at_ms != 0 && context.now_ms >= app->package_expire_at_ms)
+    return errc::package_expired;
   const auto& origins = app->allowed_origins;
   if (!origins.empty() &&
-      std::find(origins.begin(), origins.end(), context.origin) == origins.end()) {
-    out.code = errc::origin_not_allowed;
+      std::find(origins.begin(), origins.end(), context.origin) == origins.end())
+    return errc::origin_not_allowed;
+  if (context.user_locked)
+    return errc::user_locked;
+  return errc::ok;
+}
+
+}  // namespace
+
+errc check_relogin(bool a2_valid, std::int64_t issued_at_s, std::int64_t sig_expires_at_ms,
+                   const login_context& context) {
+  if (auto code = check_app_and_user(context); code != errc::ok)
+    return code;
+  if (!a2_valid)
+    return errc::usersig_malformed;
+  if (context.now_ms >= sig_expires_at_ms)
+    return errc::usersig_expired;
+  if (context.kick_time_s != 0 && issued_at_s <= context.kick_time_s)
+    return errc::usersig_revoked;
+  return errc::ok;
+}
+
+login_verdict check_login(const login_request& request, const login_context& context) {
+  login_verdict out;
+  out.code = check_app_and_user(context);
+  if (out.code != errc::ok)
     return out;
-  }
-  if (context.user_locked) {
-    out.code = errc::user_locked;
-    return out;
-  }
+  const app_config* app = context.app;
   auto verdict =
       usersig::verify(request.user_sig, {request.sdkappid, request.user_id, app->secret_key},
                       context.now_ms / 1000);

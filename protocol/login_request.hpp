@@ -51,6 +51,13 @@ struct login_verdict {
 // the UserSig checks, then revocation by a REST kick (70052).
 login_verdict check_login(const login_request& request, const login_context& context);
 
+// Re-login with an A2 (Tencent SDK, after a reconnect): the app-level checks
+// of check_login, then 70001 if the carried sig expiry has passed, then 70052
+// if the user was kicked at or after the A2 was issued. `a2_valid` is false
+// when the token did not verify (70003).
+errc check_relogin(bool a2_valid, std::int64_t issued_at_s, std::int64_t sig_expires_at_ms,
+                   const login_context& context);
+
 // Only UserSig verification failures count towards the brute-force lock.
 bool counts_as_failed_verification(errc code);
 

@@ -1,0 +1,84 @@
+#include "gateway/login_flow.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "gateway/actor_bridge.hpp"
+#include "gateway/gateway_context.hpp"
+
+namespace chatd {
+namespace asio = boost::asio;
+
+namespace {
+
+// Plain functions returning the bridge's awaitable (not coroutines): GCC 12
+// miscompiles lambdas that capture coroutine parameters.
+asio::awaitable<login_grant> ask_login(session_service& sessions, login_order order) {
+  auto shared = std::make_shared<login_order>(std::move(order));
+  return async_bridge<login_grant>(
+      [&sessions, shared](std::function<void(login_grant)> done) {
+        sessions.login(std::move(*shared), std::move(done));
+      },
+      asio::use_awaitable);
+}
+
+}  // namespace
+
+std::int64_t sig_expiry_ms(const usersig::claims& claims) {
+  return (claims.last_valid_second() + 1) * 1000;
+}
+
+login_verdict run_login_checks(gateway_context& context, const client_link& link,
+                               const login_request& request) {
+  auto& backend = context.backend;
+  auto app = backend.find_app(request.sdkappid);
+  login_context checks{app.get(), wall_clock_ms(), link.origin()};
+  if (app) {
+    checks.user_locked = backend.is_locked(request.sdkappid, request.user_id);
+    checks.kick_time_s = backend.kick_time_s(request.sdkappid, request.user_id);
+  }
+  auto verdict = check_login(request, checks);
+  if (counts_as_failed_verification(verdict.code))
+    backend.record_failure(request.sdkappid, request.user_id);
+  return verdict;
+}
+
+asio::awaitable<admission> admit_login(std::shared_ptr<client_link> link, gateway_context& context,
+                                       login_request request, std::int64_t sig_expires_at_ms) {
+  auto app = context.backend.find_app(request.sdkappid);
+  if (!app)
+    co_return admission{errc::sdkappid_not_found, {}};
+  login_order order{request.sdkappid, request.user_id,   request.platform,    request.device_name,
+                    app->limits,      sig_expires_at_ms, link->begin_login(), {}};
+  auto grant = co_await ask_login(context.sessions, std::move(order));
+  if (grant.code != errc::ok || link->closing()) {
+    link->fail_login();
+    if (grant.session)
+      context.sessions.logout(grant.session, [](errc) {});
+    co_return admission{grant.code == errc::ok ? errc::internal_error : grant.code, {}};
+  }
+  spdlog::info("login app={} user={} platform={} instance={}", request.sdkappid, request.user_id,
+               platform_name(request.platform), grant.instance_id);
+  context.backend.record_login(request.sdkappid, request.user_id);
+  co_return admission{errc::ok, active_login{request.sdkappid, request.user_id, grant.instance_id,
+                                             request.platform, sig_expires_at_ms, grant.session}};
+}
+
+asio::awaitable<errc> ask_logout(session_service& sessions, session_handle session) {
+  return async_bridge<errc>(
+      [&sessions, session](std::function<void(errc)> done) {
+        sessions.logout(session, std::move(done));
+      },
+      asio::use_awaitable);
+}
+
+asio::awaitable<errc> ask_renew(session_service& sessions, session_handle session,
+                                std::int64_t until) {
+  return async_bridge<errc>(
+      [&sessions, session, until](std::function<void(errc)> done) {
+        sessions.renew(session, until, std::move(done));
+      },
+      asio::use_awaitable);
+}
+
+}  // namespace chatd

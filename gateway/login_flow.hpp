@@ -1,0 +1,40 @@
+// The login steps shared by the native protocol (ops.cpp) and the Tencent
+// SDK protocol (sdk_ops.cpp): checks, admission through the actors, logout.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <memory>
+
+#include "actors/session_service.hpp"
+#include "gateway/client_link.hpp"
+#include "protocol/login_request.hpp"
+
+namespace chatd {
+
+struct gateway_context;
+
+// The sig is valid through its last second; it expires at the next one.
+std::int64_t sig_expiry_ms(const usersig::claims& claims);
+
+// CONTRACT §1 checks, feeding failures to the brute-force lock.
+login_verdict run_login_checks(gateway_context& context, const client_link& link,
+                               const login_request& request);
+
+struct admission {
+  errc code = errc::ok;
+  active_login login;
+};
+
+// Admits a checked login under the user's registry. On success the caller
+// answers the client first, then calls link.finish_login(login), so that a
+// kick that raced ahead of the answer is delivered after it.
+boost::asio::awaitable<admission> admit_login(std::shared_ptr<client_link> link,
+                                              gateway_context& context, login_request request,
+                                              std::int64_t sig_expires_at_ms);
+
+boost::asio::awaitable<errc> ask_logout(session_service& sessions, session_handle session);
+boost::asio::awaitable<errc> ask_renew(session_service& sessions, session_handle session,
+                                       std::int64_t until);
+
+}  // namespace chatd

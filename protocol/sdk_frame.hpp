@@ -1,0 +1,49 @@
+// The subset of the official @tencentcloud/chat Web SDK wire protocol that
+// chatd speaks on /binfo and /info (../shared/TENCENT-SDK-WIRE.md): one JSON
+// object per WebSocket message, {"head":{..., "servcmd", "seq"}, "body":{...}},
+// PascalCase bodies with ActionStatus / ErrorCode / ErrorInfo.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "protocol/error_codes.hpp"
+#include "protocol/kick.hpp"
+#include "protocol/platform.hpp"
+
+namespace chatd::sdk {
+
+struct request {
+  std::string servcmd;
+  std::uint64_t seq = 0;
+  boost::json::object head;
+  boost::json::object body;
+};
+
+// nullopt unless the frame is an object with a head carrying servcmd and seq.
+std::optional<request> parse(std::string_view text);
+
+// A reply matched by servcmd + seq. `fields` join ActionStatus/ErrorCode/ErrorInfo.
+std::string encode_reply(const request& to, errc code, boost::json::object fields = {},
+                         std::string_view info = {});
+
+// The kick push (servcmd im_open_status.stat_forceoffline): KickType 1
+// multipleAccount, 2 multipleDevice, 3 REST_API_Kick. Sig expiry has no push:
+// it is told by ErrorCode 70001 on the next reply.
+std::string encode_kick_push(kick_type type, std::uint64_t new_instance, std::uint64_t push_seq);
+
+// head.platform: 2 Android, 3 iPhone, 4 Mac; 7 (Web) and every mini-program,
+// uni-app and React Native code are Web.
+platform platform_of(const boost::json::object& head);
+
+// A stable numeric TinyId for a user, as a decimal string.
+std::string tiny_id(std::uint32_t sdkappid, std::string_view user_id);
+
+// Telemetry servcmds: answered OK, logged at debug only.
+bool is_telemetry(std::string_view servcmd);
+
+}  // namespace chatd::sdk

@@ -1,0 +1,41 @@
+// One simulated device running the unmodified official Web SDK
+// (@tencentcloud/chat, pinned in package.json) in its own Node process: the
+// SDK keeps one instance per SDKAppID per process. Reads commands as JSON
+// lines on stdin, writes events and results as JSON lines on stdout.
+//   node sdk-device.mjs <proxyServer> <SDKAppID>
+import WebSocket from 'ws';
+import readline from 'node:readline';
+
+globalThis.WebSocket = WebSocket;  // Node 20 has none; the SDK needs one
+const { default: TencentCloudChat } = await import('@tencentcloud/chat');
+
+const [proxyServer, sdkAppID] = process.argv.slice(2);
+const out = (message) => process.stdout.write(JSON.stringify(message) + '\n');
+process.on('unhandledRejection', (reason) => out({ unhandledRejection: String(reason?.code ?? reason) }));
+// The SDK's socket can fail while it is torn down (destroy during a reconnect).
+process.on('uncaughtException', (error) => out({ uncaughtException: String(error?.message ?? error) }));
+setTimeout(() => { out({ event: 'timeout' }); process.exit(3); }, 120000).unref();
+
+const chat = TencentCloudChat.create({ SDKAppID: Number(sdkAppID), proxyServer });
+chat.setLogLevel(4);
+const E = TencentCloudChat.EVENT;
+chat.on(E.SDK_READY, () => out({ event: 'SDK_READY' }));
+chat.on(E.SDK_NOT_READY, () => out({ event: 'SDK_NOT_READY' }));
+chat.on(E.KICKED_OUT, (e) => out({ event: 'KICKED_OUT', type: e.data.type }));
+chat.on(E.NET_STATE_CHANGE, (e) => out({ event: 'NET_STATE_CHANGE', state: e.data.state }));
+
+const commands = {
+  login: ({ userID, userSig }) => chat.login({ userID, userSig }).then((r) => ({ code: 0, repeatLogin: !!r.data.repeatLogin })),
+  logout: () => chat.logout().then(() => ({ code: 0 })),
+  getLoginUser: () => ({ userID: chat.getLoginUser() }),
+  getServerTime: () => ({ serverTime: chat.getServerTime() }),
+  isReady: () => ({ ready: chat.isReady() }),
+  exit: async () => { await chat.destroy().catch(() => {}); setTimeout(() => process.exit(0), 50); return {}; },
+};
+
+for await (const line of readline.createInterface({ input: process.stdin })) {
+  const { id, cmd, ...args } = JSON.parse(line);
+  Promise.resolve()
+    .then(() => commands[cmd](args))
+    .then((result) => out({ id, ...result }), (error) => out({ id, code: error.code ?? -1, message: String(error.message ?? error) }));
+}

@@ -1,0 +1,65 @@
+// Drives a simulated SDK device (lib/sdk-device.mjs) from a test.
+import { spawn } from 'node:child_process';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const DEVICE = fileURLToPath(new URL('./sdk-device.mjs', import.meta.url));
+
+export class SdkDevice {
+  static start(server, sdkappid) {
+    return new SdkDevice(`ws://${server.gateway}`, sdkappid);
+  }
+
+  constructor(proxyServer, sdkappid) {
+    this.proc = spawn(process.execPath, [DEVICE, proxyServer, String(sdkappid)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.nextId = 0;
+    this.pending = new Map();
+    this.events = [];
+    this.waiters = [];
+    this.exited = new Promise((r) => this.proc.on('exit', r));
+    readline.createInterface({ input: this.proc.stdout }).on('line', (line) => {
+      let message;
+      try { message = JSON.parse(line); } catch { return; }  // SDK console noise
+      if (message.id !== undefined && this.pending.has(message.id)) {
+        this.pending.get(message.id)(message);
+        this.pending.delete(message.id);
+      } else if (message.event) {
+        this.events.push(message);
+        this.waiters = this.waiters.filter((w) => !w(message));
+      }
+    });
+  }
+
+  call(cmd, args = {}, timeoutMs = 30000) {
+    const id = ++this.nextId;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${cmd}: no answer`)), timeoutMs);
+      this.pending.set(id, (m) => { clearTimeout(timer); resolve(m); });
+      this.proc.stdin.write(JSON.stringify({ id, cmd, ...args }) + '\n');
+    });
+  }
+
+  // The first event named `name` after index `from` (already seen or future).
+  waitEvent(name, { from = 0, timeoutMs = 20000 } = {}) {
+    const seen = this.events.slice(from).find((e) => e.event === name);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${name}; saw ${JSON.stringify(this.events)}`)), timeoutMs);
+      this.waiters.push((e) => {
+        if (e.event !== name) return false;
+        clearTimeout(timer);
+        resolve(e);
+        return true;
+      });
+    });
+  }
+
+  async stop() {
+    if (this.proc.exitCode === null) {
+      this.call('exit', {}, 3000).catch(() => {});
+      const timer = setTimeout(() => this.proc.kill('SIGKILL'), 3000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+  }
+}
