@@ -1,0 +1,76 @@
+// The Tencent Web SDK codec and the A2 credential.
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include "protocol/a2.hpp"
+#include "protocol/base64.hpp"
+#include "protocol/sdk_frame.hpp"
+
+using namespace chatd;
+namespace json = boost::json;
+
+TEST_CASE("an A2 verifies with its app's key only, and carries what it was issued with") {
+  const a2::claims issued{1400000000, "alice", 1700000000, 1715552001000};
+  const auto token = a2::issue(issued, "key-1");
+  CHECK(a2::sdkappid_of(token) == 1400000000u);
+  auto back = a2::verify(token, "key-1");
+  REQUIRE(back);
+  CHECK(back->user_id == "alice");
+  CHECK(back->issued_at_s == 1700000000);
+  CHECK(back->sig_expires_at_ms == 1715552001000);
+  CHECK_FALSE(a2::verify(token, "key-2"));
+  // Forging another user into the payload breaks the MAC.
+  const auto dot = token.find('.');
+  const auto forged_payload = base64::encode(
+      R"({"a":1400000000,"u":"mallory","i":1700000000,"e":1715552001000})");
+  CHECK_FALSE(a2::verify(forged_payload + token.substr(dot), "key-1"));
+  for (const char* junk : {"", ".", "abc", "e30=.AAAA", "x.y.z"})
+    CHECK_FALSE(a2::verify(junk, "key-1"));
+}
+
+TEST_CASE("SDK frames: requests need head.servcmd and head.seq; replies echo them") {
+  auto r = sdk::parse(R"({"head":{"servcmd":"heartbeat.alive","seq":44613232,"platform":7},"body":{}})");
+  REQUIRE(r);
+  CHECK(r->servcmd == "heartbeat.alive");
+  CHECK(r->seq == 44613232u);
+  CHECK_FALSE(sdk::parse(R"({"head":{"seq":1}})"));
+  CHECK_FALSE(sdk::parse(R"({"body":{}})"));
+  CHECK_FALSE(sdk::parse("not json"));
+
+  auto reply = json::parse(sdk::encode_reply(*r, errc::ok, {{"StartIndex", 0}})).as_object();
+  CHECK(reply.at("head").at("servcmd").as_string() == "heartbeat.alive");
+  CHECK(reply.at("head").at("seq").to_number<std::uint64_t>() == 44613232u);
+  CHECK(reply.at("body").at("ActionStatus").as_string() == "OK");
+  CHECK(reply.at("body").at("ErrorCode").to_number<int>() == 0);
+  CHECK(reply.at("body").at("StartIndex").to_number<int>() == 0);
+  auto failed = json::parse(sdk::encode_reply(*r, errc::usersig_expired)).as_object();
+  CHECK(failed.at("body").at("ActionStatus").as_string() == "FAIL");
+  CHECK(failed.at("body").at("ErrorCode").to_number<int>() == 70001);
+}
+
+TEST_CASE("kick pushes carry KickType 1, 2, 3 in the SDK's key layout") {
+  const std::pair<kick_type, int> cases[] = {
+      {kick_type::multiple_account, 1}, {kick_type::multiple_device, 2}, {kick_type::rest_api, 3}};
+  for (auto [type, code] : cases) {
+    auto push = json::parse(sdk::encode_kick_push(type, 777, 5)).as_object();
+    CHECK(push.at("head").at("servcmd").as_string() == "im_open_status.stat_forceoffline");
+    const auto& notify = push.at("body").at("eventArray").at(0).at("C2cNotifyMsgArray").at(0).at("KickoutMsgNotify");
+    CHECK(notify.at("KickType").to_number<int>() == code);
+    CHECK(notify.at("NewInstInfo").at("InstId").to_number<int>() == 777);
+  }
+}
+
+TEST_CASE("SDK platform codes map to the contract's platforms") {
+  auto platform_for = [](int code) { return sdk::platform_of(json::object{{"platform", code}}); };
+  CHECK(platform_for(7) == platform::web);
+  CHECK(platform_for(2) == platform::android);
+  CHECK(platform_for(3) == platform::iphone);
+  CHECK(platform_for(4) == platform::mac);
+  CHECK(platform_for(8) == platform::web);   // WeChat mini-program
+  CHECK(platform_for(21) == platform::web);  // React Native
+  CHECK(sdk::platform_of(json::object{}) == platform::web);
+  CHECK(sdk::tiny_id(1, "a") == sdk::tiny_id(1, "a"));
+  CHECK(sdk::tiny_id(1, "a") != sdk::tiny_id(1, "b"));
+  CHECK(std::stoull(sdk::tiny_id(1400000000, "alice")) < (1ULL << 53));
+}
