@@ -1,0 +1,89 @@
+// chatd::client: a C++20 coroutine client of chatd's native protocol
+// (CONTRACT §2). Thousands of clients can share one io_context; one client
+// must be used from one thread (give it a strand on a multi-threaded
+// io_context). No Beast in this header.
+//
+//   chatd::client c(io.get_executor(), {.url = "ws://127.0.0.1:8080/v1/ws"});
+//   c.on_kicked_out = [](const std::string& type, auto&) { ... };
+//   auto r = co_await c.login({.sdkappid = 1400000000, .user_id = "bot1", .user_sig = sig});
+//
+// After a lost connection it reconnects with exponential backoff and logs in
+// again, unless it was kicked (it reports that and stops), logged out or
+// destroyed.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace chatd {
+
+struct login_params {
+  std::uint32_t sdkappid = 0;
+  std::string user_id;
+  std::string user_sig;
+  std::string platform = "Web";
+};
+
+struct login_result {
+  int code = 0;  // 0 = logged in; else chatd's code, or 2800 when the connection failed
+  std::string message;
+  std::string instance_id;
+  std::int64_t server_time_ms = 0;
+  std::int64_t sig_expire_at_ms = 0;
+  bool repeat_login = false;
+};
+
+struct kicked_by {
+  std::string platform;
+  std::string instance_id;
+};
+
+struct client_options {
+  std::string url = "ws://127.0.0.1:8080/v1/ws";
+  std::string local_address;  // source IP to bind ("" = the system's choice)
+  std::chrono::milliseconds reconnect_min{200};
+  std::chrono::milliseconds reconnect_max{10000};
+  bool reconnect = true;
+};
+
+// Codes the client produces itself (Tencent's Web SDK numbers).
+inline constexpr int code_network_error = 2800;
+
+class client {
+ public:
+  client(boost::asio::any_io_executor executor, client_options options);
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  // Connects if needed, logs in, and resolves with the login response.
+  // sdkStateReady follows through on_ready.
+  boost::asio::awaitable<login_result> login(login_params params);
+  // Takes this instance offline (no reconnect afterwards); 2024 if not logged in.
+  boost::asio::awaitable<int> logout();
+  // chatd's clock in ms, or a negative code.
+  boost::asio::awaitable<std::int64_t> server_time();
+  // Logs out if logged in, then closes the connection; the client is done.
+  boost::asio::awaitable<void> destroy();
+
+  bool ready() const;
+  const std::string& instance_id() const;
+
+  std::function<void(const std::string& instance_id)> on_ready;
+  std::function<void(int reason)> on_not_ready;
+  std::function<void(const std::string& type, const std::optional<kicked_by>& by)> on_kicked_out;
+  std::function<void(int attempt)> on_reconnecting;
+
+  struct impl;  // public only so that the implementation's helpers can name it
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace chatd
