@@ -1,15 +1,12 @@
 // chatctl: the admin REST API from the command line. Signs each call with a
 // fresh admin UserSig made from the app's key in the config file, and prints
 // the JSON answer. Exit status 0 when ActionStatus is OK.
-#include <curl/curl.h>
 #include <CLI/CLI.hpp>
 
 #include <boost/json.hpp>
-#include <chrono>
 #include <iostream>
-#include <random>
 
-#include "protocol/usersig.hpp"
+#include "rest_client.hpp"
 #include "server/config.hpp"
 
 namespace {
@@ -22,37 +19,8 @@ struct target {
   app_config app;
 };
 
-std::size_t collect(char* data, std::size_t size, std::size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
-  return size * count;
-}
-
-// POSTs one REST call; returns the body, or throws with curl's message.
 std::string post(const target& t, const std::string& command, const json::object& body) {
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  const auto sig = usersig::generate({t.app.secret_key, t.app.sdkappid, t.app.admin, 300, now, {}});
-  std::mt19937 rng(std::random_device{}());
-  const auto url = t.base_url + "/v4/" + command + "?sdkappid=" + std::to_string(t.app.sdkappid) +
-                   "&identifier=" + t.app.admin + "&usersig=" + sig +
-                   "&random=" + std::to_string(rng()) + "&contenttype=json";
-  const auto payload = json::serialize(body);
-  std::string response;
-  CURL* curl = curl_easy_init();
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  const auto rc = curl_easy_perform(curl);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK)
-    throw std::runtime_error(std::string("request failed: ") + curl_easy_strerror(rc));
-  return response;
+  return rest_post({t.base_url, t.app.sdkappid, t.app.admin, t.app.secret_key}, command, body);
 }
 
 target resolve(const std::string& config_file, std::uint32_t sdkappid, const std::string& url) {

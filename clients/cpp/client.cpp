@@ -91,6 +91,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
     auto [connect_ec] = co_await socket.async_connect(remote, use_tuple);
     if (connect_ec)
       co_return false;
+    socket.set_option(tcp::no_delay(true), ec);  // small frames, latency-bound
     auto stream = std::make_unique<ws_stream>(std::move(socket));
     stream->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
     auto [handshake_ec] =
