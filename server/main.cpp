@@ -5,6 +5,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <sys/resource.h>
+
 #include <iostream>
 #include <thread>
 
@@ -48,7 +50,17 @@ std::size_t thread_count(int configured) {
                         : std::max(1u, std::thread::hardware_concurrency());
 }
 
+// Sockets are descriptors: use all the process may have.
+void raise_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int run_server(server_config config) {
+  raise_file_limit();
   const auto io_threads = thread_count(config.io_threads);
   // The io_context outlives the actor system: session actors post into it.
   boost::asio::io_context io(static_cast<int>(io_threads));
