@@ -136,6 +136,10 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream,
   timeouts.keep_alive_pings = false;
   ws->set_option(timeouts);
   ws->read_message_max(settings.max_frame_bytes);
+  // Server frames are not masked and not compressed, so Beast's write buffer
+  // only ever holds frame headers: 4 KiB per connection by default, for nothing.
+  ws->auto_fragment(false);
+  ws->write_buffer_bytes(256);
 
   auto executor = ws->get_executor();
   auto last_frame =
@@ -148,6 +152,8 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream,
     co_return;
 
   std::string origin(request[http::field::origin]);
+  // The upgrade request would otherwise live as long as the connection.
+  request = {};
   auto link = std::make_shared<client_link>(executor, settings.outbox_frames, std::move(origin),
                                             where.dialect, where.binary);
   context->connections.add(link);
@@ -246,7 +252,12 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<gateway_context>
         co_await http::async_write(stream, response, use_tuple);
         co_return;
       }
-      co_await run_websocket(std::move(stream), std::move(request), context, *where);
+      // A coroutine of its own, so that this one's frame (parser, REST
+      // responses, buffer) is freed instead of living as long as the socket.
+      auto executor = stream.get_executor();
+      asio::co_spawn(executor,
+                     run_websocket(std::move(stream), std::move(request), context, *where),
+                     log_failure);
       co_return;
     }
     if (is_rest_target(request.target())) {
