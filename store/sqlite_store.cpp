@@ -77,6 +77,8 @@ class statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+constexpr const char* insert_account_sql = "INSERT OR IGNORE INTO accounts VALUES (?1, ?2)";
+
 constexpr const char* schema = R"sql(
   PRAGMA journal_mode=WAL;
   PRAGMA synchronous=FULL;
@@ -234,8 +236,10 @@ class sqlite_store final : public state_store {
       return;
     std::lock_guard lock(db_mutex_);
     exec("BEGIN");
-    for (const auto& [app, user] : batch)
-      insert_account(app, user);
+    statement insert(db_, insert_account_sql);  // prepared once per batch, not per account
+    for (const auto& [app, user] : batch) {
+      insert.bind(1, app).bind(2, user).run();
+    }
     exec("COMMIT");
   }
 
