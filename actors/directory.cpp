@@ -17,6 +17,7 @@ struct registry_entry {
 
 struct directory_state {
   std::unordered_map<user_key, registry_entry, user_key_hash> registries;
+  caf::actor expiry_wheel;
 };
 
 using directory_actor = caf::stateful_actor<directory_state>;
@@ -25,7 +26,8 @@ registry_entry& registry_for(directory_actor* self, const user_key& key) {
   auto& registries = self->state.registries;
   auto it = registries.find(key);
   if (it == registries.end()) {
-    auto registry = spawn_user_registry(self->system(), key, caf::actor_cast<caf::actor>(self));
+    auto registry = spawn_user_registry(self->system(), key, caf::actor_cast<caf::actor>(self),
+                                        self->state.expiry_wheel);
     it = registries.emplace(key, registry_entry{std::move(registry), 0}).first;
   }
   return it->second;
@@ -36,7 +38,8 @@ caf::actor find_registry(directory_actor* self, const user_key& key) {
   return it == self->state.registries.end() ? caf::actor{} : it->second.registry;
 }
 
-caf::behavior directory(directory_actor* self) {
+caf::behavior directory(directory_actor* self, caf::actor expiry_wheel) {
+  self->state.expiry_wheel = std::move(expiry_wheel);
   // Shutdown cascades: directory -> registries -> sessions.
   self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& [key, entry] : self->state.registries)
@@ -72,8 +75,8 @@ caf::behavior directory(directory_actor* self) {
 
 }  // namespace
 
-caf::actor spawn_directory(caf::actor_system& system) {
-  return system.spawn(directory);
+caf::actor spawn_directory(caf::actor_system& system, caf::actor expiry_wheel) {
+  return system.spawn(directory, std::move(expiry_wheel));
 }
 
 }  // namespace chatd

@@ -25,6 +25,9 @@ using expired_atom = caf::atom_constant<caf::atom("expired")>;  // session -> re
 using expire_atom = caf::atom_constant<caf::atom("expire")>;  // timer tick
 using stop_atom = caf::atom_constant<caf::atom("stop")>;      // logout: quit quietly
 using notice_atom = caf::atom_constant<caf::atom("notice")>;  // (kick_notice)
+// Expiry wheel.
+using watch_atom = caf::atom_constant<caf::atom("watch")>;      // (session, int64 ms)
+using unwatch_atom = caf::atom_constant<caf::atom("unwatch")>;  // (session address)
 // Gateway actor: run a job that issues requests on behalf of a caller.
 using run_atom = caf::atom_constant<caf::atom("run")>;
 
@@ -58,11 +61,14 @@ struct session_init {
   std::int64_t sig_expires_at_ms = 0;
   std::shared_ptr<instance_sink> sink;
   caf::actor registry;
+  caf::actor expiry_wheel;
 };
 
 caf::actor spawn_session(caf::actor_system& system, session_init init);
-caf::actor spawn_user_registry(caf::actor_system& system, user_key key, caf::actor directory);
-caf::actor spawn_directory(caf::actor_system& system);
+caf::actor spawn_user_registry(caf::actor_system& system, user_key key, caf::actor directory,
+                               caf::actor expiry_wheel);
+caf::actor spawn_directory(caf::actor_system& system, caf::actor expiry_wheel);
+caf::actor spawn_expiry_wheel(caf::actor_system& system);
 caf::actor spawn_gateway_actor(caf::actor_system& system);
 
 }  // namespace chatd

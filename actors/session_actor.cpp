@@ -1,17 +1,12 @@
 // One session actor per logged-in instance. It owns the instance's sink and
-// its sig-expiry timer, and turns a kick from its registry into exactly one
-// notice to the connection.
-#include <spdlog/spdlog.h>
+// turns a kick from its registry into exactly one notice to the connection.
+// Its sig-expiry deadline is kept by the expiry wheel (expiry_wheel.cpp).
 #include <caf/all.hpp>
 
 #include "actors/messages.hpp"
 
 namespace chatd {
 namespace {
-
-// CAF's clock counts in nanoseconds; keep single waits far from overflow and
-// re-arm when a long-lived sig's timer fires early.
-constexpr std::chrono::milliseconds longest_wait{std::chrono::hours(24 * 30)};
 
 // The sink lives in a shared slot so that the exit hook below can tell
 // whether a notice was already delivered: whoever empties the slot notifies.
@@ -20,7 +15,6 @@ using sink_slot = std::shared_ptr<std::shared_ptr<instance_sink>>;
 struct session_state {
   session_init init;
   sink_slot sink;
-  std::uint64_t timer_generation = 0;
 };
 
 std::int64_t now_ms() {
@@ -28,37 +22,34 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-void arm_expiry_timer(caf::stateful_actor<session_state>* self) {
-  const auto generation = ++self->state.timer_generation;
-  auto wait = std::chrono::milliseconds(self->state.init.sig_expires_at_ms - now_ms());
-  wait = std::clamp(wait, std::chrono::milliseconds(0), longest_wait);
-  self->delayed_send(self, wait, expire_atom::value, generation);
+void watch_expiry(caf::stateful_actor<session_state>* self) {
+  self->send(self->state.init.expiry_wheel, watch_atom::value, caf::actor_cast<caf::actor>(self),
+             self->state.init.sig_expires_at_ms);
 }
 
 caf::behavior session_actor(caf::stateful_actor<session_state>* self, session_init init) {
   self->state.sink = std::make_shared<std::shared_ptr<instance_sink>>(std::move(init.sink));
   self->state.init = std::move(init);
-  // Whatever ends this actor without a kick notice (a bug, a kill, shutdown),
-  // the connection must learn that its instance is gone.
-  self->attach_functor([slot = self->state.sink](const caf::error&) {
+  // Whatever ends this actor, its deadline leaves the wheel; and unless a
+  // kick was delivered (a bug, a kill, shutdown), the connection must learn
+  // that its instance is gone.
+  self->attach_functor([slot = self->state.sink, wheel = self->state.init.expiry_wheel,
+                        me = self->address()](const caf::error&) {
+    caf::anon_send(wheel, unwatch_atom::value, me);
     if (auto sink = std::exchange(*slot, nullptr))
       sink->lost();
   });
-  arm_expiry_timer(self);
+  watch_expiry(self);
   return {
-      [=](expire_atom, std::uint64_t generation) {
+      [=](expire_atom, std::uint64_t) {
         auto& st = self->state;
-        if (generation != st.timer_generation)
-          return;  // superseded by a renew
-        if (now_ms() < st.init.sig_expires_at_ms) {
-          arm_expiry_timer(self);
-          return;
-        }
+        if (now_ms() < st.init.sig_expires_at_ms)
+          return;  // renewed after the wheel was told
         self->send(st.init.registry, expired_atom::value, st.init.self.instance_id);
       },
       [=](renew_atom, std::int64_t sig_expires_at_ms) {
         self->state.init.sig_expires_at_ms = sig_expires_at_ms;
-        arm_expiry_timer(self);
+        watch_expiry(self);
       },
       [=](notice_atom, const kick_notice& notice) {
         if (auto sink = std::exchange(*self->state.sink, nullptr))

@@ -44,6 +44,7 @@ struct session_service::impl {
   std::size_t threads;
   caf::actor_system_config config;
   caf::actor_system system;
+  caf::actor expiry_wheel;
   std::vector<caf::actor> directories;
   std::vector<caf::actor> gateways;
   std::atomic<std::uint64_t> next_gateway{0};
@@ -58,8 +59,9 @@ struct session_service::impl {
         instance_counter(boot_prefix() << 32),
         ask_timeout(options.ask_timeout > std::chrono::milliseconds(0) ? options.ask_timeout
                                                                        : std::chrono::seconds(10)) {
+    expiry_wheel = spawn_expiry_wheel(system);
     for (std::size_t i = 0; i < or_default(options.directory_shards, 2 * threads); ++i)
-      directories.push_back(spawn_directory(system));
+      directories.push_back(spawn_directory(system, expiry_wheel));
     for (std::size_t i = 0; i < or_default(options.gateway_actors, threads); ++i)
       gateways.push_back(system.spawn(gateway_actor));
   }
@@ -69,6 +71,7 @@ struct session_service::impl {
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     for (auto& a : gateways)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(expiry_wheel, caf::exit_reason::user_shutdown);
   }
 
   const caf::actor& directory_of(std::uint32_t sdkappid, const std::string& user_id) const {

@@ -16,6 +16,7 @@ namespace {
 struct registry_state {
   user_key key;
   caf::actor directory;
+  caf::actor expiry_wheel;
   instance_table table;
   std::unordered_map<std::string, caf::actor> sessions;  // by instance id
   std::uint64_t next_ready_order = 0;
@@ -78,7 +79,8 @@ login_grant admit(registry_actor* self, login_order& order) {
 
   session_init init{
       order.sdkappid,          order.user_id,         newcomer,
-      order.sig_expires_at_ms, std::move(order.sink), caf::actor_cast<caf::actor>(self)};
+      order.sig_expires_at_ms, std::move(order.sink), caf::actor_cast<caf::actor>(self),
+      st.expiry_wheel};
   auto session = spawn_session(self->system(), std::move(init));
   self->monitor(session);
   st.sessions.emplace(order.instance_id, session);
@@ -114,9 +116,11 @@ void on_session_down(registry_actor* self, const caf::down_msg& down) {
   offer_retirement(self);
 }
 
-caf::behavior user_registry(registry_actor* self, user_key key, caf::actor directory) {
+caf::behavior user_registry(registry_actor* self, user_key key, caf::actor directory,
+                            caf::actor expiry_wheel) {
   self->state.key = std::move(key);
   self->state.directory = std::move(directory);
+  self->state.expiry_wheel = std::move(expiry_wheel);
   self->set_down_handler([self](caf::down_msg& down) { on_session_down(self, down); });
   self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& [id, session] : self->state.sessions)
@@ -164,8 +168,9 @@ caf::behavior user_registry(registry_actor* self, user_key key, caf::actor direc
 
 }  // namespace
 
-caf::actor spawn_user_registry(caf::actor_system& system, user_key key, caf::actor directory) {
-  return system.spawn(user_registry, std::move(key), std::move(directory));
+caf::actor spawn_user_registry(caf::actor_system& system, user_key key, caf::actor directory,
+                               caf::actor expiry_wheel) {
+  return system.spawn(user_registry, std::move(key), std::move(directory), std::move(expiry_wheel));
 }
 
 }  // namespace chatd

@@ -70,6 +70,9 @@ class client_link : public std::enable_shared_from_this<client_link> {
   }
   // The writer took one frame off the outbox.
   void frame_written();
+  // The idle watch waits on this; end() cancels it, so that a closed
+  // connection is freed at once rather than when its idle time is up.
+  boost::asio::steady_timer& idle_timer() { return idle_timer_; }
   // Queues a close frame after what is already queued.
   void close(std::uint16_t code, std::string reason);
   bool closing() const { return closing_ || ended_; }
@@ -107,6 +110,7 @@ class client_link : public std::enable_shared_from_this<client_link> {
   boost::asio::any_io_executor strand_;
   outbox_channel outbox_;
   boost::asio::steady_timer drained_;
+  boost::asio::steady_timer idle_timer_;
   std::size_t capacity_;
   std::size_t queued_ = 0;
   std::string origin_;

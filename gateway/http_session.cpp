@@ -92,7 +92,7 @@ asio::awaitable<bool> outbox_drained(client_link& link, std::chrono::seconds sta
 asio::awaitable<void> watch_idle(std::shared_ptr<client_link> link,
                                  std::shared_ptr<std::chrono::steady_clock::time_point> last_frame,
                                  std::chrono::seconds idle_timeout) {
-  asio::steady_timer timer(link->strand());
+  auto& timer = link->idle_timer();
   while (!link->ended()) {
     const auto deadline = *last_frame + idle_timeout;
     if (std::chrono::steady_clock::now() >= deadline) {
