@@ -15,6 +15,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "gateway/client_link.hpp"
+#include "gateway/coroutine_errors.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/ops.hpp"
 #include "gateway/rest_api.hpp"
@@ -34,16 +35,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t max_http_body_bytes = 1024 * 1024;
 constexpr char websocket_path[] = "/v1/ws";
-
-void log_failure(std::exception_ptr error) {
-  if (!error)
-    return;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    spdlog::error("connection failed: {}", e.what());
-  }
-}
 
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
@@ -164,8 +155,8 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream,
       beast::get_lowest_layer(*w).socket().close(ignored);
     }
   };
-  asio::co_spawn(executor, write_outbox(ws, link), log_failure);
-  asio::co_spawn(executor, watch_idle(link, last_frame, settings.idle_timeout), log_failure);
+  asio::co_spawn(executor, write_outbox(ws, link), log_coroutine_failure);
+  asio::co_spawn(executor, watch_idle(link, last_frame, settings.idle_timeout), log_coroutine_failure);
 
   beast::flat_buffer buffer;
   for (;;) {
@@ -257,7 +248,7 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<gateway_context>
       auto executor = stream.get_executor();
       asio::co_spawn(executor,
                      run_websocket(std::move(stream), std::move(request), context, *where),
-                     log_failure);
+                     log_coroutine_failure);
       co_return;
     }
     if (is_rest_target(request.target())) {
@@ -288,7 +279,7 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<gateway_context>
 
 void start_http_session(tcp::socket socket, std::shared_ptr<gateway_context> context) {
   auto executor = socket.get_executor();
-  asio::co_spawn(executor, serve(std::move(socket), std::move(context)), log_failure);
+  asio::co_spawn(executor, serve(std::move(socket), std::move(context)), log_coroutine_failure);
 }
 
 }  // namespace chatd

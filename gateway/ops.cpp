@@ -9,6 +9,7 @@
 
 #include "gateway/actor_bridge.hpp"
 #include "gateway/client_link.hpp"
+#include "gateway/coroutine_errors.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/login_flow.hpp"
 #include "metrics/metrics.hpp"
@@ -215,15 +216,7 @@ void dispatch_frame(const std::shared_ptr<client_link>& link,
     return;
   }
   asio::co_spawn(link->strand(), run_op(op_call{link, context, std::move(request)}, handler),
-                 [](std::exception_ptr error) {
-                   if (!error)
-                     return;
-                   try {
-                     std::rethrow_exception(error);
-                   } catch (const std::exception& e) {
-                     spdlog::error("op failed: {}", e.what());
-                   }
-                 });
+                 log_coroutine_failure);
 }
 
 namespace {

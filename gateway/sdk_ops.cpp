@@ -7,6 +7,7 @@
 #include <array>
 
 #include "gateway/client_link.hpp"
+#include "gateway/coroutine_errors.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/login_flow.hpp"
 #include "metrics/metrics.hpp"
@@ -214,15 +215,7 @@ void dispatch_sdk_frame(const std::shared_ptr<client_link>& link,
   }
   const auto handler = handler_for(request->servcmd);
   asio::co_spawn(link->strand(), run_sdk(sdk_call{link, context, std::move(*request)}, handler),
-                 [](std::exception_ptr error) {
-                   if (!error)
-                     return;
-                   try {
-                     std::rethrow_exception(error);
-                   } catch (const std::exception& e) {
-                     spdlog::error("sdk op failed: {}", e.what());
-                   }
-                 });
+                 log_coroutine_failure);
 }
 
 }  // namespace chatd
