@@ -156,7 +156,8 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream,
     }
   };
   asio::co_spawn(executor, write_outbox(ws, link), log_coroutine_failure);
-  asio::co_spawn(executor, watch_idle(link, last_frame, settings.idle_timeout), log_coroutine_failure);
+  asio::co_spawn(executor, watch_idle(link, last_frame, settings.idle_timeout),
+                 log_coroutine_failure);
 
   beast::flat_buffer buffer;
   for (;;) {

@@ -5,6 +5,7 @@
 
 #include "gateway/actor_bridge.hpp"
 #include "gateway/gateway_context.hpp"
+#include "metrics/metrics.hpp"
 
 namespace chatd {
 namespace asio = boost::asio;
@@ -23,6 +24,10 @@ asio::awaitable<login_grant> ask_login(session_service& sessions, login_order or
 }
 
 }  // namespace
+
+login_timer::~login_timer() {
+  metrics::login_finished(sdkappid, result, std::chrono::steady_clock::now() - started);
+}
 
 std::int64_t sig_expiry_ms(const usersig::claims& claims) {
   return (claims.last_valid_second() + 1) * 1000;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -20,6 +21,15 @@ std::int64_t sig_expiry_ms(const usersig::claims& claims);
 // CONTRACT §1 checks, feeding failures to the brute-force lock.
 login_verdict run_login_checks(gateway_context& context, const client_link& link,
                                const login_request& request);
+
+// Counts one login request by app and result code and times it, whatever
+// path the request takes (native or SDK): recorded when it goes out of scope.
+struct login_timer {
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::uint32_t sdkappid = 0;
+  errc result = errc::internal_error;
+  ~login_timer();
+};
 
 struct admission {
   errc code = errc::ok;

@@ -51,11 +51,8 @@ asio::awaitable<void> login_flow(op_call& call, std::uint32_t& sdkappid, errc& r
 
 // Every login request is counted by app and code, and timed to sdkStateReady.
 asio::awaitable<void> op_login(op_call& call) {
-  const auto started = std::chrono::steady_clock::now();
-  std::uint32_t sdkappid = 0;
-  errc result = errc::internal_error;
-  co_await login_flow(call, sdkappid, result);
-  metrics::login_finished(sdkappid, result, std::chrono::steady_clock::now() - started);
+  login_timer timer;
+  co_await login_flow(call, timer.sdkappid, timer.result);
 }
 
 asio::awaitable<void> login_flow(op_call& call, std::uint32_t& sdkappid, errc& result) {

@@ -138,11 +138,8 @@ asio::awaitable<void> wslogin(sdk_call& call, std::uint32_t& sdkappid, errc& res
 }
 
 asio::awaitable<void> sdk_login(sdk_call& call) {
-  const auto started = std::chrono::steady_clock::now();
-  std::uint32_t sdkappid = 0;
-  errc result = errc::internal_error;
-  co_await wslogin(call, sdkappid, result);
-  metrics::login_finished(sdkappid, result, std::chrono::steady_clock::now() - started);
+  login_timer timer;
+  co_await wslogin(call, timer.sdkappid, timer.result);
 }
 
 // Answered OK even for an unknown or kicked A2: after a kick the SDK logs
