@@ -1,7 +1,7 @@
 // chat-loadgen: simulated logins against any chatd, measured.
 //
-//   chat-loadgen --url ws://127.0.0.1:8080/v1/ws --sdkappid 1400000000 --key KEY \
-//     --users 20000 --instances-per-user 1 --platform-mix Web:70,Android:20,iPhone:10 \
+//   chat-loadgen --url ws://127.0.0.1:8080/v1/ws --sdkappid 1400000000 --key KEY
+//     --users 20000 --instances-per-user 1 --platform-mix Web:70,Android:20,iPhone:10
 //     --rate 5000/s --hold 60s --workers 2 --source-ips 8 --json report.json
 //
 // The parent spawns --workers processes of itself (each under the per-process
