@@ -42,7 +42,6 @@ client_link::client_link(boost::asio::any_io_executor strand, std::size_t outbox
     : strand_(strand),
       outbox_(strand, outbox_frames),
       drained_(strand),
-      idle_timer_(strand),
       capacity_(outbox_frames),
       origin_(std::move(origin)),
       dialect_(dialect),
@@ -84,7 +83,6 @@ void client_link::end() {
   ended_ = true;
   outbox_.close();
   drained_.cancel();
-  idle_timer_.cancel();
 }
 
 std::shared_ptr<instance_sink> client_link::begin_login() {

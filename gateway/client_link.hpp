@@ -4,9 +4,11 @@
 // make_sink(), whose sink is thread-safe.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -70,9 +72,17 @@ class client_link : public std::enable_shared_from_this<client_link> {
   }
   // The writer took one frame off the outbox.
   void frame_written();
-  // The idle watch waits on this; end() cancels it, so that a closed
-  // connection is freed at once rather than when its idle time is up.
-  boost::asio::steady_timer& idle_timer() { return idle_timer_; }
+  // A frame (or a WebSocket ping) arrived. Thread-safe: the gateway's idle
+  // sweep reads it from another thread.
+  void touch() { last_frame_ms_.store(steady_ms(), std::memory_order_relaxed); }
+  std::int64_t idle_ms() const {
+    return steady_ms() - last_frame_ms_.load(std::memory_order_relaxed);
+  }
+  static std::int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
   // Queues a close frame after what is already queued.
   void close(std::uint16_t code, std::string reason);
   bool closing() const { return closing_ || ended_; }
@@ -110,7 +120,7 @@ class client_link : public std::enable_shared_from_this<client_link> {
   boost::asio::any_io_executor strand_;
   outbox_channel outbox_;
   boost::asio::steady_timer drained_;
-  boost::asio::steady_timer idle_timer_;
+  std::atomic<std::int64_t> last_frame_ms_{steady_ms()};
   std::size_t capacity_;
   std::size_t queued_ = 0;
   std::string origin_;

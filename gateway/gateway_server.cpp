@@ -58,6 +58,22 @@ struct gateway_server::impl {
     done();
   }
 
+  // One sweep a second over every connection instead of a timer per
+  // connection: a connection idle for idle_timeout is closed (1000).
+  asio::awaitable<void> sweep_idle() {
+    asio::steady_timer tick(io);
+    const auto limit_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(context->settings.idle_timeout)
+            .count();
+    while (acceptor.is_open() || context->connections.size() > 0) {
+      tick.expires_after(std::chrono::seconds(1));
+      co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+      for (auto& link : context->connections.snapshot())
+        if (link->idle_ms() >= limit_ms)
+          asio::post(link->strand(), [link] { link->close(1000, "idle timeout"); });
+    }
+  }
+
   asio::awaitable<void> accept_loop() {
     auto backoff = first_backoff;
     asio::steady_timer pause(io);
@@ -106,6 +122,7 @@ std::uint16_t gateway_server::start() {
   acceptor.bind(endpoint);
   acceptor.listen(asio::socket_base::max_listen_connections);
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  asio::co_spawn(impl_->io, impl_->sweep_idle(), asio::detached);
   impl_->context->accepting = true;
   return acceptor.local_endpoint().port();
 }

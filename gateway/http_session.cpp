@@ -79,22 +79,6 @@ asio::awaitable<bool> outbox_drained(client_link& link, std::chrono::seconds sta
   co_return ec == asio::error::operation_aborted;
 }
 
-// Closes the connection when no frame has arrived for the idle timeout.
-asio::awaitable<void> watch_idle(std::shared_ptr<client_link> link,
-                                 std::shared_ptr<std::chrono::steady_clock::time_point> last_frame,
-                                 std::chrono::seconds idle_timeout) {
-  auto& timer = link->idle_timer();
-  while (!link->ended()) {
-    const auto deadline = *last_frame + idle_timeout;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      link->close(1000, "idle timeout");
-      co_return;
-    }
-    timer.expires_at(deadline);
-    co_await timer.async_wait(use_tuple);
-  }
-}
-
 // The WebSocket endpoints: the native protocol, and the Tencent Web SDK's in
 // binary (/binfo) and text (/info) frames.
 struct endpoint {
@@ -133,20 +117,17 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream,
   ws->write_buffer_bytes(256);
 
   auto executor = ws->get_executor();
-  auto last_frame =
-      std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
-  ws->control_callback([last_frame](websocket::frame_type, beast::string_view) {
-    *last_frame = std::chrono::steady_clock::now();
-  });
+  auto link = std::make_shared<client_link>(executor, settings.outbox_frames,
+                                            std::string(request[http::field::origin]),
+                                            where.dialect, where.binary);
+  // WebSocket pings count as activity for the idle rule (gateway_server's sweep).
+  ws->control_callback(
+      [raw = link.get()](websocket::frame_type, beast::string_view) { raw->touch(); });
   auto [accept_ec] = co_await ws->async_accept(request, use_tuple);
   if (accept_ec)
     co_return;
-
-  std::string origin(request[http::field::origin]);
   // The upgrade request would otherwise live as long as the connection.
   request = {};
-  auto link = std::make_shared<client_link>(executor, settings.outbox_frames, std::move(origin),
-                                            where.dialect, where.binary);
   context->connections.add(link);
   metrics::connection_opened();
   link->on_abort = [weak = std::weak_ptr(ws)] {
@@ -156,8 +137,6 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream,
     }
   };
   asio::co_spawn(executor, write_outbox(ws, link), log_coroutine_failure);
-  asio::co_spawn(executor, watch_idle(link, last_frame, settings.idle_timeout),
-                 log_coroutine_failure);
 
   beast::flat_buffer buffer;
   for (;;) {
@@ -167,7 +146,7 @@ asio::awaitable<void> run_websocket(beast::tcp_stream stream,
       count_read_failure(ec, *link);
       break;  // closed, too big (Beast closes with 1009), reset, aborted
     }
-    *last_frame = std::chrono::steady_clock::now();
+    link->touch();
     if (link->closing())
       continue;  // drain until the peer answers our close
     if (where.dialect == wire_dialect::tencent_sdk) {
