@@ -105,4 +105,5 @@ wait $LG || true
 
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "{\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)\",\"cores\":$(nproc),\"kernel\":\"$(uname -r)\",\"build\":\"Release\",\"loadavg_after\":\"$LOAD\",\"date\":\"$(date -u +%FT%TZ)\"}" > "$OUT/machine.json"
+command -v python3 >/dev/null && python3 bench/write_results.py && echo "wrote bench/RESULTS.md"
 echo "results in $OUT/"
