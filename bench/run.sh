@@ -41,6 +41,11 @@ start_chatd() {
   CHATD_PID=$!
   for _ in $(seq 100); do grep -q listening "$STATE/listen.txt" 2>/dev/null && break; sleep 0.1; done
   GATEWAY=$(sed -n 's/.*gateway=\([^ ]*\).*/\1/p' "$STATE/listen.txt")
+  if [ -z "$GATEWAY" ]; then
+    echo "chatd did not start:" >&2
+    cat "$STATE/chatd.log" >&2
+    exit 1
+  fi
   URL="ws://$GATEWAY/v1/ws"
 }
 
