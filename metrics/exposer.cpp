@@ -12,10 +12,12 @@ struct metrics_endpoint::impl {
   // The Exposer holds collectables by weak_ptr: keep ours alive here.
   std::shared_ptr<metrics::process_collector> process =
       std::make_shared<metrics::process_collector>();
+  std::shared_ptr<metrics::actor_collector> actors = std::make_shared<metrics::actor_collector>();
   prometheus::Exposer exposer;
   explicit impl(const std::string& address) : exposer(address, 1) {
     exposer.RegisterCollectable(metrics::registry());
     exposer.RegisterCollectable(process);
+    exposer.RegisterCollectable(actors);
   }
 };
 

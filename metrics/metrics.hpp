@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -45,6 +46,10 @@ void connection_failed(connection_error what);
 void rest_call(std::string_view command, errc code);
 // Creates the command's success series at 0, so that rate() sees its first calls.
 void declare_rest_command(std::string_view command);
+
+// Live actors (sessions, registries, ...): read at each scrape from `source`.
+// A number that grows while chatd_online_instances does not is a leak.
+void set_actor_count_source(std::function<double()> source);
 
 std::shared_ptr<prometheus::Registry> registry();
 

@@ -1,5 +1,7 @@
 #include "metrics/process_collector.hpp"
 
+#include "metrics/metrics.hpp"
+
 #include <prometheus/client_metric.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/metric_type.h>
@@ -9,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <sstream>
 #include <string>
 
@@ -76,6 +79,28 @@ std::vector<prometheus::MetricFamily> process_collector::Collect() const {
             static_cast<double>(limit.rlim_cur)),
       gauge("process_start_time_seconds", "Start time since the epoch in seconds", start),
   };
+}
+
+}  // namespace chatd::metrics
+
+namespace chatd::metrics {
+
+namespace {
+std::mutex source_mutex;
+std::function<double()> actor_source;
+}  // namespace
+
+void set_actor_count_source(std::function<double()> source) {
+  std::lock_guard lock(source_mutex);
+  actor_source = std::move(source);
+}
+
+std::vector<prometheus::MetricFamily> actor_collector::Collect() const {
+  std::lock_guard lock(source_mutex);
+  if (!actor_source)
+    return {};
+  return {gauge("chatd_actors_running", "Live actors: sessions, user registries and the fixed ones",
+                actor_source())};
 }
 
 }  // namespace chatd::metrics

@@ -12,4 +12,10 @@ class process_collector final : public prometheus::Collectable {
   std::vector<prometheus::MetricFamily> Collect() const override;
 };
 
+// chatd_actors_running, computed at scrape time.
+class actor_collector final : public prometheus::Collectable {
+ public:
+  std::vector<prometheus::MetricFamily> Collect() const override;
+};
+
 }  // namespace chatd::metrics

@@ -73,6 +73,8 @@ int run_server(server_config config) {
   metrics::register_apps(app_ids);
   server_backend backend(apps, *store, config.lockout);
   session_service sessions(service_options{thread_count(config.actor_threads), 0, 0, {}});
+  metrics::set_actor_count_source(
+      [&sessions] { return static_cast<double>(sessions.running_actors()); });
 
   auto gateway_listen = split_host_port(config.listen);
   gateway_settings settings;

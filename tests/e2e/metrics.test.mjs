@@ -153,7 +153,7 @@ test('promtool accepts the metrics, the rules and the scrape config', async () =
   for (const name of ['chatd_logins_total', 'chatd_online_instances', 'chatd_login_duration_seconds_bucket',
     'chatd_kicks_total', 'chatd_logouts_total', 'chatd_connections_open', 'chatd_rest_requests_total',
     'chatd_messages_sent_total', 'chatd_messages_delivered_total', 'process_resident_memory_bytes',
-    'process_cpu_seconds_total', 'process_open_fds'])
+    'process_cpu_seconds_total', 'process_open_fds', 'chatd_actors_running'])
     assert.match(scrape, new RegExp(`^${name}`, 'm'), name);
   assert.doesNotMatch(scrape, /user_?id|instance_?id/i, 'no per-user or per-instance labels');
 });
