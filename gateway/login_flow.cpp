@@ -69,6 +69,20 @@ asio::awaitable<admission> admit_login(std::shared_ptr<client_link> link, gatewa
                                              request.platform, sig_expires_at_ms, grant.session}};
 }
 
+asio::awaitable<errc> logout_instance(std::shared_ptr<client_link> link, gateway_context& context,
+                                      metrics::logout_reason reason) {
+  const auto login = *link->login();
+  const auto code = co_await ask_logout(context.sessions, login.session);
+  if (code != errc::ok)
+    co_return code;
+  if (link->login() && link->login()->instance_id == login.instance_id)
+    link->clear_login();
+  spdlog::info("logout app={} user={} platform={} instance={}", login.sdkappid, login.user_id,
+               platform_name(login.platform), login.instance_id);
+  metrics::logged_out(login.sdkappid, reason);
+  co_return errc::ok;
+}
+
 asio::awaitable<errc> ask_logout(session_service& sessions, session_handle session) {
   return async_bridge<errc>(
       [&sessions, session](std::function<void(errc)> done) {

@@ -9,6 +9,7 @@
 
 #include "actors/session_service.hpp"
 #include "gateway/client_link.hpp"
+#include "metrics/metrics.hpp"
 #include "protocol/login_request.hpp"
 
 namespace chatd {
@@ -42,6 +43,13 @@ struct admission {
 boost::asio::awaitable<admission> admit_login(std::shared_ptr<client_link> link,
                                               gateway_context& context, login_request request,
                                               std::int64_t sig_expires_at_ms);
+
+// Takes the link's current instance offline (the link must hold a login):
+// clears it, logs and counts the logout. Anything but ok means a kick won the
+// race and its notice is on its way.
+boost::asio::awaitable<errc> logout_instance(std::shared_ptr<client_link> link,
+                                             gateway_context& context,
+                                             metrics::logout_reason reason);
 
 boost::asio::awaitable<errc> ask_logout(session_service& sessions, session_handle session);
 boost::asio::awaitable<errc> ask_renew(session_service& sessions, session_handle session,

@@ -7,7 +7,6 @@
 
 #include <array>
 
-#include "gateway/actor_bridge.hpp"
 #include "gateway/client_link.hpp"
 #include "gateway/coroutine_errors.hpp"
 #include "gateway/gateway_context.hpp"
@@ -99,18 +98,10 @@ asio::awaitable<void> login_flow(op_call& call, std::uint32_t& sdkappid, errc& r
 
 // Takes this connection's instance offline; false if it was no longer online.
 asio::awaitable<errc> logout_current(op_call& call, metrics::logout_reason reason) {
-  auto& link = *call.link;
-  const auto login = *link.login();
-  const auto code = co_await ask_logout(call.sessions(), login.session);
-  if (code != errc::ok)
-    co_return code;  // kicked meanwhile: its kickedOut is on its way
-  if (link.login() && link.login()->instance_id == login.instance_id)
-    link.clear_login();
-  spdlog::info("logout app={} user={} platform={} instance={}", login.sdkappid, login.user_id,
-               platform_name(login.platform), login.instance_id);
-  metrics::logged_out(login.sdkappid, reason);
-  call.event("sdkStateNotReady", {{"reason", code_number(errc::logged_out)}});
-  co_return errc::ok;
+  const auto code = co_await logout_instance(call.link, *call.context, reason);
+  if (code == errc::ok)
+    call.event("sdkStateNotReady", {{"reason", code_number(errc::logged_out)}});
+  co_return code;  // else: kicked meanwhile, its kickedOut is on its way
 }
 
 asio::awaitable<void> op_logout(op_call& call) {

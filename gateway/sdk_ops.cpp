@@ -145,16 +145,8 @@ asio::awaitable<void> sdk_login(sdk_call& call) {
 // Answered OK even for an unknown or kicked A2: after a kick the SDK logs
 // out with the old credential, and waits for this answer.
 asio::awaitable<void> sdk_logout(sdk_call& call) {
-  auto& link = *call.link;
-  if (const auto login = link.login()) {
-    if (co_await ask_logout(call.context->sessions, login->session) == errc::ok) {
-      if (link.login() && link.login()->instance_id == login->instance_id)
-        link.clear_login();
-      spdlog::info("logout app={} user={} platform={} instance={}", login->sdkappid, login->user_id,
-                   platform_name(login->platform), login->instance_id);
-      metrics::logged_out(login->sdkappid, metrics::logout_reason::logout);
-    }
-  }
+  if (call.link->login())
+    co_await logout_instance(call.link, *call.context, metrics::logout_reason::logout);
   call.reply(errc::ok);
 }
 

@@ -23,14 +23,6 @@ constexpr std::size_t max_json_bytes = 16 * 1024;
 
 using digest = std::array<unsigned char, 32>;
 
-std::optional<std::string> base64_decode(std::string text) {
-  return base64::decode(text);
-}
-
-std::string base64_encode(std::string_view bytes) {
-  return base64::encode(bytes);
-}
-
 // Tencent's alphabet swap: '+'->'*', '/'->'-', '='->'_'. Whitespace is dropped.
 std::string from_sig_alphabet(std::string_view sig) {
   std::string out;
@@ -190,7 +182,7 @@ std::optional<decoded> decode_full(std::string_view user_sig) {
     if (!out.claims.userbuf)
       return std::nullopt;
   }
-  auto signature = base64_decode(*sig);
+  auto signature = base64::decode(*sig);
   if (!signature || signature->size() != std::tuple_size_v<digest>)
     return std::nullopt;
   out.claims.sdkappid = *sdkappid;
@@ -206,7 +198,7 @@ std::optional<decoded> decode_full(std::string_view user_sig) {
 std::optional<std::string> decoded_json(std::string_view user_sig) {
   if (user_sig.size() > max_sig_bytes)
     return std::nullopt;
-  auto compressed = base64_decode(from_sig_alphabet(user_sig));
+  auto compressed = base64::decode(from_sig_alphabet(user_sig));
   return compressed ? inflate_zlib(*compressed) : std::nullopt;
 }
 
@@ -250,7 +242,7 @@ std::string generate(const sig_request& request) {
   c.time = request.time;
   c.expire = request.expire;
   if (request.userbuf_raw)
-    c.userbuf = base64_encode(*request.userbuf_raw);
+    c.userbuf = base64::encode(*request.userbuf_raw);
   const digest mac = hmac_sha256(request.key, signed_content(c));
 
   // Key order of the Node generator: ver, identifier, sdkappid, time, expire, [userbuf], sig.
@@ -262,8 +254,8 @@ std::string generate(const sig_request& request) {
   doc["TLS.expire"] = c.expire;
   if (c.userbuf)
     doc["TLS.userbuf"] = *c.userbuf;
-  doc["TLS.sig"] = base64_encode({reinterpret_cast<const char*>(mac.data()), mac.size()});
-  return to_sig_alphabet(base64_encode(deflate_zlib(json::serialize(doc))));
+  doc["TLS.sig"] = base64::encode({reinterpret_cast<const char*>(mac.data()), mac.size()});
+  return to_sig_alphabet(base64::encode(deflate_zlib(json::serialize(doc))));
 }
 
 }  // namespace chatd::usersig
