@@ -49,26 +49,35 @@ class gateway_backend {
   virtual void change_login_config(const app_config& changed) = 0;
 };
 
-class client_link;
+class connection;
 
 // Every live connection, so that a drain can reach them all.
 class connection_set {
  public:
-  void add(const std::shared_ptr<client_link>& link) {
+  void add(const std::shared_ptr<connection>& link) {
     std::lock_guard lock(mutex_);
     links_.emplace(link.get(), link);
   }
-  void remove(const client_link* link) {
+  void remove(const connection* link) {
     std::lock_guard lock(mutex_);
     links_.erase(link);
   }
-  std::vector<std::shared_ptr<client_link>> snapshot() const {
+  std::vector<std::shared_ptr<connection>> snapshot() const {
     std::lock_guard lock(mutex_);
-    std::vector<std::shared_ptr<client_link>> out;
+    std::vector<std::shared_ptr<connection>> out;
     for (const auto& [raw, weak] : links_)
       if (auto l = weak.lock())
         out.push_back(std::move(l));
     return out;
+  }
+  // Calls f(shared_ptr<connection>) for each live one, under the lock: f
+  // must be quick and must not add or remove connections.
+  template <class F>
+  void for_each(F&& f) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& [raw, weak] : links_)
+      if (auto l = weak.lock())
+        f(l);
   }
   std::size_t size() const {
     std::lock_guard lock(mutex_);
@@ -77,7 +86,7 @@ class connection_set {
 
  private:
   mutable std::mutex mutex_;
-  std::unordered_map<const client_link*, std::weak_ptr<client_link>> links_;
+  std::unordered_map<const connection*, std::weak_ptr<connection>> links_;
 };
 
 struct gateway_context {

@@ -10,7 +10,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "gateway/client_link.hpp"
+#include "gateway/connection.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/http_session.hpp"
 #include "gateway/ops.hpp"
@@ -59,8 +59,10 @@ struct gateway_server::impl {
   }
 
   // One sweep a second over every connection instead of a timer per
-  // connection: a connection idle for idle_timeout is closed (1000).
-  asio::awaitable<void> sweep_idle() {
+  // connection: a connection idle for idle_timeout is closed (1000); one
+  // whose close handshake or crowded outbox is overdue is cut off. Only
+  // connections with something due get a handler posted.
+  asio::awaitable<void> sweep_connections() {
     asio::steady_timer tick(io);
     const auto limit_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(context->settings.idle_timeout)
@@ -68,9 +70,19 @@ struct gateway_server::impl {
     while (acceptor.is_open() || context->connections.size() > 0) {
       tick.expires_after(std::chrono::seconds(1));
       co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
-      for (auto& link : context->connections.snapshot())
-        if (link->idle_ms() >= limit_ms)
-          asio::post(link->strand(), [link] { link->close(1000, "idle timeout"); });
+      const auto now = connection::steady_ms();
+      context->connections.for_each([&](const std::shared_ptr<connection>& link) {
+        switch (link->sweep(now, limit_ms)) {
+          case connection::due::nothing:
+            break;
+          case connection::due::idle_close:
+            asio::post(link->strand(), [link] { link->close(1000, "idle timeout"); });
+            break;
+          case connection::due::abort:
+            asio::post(link->strand(), [link] { link->abort(); });
+            break;
+        }
+      });
     }
   }
 
@@ -122,7 +134,7 @@ std::uint16_t gateway_server::start() {
   acceptor.bind(endpoint);
   acceptor.listen(asio::socket_base::max_listen_connections);
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
-  asio::co_spawn(impl_->io, impl_->sweep_idle(), asio::detached);
+  asio::co_spawn(impl_->io, impl_->sweep_connections(), asio::detached);
   impl_->context->accepting = true;
   return acceptor.local_endpoint().port();
 }

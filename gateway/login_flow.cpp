@@ -33,7 +33,7 @@ std::int64_t sig_expiry_ms(const usersig::claims& claims) {
   return (claims.last_valid_second() + 1) * 1000;
 }
 
-login_verdict run_login_checks(gateway_context& context, const client_link& link,
+login_verdict run_login_checks(gateway_context& context, const connection& link,
                                const login_request& request) {
   auto& backend = context.backend;
   auto app = backend.find_app(request.sdkappid);
@@ -48,7 +48,7 @@ login_verdict run_login_checks(gateway_context& context, const client_link& link
   return verdict;
 }
 
-asio::awaitable<admission> admit_login(std::shared_ptr<client_link> link, gateway_context& context,
+asio::awaitable<admission> admit_login(std::shared_ptr<connection> link, gateway_context& context,
                                        login_request request, std::int64_t sig_expires_at_ms) {
   auto app = context.backend.find_app(request.sdkappid);
   if (!app)
@@ -69,7 +69,7 @@ asio::awaitable<admission> admit_login(std::shared_ptr<client_link> link, gatewa
                                              request.platform, sig_expires_at_ms, grant.session}};
 }
 
-asio::awaitable<errc> logout_instance(std::shared_ptr<client_link> link, gateway_context& context,
+asio::awaitable<errc> logout_instance(std::shared_ptr<connection> link, gateway_context& context,
                                       metrics::logout_reason reason) {
   const auto login = *link->login();
   const auto code = co_await ask_logout(context.sessions, login.session);

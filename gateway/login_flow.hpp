@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "actors/session_service.hpp"
-#include "gateway/client_link.hpp"
+#include "gateway/connection.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/login_request.hpp"
 
@@ -20,7 +20,7 @@ struct gateway_context;
 std::int64_t sig_expiry_ms(const usersig::claims& claims);
 
 // CONTRACT §1 checks, feeding failures to the brute-force lock.
-login_verdict run_login_checks(gateway_context& context, const client_link& link,
+login_verdict run_login_checks(gateway_context& context, const connection& link,
                                const login_request& request);
 
 // Counts one login request by app and result code and times it, whatever
@@ -40,14 +40,14 @@ struct admission {
 // Admits a checked login under the user's registry. On success the caller
 // answers the client first, then calls link.finish_login(login), so that a
 // kick that raced ahead of the answer is delivered after it.
-boost::asio::awaitable<admission> admit_login(std::shared_ptr<client_link> link,
+boost::asio::awaitable<admission> admit_login(std::shared_ptr<connection> link,
                                               gateway_context& context, login_request request,
                                               std::int64_t sig_expires_at_ms);
 
 // Takes the link's current instance offline (the link must hold a login):
 // clears it, logs and counts the logout. Anything but ok means a kick won the
 // race and its notice is on its way.
-boost::asio::awaitable<errc> logout_instance(std::shared_ptr<client_link> link,
+boost::asio::awaitable<errc> logout_instance(std::shared_ptr<connection> link,
                                              gateway_context& context,
                                              metrics::logout_reason reason);
 

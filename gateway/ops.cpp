@@ -7,7 +7,7 @@
 
 #include <array>
 
-#include "gateway/client_link.hpp"
+#include "gateway/connection.hpp"
 #include "gateway/coroutine_errors.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/login_flow.hpp"
@@ -22,9 +22,10 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 struct op_call {
-  std::shared_ptr<client_link> link;
+  std::shared_ptr<connection> link;
   std::shared_ptr<gateway_context> context;
   frame::request request;
+  connection::op_token token;  // while the op runs
 
   void respond(errc code, json::object data = {}) const {
     link->send(frame::encode_response(request.seq, code, std::move(data)));
@@ -190,7 +191,7 @@ asio::awaitable<void> run_op(op_call call, op_handler handler) {
 
 }  // namespace
 
-void dispatch_frame(const std::shared_ptr<client_link>& link,
+void dispatch_frame(const std::shared_ptr<connection>& link,
                     const std::shared_ptr<gateway_context>& context, std::string text) {
   auto parsed = frame::parse_request(text);
   if (auto* rejected = std::get_if<frame::rejection>(&parsed)) {
@@ -203,13 +204,15 @@ void dispatch_frame(const std::shared_ptr<client_link>& link,
     link->send(frame::encode_response(request.seq, errc::invalid_operation));
     return;
   }
-  asio::co_spawn(link->strand(), run_op(op_call{link, context, std::move(request)}, handler),
-                 log_coroutine_failure);
+  asio::co_spawn(
+      link->strand(),
+      run_op(op_call{link, context, std::move(request), connection::op_token(link)}, handler),
+      log_coroutine_failure);
 }
 
 namespace {
 
-void take_offline(client_link& link, gateway_context& context, metrics::logout_reason reason) {
+void take_offline(connection& link, gateway_context& context, metrics::logout_reason reason) {
   const auto& login = link.login();
   if (!login)
     return;
@@ -227,7 +230,7 @@ void take_offline(client_link& link, gateway_context& context, metrics::logout_r
 
 }  // namespace
 
-void release_connection(client_link& link, gateway_context& context) {
+void release_connection(connection& link, gateway_context& context) {
   take_offline(link, context, metrics::logout_reason::disconnect);
 }
 
@@ -235,7 +238,7 @@ void release_connection(client_link& link, gateway_context& context) {
 
 namespace chatd {
 
-void drain_connection(client_link& link, gateway_context& context) {
+void drain_connection(connection& link, gateway_context& context) {
   if (link.login()) {
     if (link.dialect() == wire_dialect::native)
       link.send(

@@ -9,7 +9,7 @@
 #include <array>
 
 #include "gateway/actor_bridge.hpp"
-#include "gateway/client_link.hpp"
+#include "gateway/connection.hpp"
 #include "gateway/gateway_context.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/login_request.hpp"
@@ -219,15 +219,15 @@ asio::awaitable<rest_result> rest_set_login_config(rest_call& call) {
 
 // Checks one connection on its own strand; aborts it (a TCP reset, no close
 // frame, no kick) when it belongs to the user.
-asio::awaitable<bool> drop_if_user(std::shared_ptr<client_link> link, std::uint32_t app,
+asio::awaitable<bool> drop_if_user(std::shared_ptr<connection> link, std::uint32_t app,
                                    std::string user) {
   return async_bridge<bool>(
       [link, app, user](std::function<void(bool)> done) {
         asio::post(link->strand(), [link, app, user, done] {
           const auto& login = link->login();
           const bool match = login && login->sdkappid == app && login->user_id == user;
-          if (match && link->on_abort)
-            link->on_abort();
+          if (match)
+            link->abort();
           done(match);
         });
       },

@@ -6,7 +6,7 @@
 
 #include <array>
 
-#include "gateway/client_link.hpp"
+#include "gateway/connection.hpp"
 #include "gateway/coroutine_errors.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/login_flow.hpp"
@@ -24,9 +24,10 @@ namespace json = boost::json;
 constexpr int hello_interval_s = 120;
 
 struct sdk_call {
-  std::shared_ptr<client_link> link;
+  std::shared_ptr<connection> link;
   std::shared_ptr<gateway_context> context;
   sdk::request request;
+  connection::op_token token;  // while the op runs
 
   // Every reply goes through here: once the instance's sig has expired, the
   // next reply says 70001, which the SDK turns into KICKED_OUT userSigExpired.
@@ -195,7 +196,7 @@ asio::awaitable<void> run_sdk(sdk_call call, sdk_handler handler) {
 
 }  // namespace
 
-void dispatch_sdk_frame(const std::shared_ptr<client_link>& link,
+void dispatch_sdk_frame(const std::shared_ptr<connection>& link,
                         const std::shared_ptr<gateway_context>& context, std::string text) {
   auto request = sdk::parse(text);
   if (!request) {
@@ -203,8 +204,10 @@ void dispatch_sdk_frame(const std::shared_ptr<client_link>& link,
     return;
   }
   const auto handler = handler_for(request->servcmd);
-  asio::co_spawn(link->strand(), run_sdk(sdk_call{link, context, std::move(*request)}, handler),
-                 log_coroutine_failure);
+  asio::co_spawn(
+      link->strand(),
+      run_sdk(sdk_call{link, context, std::move(*request), connection::op_token(link)}, handler),
+      log_coroutine_failure);
 }
 
 }  // namespace chatd

@@ -6,12 +6,12 @@
 
 namespace chatd {
 
-class client_link;
+class connection;
 struct gateway_context;
 
 // Parses one SDK frame and runs its servcmd on the link's strand. Frames
 // that are not {head:{servcmd, seq}} are ignored (the SDK never sends them).
-void dispatch_sdk_frame(const std::shared_ptr<client_link>& link,
+void dispatch_sdk_frame(const std::shared_ptr<connection>& link,
                         const std::shared_ptr<gateway_context>& context, std::string text);
 
 }  // namespace chatd

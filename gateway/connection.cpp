@@ -1,0 +1,475 @@
+#include "gateway/connection.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/object.hpp>
+#include <cstdlib>
+
+#include "gateway/gateway_context.hpp"
+#include "gateway/ops.hpp"
+#include "gateway/sdk_ops.hpp"
+#include "metrics/metrics.hpp"
+#include "protocol/frame.hpp"
+#include "protocol/sdk_frame.hpp"
+
+namespace chatd {
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+// How long the peer has to answer our close frame, and a crowded outbox to
+// drain, before the TCP connection is cut.
+constexpr std::int64_t close_grace_ms = 5000;
+
+// One read buffer per io thread: a connection holds none while it waits.
+std::span<char> thread_read_buffer() {
+  thread_local std::vector<char> buffer(64 * 1024);
+  return buffer;
+}
+
+}  // namespace
+
+// Carries an instance's fate from an actor thread to the connection's strand.
+class connection::sink final : public instance_sink {
+ public:
+  sink(std::weak_ptr<connection> link, asio::any_io_executor strand, std::uint64_t attempt)
+      : link_(std::move(link)), strand_(std::move(strand)), attempt_(attempt) {}
+
+  void kicked(const kick_notice& notice) override {
+    asio::post(strand_, [link = link_, attempt = attempt_, notice] {
+      if (auto l = link.lock())
+        l->on_kicked(attempt, notice);
+    });
+  }
+
+  void lost() override {
+    asio::post(strand_, [link = link_, attempt = attempt_] {
+      if (auto l = link.lock())
+        l->on_lost(attempt);
+    });
+  }
+
+ private:
+  std::weak_ptr<connection> link_;
+  asio::any_io_executor strand_;
+  std::uint64_t attempt_;
+};
+
+connection::connection(socket_type socket, std::shared_ptr<gateway_context> context,
+                       std::string origin, wire_dialect dialect, bool binary_frames)
+    : socket_(std::move(socket)),
+      strand_(socket_.get_executor()),
+      context_(std::move(context)),
+      origin_(std::move(origin)),
+      dialect_(dialect),
+      binary_frames_(binary_frames),
+      capacity_(context_->settings.outbox_frames) {}
+
+connection::~connection() {
+  if (!ended_)
+    end();  // an exception skipped the normal end: the instance still goes offline
+  context_->connections.remove(this);
+  metrics::connection_closed();
+}
+
+std::int64_t connection::steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void connection::start(std::string early_bytes) {
+  context_->connections.add(shared_from_this());
+  metrics::connection_opened();
+  error_code ignored;
+  socket_.non_blocking(true, ignored);
+  if (!early_bytes.empty())
+    consume({early_bytes.data(), early_bytes.size()});
+  if (!ended_)
+    wait_readable();
+}
+
+// --- reading --------------------------------------------------------------
+
+void connection::wait_readable() {
+  socket_.async_wait(socket_type::wait_read,
+                     [self = shared_from_this()](const error_code& ec) { self->on_readable(ec); });
+}
+
+void connection::on_readable(const error_code& ec) {
+  if (ec) {
+    end();
+    return;
+  }
+  auto buffer = thread_read_buffer();
+  for (;;) {
+    error_code read_ec;
+    const auto n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), read_ec);
+    if (read_ec == asio::error::would_block || read_ec == asio::error::try_again)
+      break;
+    if (read_ec) {
+      if (read_ec != asio::error::eof && read_ec != asio::error::connection_reset && !closing())
+        metrics::connection_failed(metrics::connection_error::read_error);
+      end();
+      return;
+    }
+    last_frame_ms_.store(steady_ms(), std::memory_order_relaxed);
+    consume(buffer.first(n));
+    if (ended_ || read_paused_ || n < buffer.size())
+      break;
+  }
+  if (!ended_ && !read_paused_)
+    wait_readable();
+}
+
+void connection::consume(std::span<char> bytes) {
+  if (pending_.empty()) {
+    const auto used = parse_frames(bytes);
+    if (!ended_ && used < bytes.size())
+      pending_.assign(bytes.data() + used, bytes.size() - used);
+    return;
+  }
+  pending_.append(bytes.data(), bytes.size());
+  const auto used = parse_frames({pending_.data(), pending_.size()});
+  if (ended_)
+    return;
+  pending_.erase(0, used);
+  if (pending_.empty())
+    std::string().swap(pending_);  // an idle connection keeps no buffer
+}
+
+// Handles every complete frame in `bytes`; returns the bytes consumed.
+std::size_t connection::parse_frames(std::span<char> bytes) {
+  std::size_t used = 0;
+  const auto max = context_->settings.max_frame_bytes;
+  while (!ended_ && !close_received_ && !read_paused_) {
+    auto parsed = websocket::parse_frame(bytes.subspan(used), websocket::role::server, max);
+    if (parsed.status == websocket::parse_status::need_more)
+      break;
+    if (parsed.status == websocket::parse_status::failed) {
+      if (parsed.close_code == websocket::close_code::too_big)
+        metrics::connection_failed(metrics::connection_error::frame_too_big);
+      fail(parsed.close_code, parsed.reason);
+      return bytes.size();
+    }
+    used += parsed.frame.wire_size;
+    if (!on_frame(parsed.frame))
+      return bytes.size();
+  }
+  return close_received_ ? bytes.size() : used;
+}
+
+// false: the connection failed; stop parsing.
+bool connection::on_frame(const websocket::frame& f) {
+  using websocket::opcode;
+  switch (f.opcode) {
+    case opcode::ping:
+      queue(opcode::pong, std::string(f.payload));
+      return true;
+    case opcode::pong:
+      return true;
+    case opcode::close:
+      on_close_frame(f.payload);
+      return true;
+    case opcode::continuation:
+      if (!in_message_) {
+        fail(websocket::close_code::protocol_error, "continuation without a message");
+        return false;
+      }
+      break;
+    case opcode::text:
+    case opcode::binary:
+      if (in_message_) {
+        fail(websocket::close_code::protocol_error, "message interrupted");
+        return false;
+      }
+      message_binary_ = f.opcode == opcode::binary;
+      if (f.fin) {
+        on_message(f.payload, message_binary_);
+        return !ended_;
+      }
+      in_message_ = true;
+      break;
+  }
+  if (message_.size() + f.payload.size() > context_->settings.max_frame_bytes) {
+    metrics::connection_failed(metrics::connection_error::frame_too_big);
+    fail(websocket::close_code::too_big, "message too big");
+    return false;
+  }
+  message_.append(f.payload);
+  if (f.fin) {
+    in_message_ = false;
+    std::string whole;
+    whole.swap(message_);
+    on_message(whole, message_binary_);
+  }
+  return !ended_;
+}
+
+void connection::on_message(std::string_view payload, bool binary) {
+  if (closing())
+    return;  // drain until the peer answers our close
+  if (!binary && !websocket::valid_utf8(payload)) {
+    fail(websocket::close_code::invalid_payload, "text frame is not valid UTF-8");
+    return;
+  }
+  if (dialect_ == wire_dialect::tencent_sdk) {
+    dispatch_sdk_frame(shared_from_this(), context_, std::string(payload));
+  } else if (binary) {
+    metrics::connection_failed(metrics::connection_error::binary_frame);
+    close(websocket::close_code::unsupported_data, "binary frames are not supported");
+  } else {
+    dispatch_frame(shared_from_this(), context_, std::string(payload));
+  }
+  pause_reading_if_crowded();
+}
+
+// The client sends faster than it reads its answers: stop reading until it
+// has read most of them, and cut it off if it never does.
+void connection::pause_reading_if_crowded() {
+  if (read_paused_ || backlog() * 4 < capacity_)
+    return;
+  read_paused_ = true;
+  deadline_ms_.store(steady_ms() + context_->settings.send_stall_timeout.count() * 1000,
+                     std::memory_order_relaxed);
+}
+
+void connection::resume_reading_if_drained() {
+  if (!read_paused_ || ended_ || backlog() * 8 > capacity_)
+    return;
+  read_paused_ = false;
+  deadline_ms_.store(0, std::memory_order_relaxed);
+  if (!pending_.empty())
+    consume({});  // frames that arrived while paused
+  if (!ended_ && !read_paused_)
+    wait_readable();
+}
+
+connection::op_token::op_token(std::shared_ptr<connection> link) : link_(std::move(link)) {
+  ++link_->ops_in_flight_;
+}
+
+connection::op_token::~op_token() {
+  if (!link_)
+    return;  // moved from
+  --link_->ops_in_flight_;
+  link_->resume_reading_if_drained();
+}
+
+void connection::on_close_frame(std::string_view payload) {
+  close_received_ = true;
+  const auto info = websocket::parse_close_payload(payload);
+  if (close_sent_) {
+    abort();  // the handshake is complete: the server closes TCP first
+    return;
+  }
+  // Answer with the peer's code; the socket closes once our frame is out.
+  const auto code = !info.valid         ? info.code
+                    : info.code == 1005 ? websocket::close_code::normal
+                                        : info.code;
+  close(code, {});
+}
+
+void connection::fail(std::uint16_t code, std::string_view reason) {
+  spdlog::debug("closing connection: {} ({})", reason, code);
+  if (close_sent_) {
+    abort();
+    return;
+  }
+  close(code, std::string(reason));
+  close_received_ = true;  // stop reading what follows: it cannot be trusted
+}
+
+// --- writing --------------------------------------------------------------
+
+bool connection::send(std::string text) {
+  if (closing())
+    return false;
+  if (queued_frames() >= capacity_) {
+    spdlog::warn("client does not read; its outbox is full, disconnecting");
+    metrics::connection_failed(metrics::connection_error::slow_client);
+    abort();
+    return false;
+  }
+  queue(binary_frames_ ? websocket::opcode::binary : websocket::opcode::text, std::move(text));
+  return true;
+}
+
+void connection::close(std::uint16_t code, std::string reason) {
+  if (closing())
+    return;
+  close_sent_ = true;
+  queue(websocket::opcode::close, websocket::close_payload(code, reason));
+  deadline_ms_.store(steady_ms() + close_grace_ms, std::memory_order_relaxed);
+}
+
+void connection::abort() {
+  end();
+}
+
+void connection::queue(websocket::opcode op, std::string payload) {
+  if (ended_ || close_queued_)
+    return;
+  close_queued_ = op == websocket::opcode::close;
+  queued_.push_back(out_frame{op, std::move(payload)});
+  schedule_flush();
+}
+
+// Deferred to the end of the current handler, so that the frames it queues
+// (a login answer and sdkStateReady) leave in one write.
+void connection::schedule_flush() {
+  if (flush_scheduled_ || !writing_.empty())
+    return;
+  flush_scheduled_ = true;
+  asio::post(strand_, [self = shared_from_this()] {
+    self->flush_scheduled_ = false;
+    self->flush();
+  });
+}
+
+void connection::flush() {
+  if (ended_ || queued_.empty() || !writing_.empty())
+    return;
+  writing_.swap(queued_);
+  write_headers_.resize(writing_.size() * 14);
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(writing_.size() * 2);
+  std::size_t offset = 0;
+  for (const auto& f : writing_) {
+    const auto n = websocket::write_header(write_headers_.data() + offset, f.op, f.payload.size());
+    buffers.emplace_back(write_headers_.data() + offset, n);
+    buffers.emplace_back(f.payload.data(), f.payload.size());
+    offset += n;
+  }
+  asio::async_write(
+      socket_, buffers,
+      [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_written(ec); });
+}
+
+void connection::on_written(const error_code& ec) {
+  const bool wrote_close = !writing_.empty() && writing_.back().op == websocket::opcode::close;
+  std::vector<out_frame>().swap(writing_);
+  std::string().swap(write_headers_);
+  if (ec) {
+    abort();
+    return;
+  }
+  if (wrote_close && close_received_) {
+    abort();  // we answered the peer's close: done
+    return;
+  }
+  if (!queued_.empty())
+    flush();
+  resume_reading_if_drained();
+}
+
+connection::due connection::sweep(std::int64_t now_ms, std::int64_t idle_limit_ms) const {
+  const auto deadline = deadline_ms_.load(std::memory_order_relaxed);
+  if (deadline != 0 && now_ms >= deadline)
+    return due::abort;
+  if (now_ms - last_frame_ms_.load(std::memory_order_relaxed) >= idle_limit_ms)
+    return due::idle_close;
+  return due::nothing;
+}
+
+void connection::end() {
+  if (ended_)
+    return;
+  ended_ = true;
+  error_code ignored;
+  socket_.close(ignored);
+  release_connection(*this, *context_);
+  std::vector<out_frame>().swap(queued_);
+}
+
+// --- the instance ---------------------------------------------------------
+
+std::shared_ptr<instance_sink> connection::begin_login() {
+  login_in_flight_ = true;
+  early_kick_.reset();
+  early_loss_ = false;
+  return std::make_shared<sink>(weak_from_this(), strand_, ++login_attempt_);
+}
+
+void connection::finish_login(active_login login) {
+  login_in_flight_ = false;
+  sig_expired_unreported_ = false;
+  login_ = std::move(login);
+  if (early_kick_)
+    deliver_kick(*std::exchange(early_kick_, std::nullopt));
+  else if (std::exchange(early_loss_, false))
+    deliver_loss();
+}
+
+void connection::fail_login() {
+  login_in_flight_ = false;
+}
+
+void connection::clear_login() {
+  login_.reset();
+}
+
+void connection::on_kicked(std::uint64_t attempt, const kick_notice& notice) {
+  if (attempt != login_attempt_)
+    return;  // a notice for an earlier login of this connection, already settled
+  if (login_in_flight_)
+    early_kick_ = notice;
+  else if (login_)
+    deliver_kick(notice);
+}
+
+void connection::on_lost(std::uint64_t attempt) {
+  if (attempt != login_attempt_)
+    return;
+  if (login_in_flight_)
+    early_loss_ = true;
+  else if (login_)
+    deliver_loss();
+}
+
+void connection::deliver_kick(const kick_notice& notice) {
+  if (dialect_ == wire_dialect::tencent_sdk) {
+    deliver_sdk_kick(notice);
+    return;
+  }
+  boost::json::object data;
+  data["type"] = kick_type_name(notice.type);
+  if (notice.by) {
+    boost::json::object by;
+    by["platform"] = platform_name(notice.by->platform);
+    by["instanceID"] = notice.by->instance_id;
+    data["by"] = std::move(by);
+  }
+  login_.reset();
+  send(frame::encode_event("kickedOut", std::move(data)));
+  send(frame::encode_event("sdkStateNotReady",
+                           {{"reason", code_number(not_ready_reason(notice.type))}}));
+}
+
+// The SDK learns of kicks by a stat_forceoffline push, and of an expired sig
+// by ErrorCode 70001 on its next request (a heartbeat comes within 10 s).
+void connection::deliver_sdk_kick(const kick_notice& notice) {
+  login_.reset();
+  if (notice.type == kick_type::usersig_expired) {
+    sig_expired_unreported_ = true;
+    return;
+  }
+  std::uint64_t by = 0;
+  if (notice.by)
+    by = std::strtoull(notice.by->instance_id.c_str(), nullptr, 10);
+  send(sdk::encode_kick_push(notice.type, by, ++push_seq_));
+}
+
+void connection::deliver_loss() {
+  login_.reset();
+  if (dialect_ == wire_dialect::tencent_sdk) {
+    // The SDK reconnects and logs in again with its A2: a transparent recovery.
+    close(websocket::close_code::internal_error, "session lost");
+    return;
+  }
+  send(frame::encode_event("sdkStateNotReady", {{"reason", code_number(errc::internal_error)}}));
+}
+
+}  // namespace chatd
