@@ -24,9 +24,11 @@ std::size_t or_default(std::size_t value, std::size_t fallback) {
   return value != 0 ? value : fallback;
 }
 
-caf::actor_system_config make_config(std::size_t threads) {
+caf::actor_system_config make_config(std::size_t threads, scheduler_policy policy) {
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", threads);
+  cfg.set("scheduler.policy",
+          policy == scheduler_policy::sharing ? caf::atom("sharing") : caf::atom("stealing"));
   return cfg;
 }
 
@@ -54,7 +56,7 @@ struct session_service::impl {
   explicit impl(const service_options& options)
       : threads(or_default(options.scheduler_threads,
                            std::max(1u, std::thread::hardware_concurrency()))),
-        config(make_config(threads)),
+        config(make_config(threads, options.policy)),
         system(config),
         instance_counter(boot_prefix() << 32),
         ask_timeout(options.ask_timeout > std::chrono::milliseconds(0) ? options.ask_timeout

@@ -38,8 +38,14 @@ struct login_grant {
   session_handle session;
 };
 
+// CAF's scheduler. Work sharing parks idle threads on a condition variable;
+// work stealing polls (and sleeps in short steps) when it runs out of work,
+// which costs CPU at low and moderate load (docs/DESIGN.md, "Scheduler").
+enum class scheduler_policy : std::uint8_t { sharing, stealing };
+
 struct service_options {
-  std::size_t scheduler_threads = 0;             // 0: one per core
+  std::size_t scheduler_threads = 0;  // 0: one per core
+  scheduler_policy policy = scheduler_policy::sharing;
   std::size_t directory_shards = 0;              // 0: two per scheduler thread
   std::size_t gateway_actors = 0;                // 0: one per scheduler thread
   std::chrono::milliseconds ask_timeout{10000};  // 0: the default

@@ -9,7 +9,9 @@ server, in alternating rounds:
   - idle: N logged-in sessions held, RSS per session, and the server's CPU
     while they sit idle.
 Writes bench/results/versus_floor.json; bench/write_results.py renders it.
-Usage: bench/versus_floor.py BUILD_DIR [--quick]
+Usage: bench/versus_floor.py BUILD_DIR [--quick] [--variant NAME:key=value,key=value ...]
+  A variant is chatd with other [server] settings, measured in the same run
+  (how docs/DESIGN.md chose the scheduler and thread counts).
 """
 import json
 import os
@@ -135,8 +137,8 @@ def idle(build, server, sessions, idle_window_s, prefix):
     }
 
 
-def chatd_config(state_dir):
-    path = os.path.join(state_dir, "chatd.toml")
+def chatd_config(state_dir, name="chatd", extra=""):
+    path = os.path.join(state_dir, f"{name}.toml")
     with open(path, "w") as f:
         f.write(f"""[server]
 listen = "127.0.0.1:0"
@@ -144,6 +146,7 @@ metrics_listen = "127.0.0.1:0"
 state_dir = "{state_dir}/state"
 log_level = "warn"
 idle_timeout_s = 600
+{extra}
 
 [[app]]
 sdkappid = 1400000000
@@ -170,6 +173,15 @@ def main():
         "floor": [f"{build}/bench/floor_server"],
         "chatd": [f"{build}/server/chatd", "--config", chatd_config(state)],
     }
+    args = sys.argv[2:]
+    for i, arg in enumerate(args):
+        if arg == "--variant":
+            name, _, settings = args[i + 1].partition(":")
+            extra = "\n".join(
+                f"{k} = {v if v.isdigit() else json.dumps(v)}"
+                for k, v in (kv.split("=") for kv in settings.split(",") if kv))
+            servers[name] = [f"{build}/server/chatd", "--config",
+                             chatd_config(state, name, extra)]
     if os.environ.get("CHATD_BASELINE_BIN"):  # an older chatd binary, for before/after
         servers["chatd_baseline"] = [os.environ["CHATD_BASELINE_BIN"], "--config",
                                      chatd_config(state)]

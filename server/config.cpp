@@ -85,6 +85,10 @@ const std::vector<key_spec<server_config>> server_keys{
     {"drain_grace_s", [](auto& at, auto& c) { c.drain_grace_s = at.integer(0, 3600); }},
     {"io_threads", [](auto& at, auto& c) { c.io_threads = at.integer(0, 256); }},
     {"actor_threads", [](auto& at, auto& c) { c.actor_threads = at.integer(0, 256); }},
+    {"actor_scheduler",
+     [](auto& at, auto& c) {
+       c.actor_scheduler = at.one_of({"sharing", "stealing"});
+     }},
     {"outbox_frames", [](auto& at, auto& c) { c.outbox_frames = at.integer(16, 1 << 20); }},
     {"send_stall_timeout_s",
      [](auto& at, auto& c) { c.send_stall_timeout_s = at.integer(1, 3600); }},

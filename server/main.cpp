@@ -1,10 +1,12 @@
 // chatd: wires config, the actor system, the gateway and metrics together.
+#include <spdlog/async.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <sched.h>
 #include <sys/resource.h>
 
 #include <iostream>
@@ -38,16 +40,33 @@ server_config read_config(const options& opts) {
   return load_config_file(opts.config_file);
 }
 
+// Log lines are formatted on the calling thread but written by spdlog's own
+// thread: a login never waits for stderr. A burst that outruns the writer
+// drops the oldest queued lines rather than blocking (overrun_oldest).
 void setup_logging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("chatd");
+  spdlog::init_thread_pool(16384, 1);
+  auto logger = spdlog::create_async_nb<spdlog::sinks::stderr_color_sink_mt>("chatd");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 }
 
+// The cores this process may run on (taskset, cgroup cpusets), not the
+// machine's: a chatd pinned to one core should not start threads for two.
+std::size_t usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// 0 means: half the usable cores each for io and actor threads. Every login
+// crosses between the two kinds of thread, and more threads than cores only
+// add wake-ups (measured in docs/DESIGN.md, "Threads and scheduler").
 std::size_t thread_count(int configured) {
   return configured > 0 ? static_cast<std::size_t>(configured)
-                        : std::max(1u, std::thread::hardware_concurrency());
+                        : std::max<std::size_t>(1, usable_cores() / 2);
 }
 
 // Sockets are descriptors: use all the process may have.
@@ -72,7 +91,11 @@ int run_server(server_config config) {
     app_ids.push_back(app.sdkappid);
   metrics::register_apps(app_ids);
   server_backend backend(apps, *store, config.lockout);
-  session_service sessions(service_options{thread_count(config.actor_threads), 0, 0, {}});
+  service_options actor_options;
+  actor_options.scheduler_threads = thread_count(config.actor_threads);
+  actor_options.policy =
+      config.actor_scheduler == "stealing" ? scheduler_policy::stealing : scheduler_policy::sharing;
+  session_service sessions(actor_options);
   metrics::set_actor_count_source(
       [&sessions] { return static_cast<double>(sessions.running_actors()); });
 
@@ -144,10 +167,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   setup_logging(opts.log_level.empty() ? config.log_level : opts.log_level);
+  int status = 1;
   try {
-    return run_server(std::move(config));
+    status = run_server(std::move(config));
   } catch (const std::exception& e) {
     spdlog::critical("chatd failed: {}", e.what());
-    return 1;
   }
+  spdlog::shutdown();  // writes out what the async logger still holds
+  return status;
 }

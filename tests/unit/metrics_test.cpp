@@ -58,7 +58,7 @@ bool eventually(Predicate p) {
 
 TEST_CASE("a kick counts once per kicked instance, by type, and online instances follow") {
   metrics::register_apps({app});
-  session_service service(service_options{2, 0, 0, {}});
+  session_service service(service_options{.scheduler_threads = 2});
   const login_limits limits{multi_device_policy::dual, 2, 1};
   const double account0 = kicks("multipleAccount");
   const double device0 = kicks("multipleDevice");

@@ -22,15 +22,16 @@ TEST_CASE("an A2 verifies with its app's key only, and carries what it was issue
   CHECK_FALSE(a2::verify(token, "key-2"));
   // Forging another user into the payload breaks the MAC.
   const auto dot = token.find('.');
-  const auto forged_payload = base64::encode(
-      R"({"a":1400000000,"u":"mallory","i":1700000000,"e":1715552001000})");
+  const auto forged_payload =
+      base64::encode(R"({"a":1400000000,"u":"mallory","i":1700000000,"e":1715552001000})");
   CHECK_FALSE(a2::verify(forged_payload + token.substr(dot), "key-1"));
   for (const char* junk : {"", ".", "abc", "e30=.AAAA", "x.y.z"})
     CHECK_FALSE(a2::verify(junk, "key-1"));
 }
 
 TEST_CASE("SDK frames: requests need head.servcmd and head.seq; replies echo them") {
-  auto r = sdk::parse(R"({"head":{"servcmd":"heartbeat.alive","seq":44613232,"platform":7},"body":{}})");
+  auto r =
+      sdk::parse(R"({"head":{"servcmd":"heartbeat.alive","seq":44613232,"platform":7},"body":{}})");
   REQUIRE(r);
   CHECK(r->servcmd == "heartbeat.alive");
   CHECK(r->seq == 44613232u);
@@ -55,7 +56,8 @@ TEST_CASE("kick pushes carry KickType 1, 2, 3 in the SDK's key layout") {
   for (auto [type, code] : cases) {
     auto push = json::parse(sdk::encode_kick_push(type, 777, 5)).as_object();
     CHECK(push.at("head").at("servcmd").as_string() == "im_open_status.stat_forceoffline");
-    const auto& notify = push.at("body").at("eventArray").at(0).at("C2cNotifyMsgArray").at(0).at("KickoutMsgNotify");
+    const auto& notify =
+        push.at("body").at("eventArray").at(0).at("C2cNotifyMsgArray").at(0).at("KickoutMsgNotify");
     CHECK(notify.at("KickType").to_number<int>() == code);
     CHECK(notify.at("NewInstInfo").at("InstId").to_number<int>() == 777);
   }

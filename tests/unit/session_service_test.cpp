@@ -88,7 +88,7 @@ const login_limits web_only_one{multi_device_policy::dual, 1, 1};
 }  // namespace
 
 TEST_CASE("10,000 users logging in and out leave no actor behind") {
-  session_service service(service_options{2, 0, 0, {}});
+  session_service service(service_options{.scheduler_threads = 2});
   const auto baseline = service.running_actors();
   std::vector<session_handle> sessions;
   sessions.reserve(10000);
@@ -107,7 +107,7 @@ TEST_CASE("10,000 users logging in and out leave no actor behind") {
 }
 
 TEST_CASE("a web login over the limit kicks the oldest with multipleAccount, by the newcomer") {
-  session_service service(service_options{2, 0, 0, {}});
+  session_service service(service_options{.scheduler_threads = 2});
   const login_limits limit2{multi_device_policy::dual, 2, 1};
   std::vector<std::shared_ptr<recording_sink>> sinks;
   std::vector<login_grant> grants;
@@ -129,7 +129,7 @@ TEST_CASE("a web login over the limit kicks the oldest with multipleAccount, by 
 }
 
 TEST_CASE("concurrent logins of one user never exceed the limit and kick each loser once") {
-  session_service service(service_options{2, 0, 0, {}});
+  session_service service(service_options{.scheduler_threads = 2});
   const login_limits limit2{multi_device_policy::dual, 2, 1};
   for (int round = 0; round < 50; ++round) {
     const std::string user = "racer" + std::to_string(round);
@@ -155,7 +155,7 @@ TEST_CASE("concurrent logins of one user never exceed the limit and kick each lo
 }
 
 TEST_CASE("a session actor that dies is removed and only its instance is lost") {
-  session_service service(service_options{2, 0, 0, {}});
+  session_service service(service_options{.scheduler_threads = 2});
   const login_limits limit3{multi_device_policy::dual, 3, 1};
   auto doomed = std::make_shared<recording_sink>();
   auto survivor = std::make_shared<recording_sink>();
@@ -171,7 +171,7 @@ TEST_CASE("a session actor that dies is removed and only its instance is lost") 
 }
 
 TEST_CASE("an instance whose sig expires is kicked with userSigExpired at that instant") {
-  session_service service(service_options{2, 0, 0, {}});
+  session_service service(service_options{.scheduler_threads = 2});
   auto sink = std::make_shared<recording_sink>();
   const auto expires_at = now_ms() + 300;
   login_now(service, order_for("carol", platform::android, web_only_one, sink, expires_at));
@@ -184,7 +184,7 @@ TEST_CASE("an instance whose sig expires is kicked with userSigExpired at that i
 }
 
 TEST_CASE("renewing the sig moves the expiry kick") {
-  session_service service(service_options{2, 0, 0, {}});
+  session_service service(service_options{.scheduler_threads = 2});
   auto sink = std::make_shared<recording_sink>();
   auto grant =
       login_now(service, order_for("dave", platform::web, web_only_one, sink, now_ms() + 1000));
@@ -197,7 +197,7 @@ TEST_CASE("renewing the sig moves the expiry kick") {
 }
 
 TEST_CASE("a REST kick reaches every instance of the user and no one else") {
-  session_service service(service_options{2, 0, 0, {}});
+  session_service service(service_options{.scheduler_threads = 2});
   const login_limits wide{multi_device_policy::multi, 3, 3};
   auto a = std::make_shared<recording_sink>();
   auto b = std::make_shared<recording_sink>();
