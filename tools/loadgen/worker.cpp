@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "chatd/client.hpp"
+#include "churn_cycle.hpp"
 #include "protocol/usersig.hpp"
 #include "rest_client.hpp"
 
@@ -25,6 +26,10 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
+
+// Churn: a login that succeeded but whose cycle did not finish (logout,
+// destroy, close), counted under this code among the failures.
+constexpr int incomplete_cycle = -2;
 
 struct slot {
   int user = 0;
@@ -50,6 +55,7 @@ struct worker {
   std::unordered_map<std::string, clock_type::time_point> ready_at;   // by instance id
   std::unordered_map<std::string, clock_type::time_point> kicked_by;  // kicks that overtook a ready
   std::map<std::uint32_t, std::string> sigs;
+  std::unordered_map<int, std::string> churn_login_data;  // by user
 
   explicit worker(const settings& st) : s(st) { r.mode = s.mode; }
 
@@ -134,19 +140,6 @@ asio::awaitable<void> login_one(worker* w, slot* sl) {
     ++w->r.failures[result.code];
 }
 
-asio::awaitable<void> churn_one(worker* w, slot* sl) {
-  co_await login_one(w, sl);
-  asio::steady_timer t(w->io);
-  for (int i = 0; i < 500 && sl->ok && !sl->ready; ++i) {
-    t.expires_after(2ms);
-    co_await t.async_wait(asio::use_awaitable);
-  }
-  co_await sl->client->logout();
-  co_await sl->client->destroy();
-  sl->done = true;
-  --w->in_flight;
-}
-
 slot& new_slot(worker& w, int user, int instance) {
   auto sl = std::make_unique<slot>();
   sl->user = user;
@@ -214,8 +207,58 @@ asio::awaitable<void> hold(worker* w, const std::function<void(const json::objec
   }
 }
 
+// Where churn cycles connect; source addresses rotate as for other modes.
+cycle_target churn_target(worker& w) {
+  auto url = boost::urls::parse_uri(w.s.url);
+  if (!url || url->scheme() != "ws")
+    throw std::runtime_error("churn needs a ws:// URL: " + w.s.url);
+  const auto port = url->has_port() ? static_cast<std::uint16_t>(url->port_number()) : 80;
+  cycle_target t;
+  t.server = {asio::ip::make_address(std::string(url->host())), port};
+  t.host = std::string(url->encoded_host_and_port());
+  t.path = url->path().empty() ? "/" : std::string(url->path());
+  return t;
+}
+
+// One user's login data, its UserSig made once per user (as a real client
+// keeps its sig): the cycle then costs what a login costs, not a signature.
+const std::string& login_data_for(worker& w, int user) {
+  auto it = w.churn_login_data.find(user);
+  if (it == w.churn_login_data.end()) {
+    const auto name = w.user_name(user);
+    json::object data{{"SDKAppID", w.s.sdkappid},
+                      {"userID", name},
+                      {"userSig", w.sig_for(name)},
+                      {"platform", w.platform_for(user, 0)}};
+    it = w.churn_login_data.emplace(user, json::serialize(data)).first;
+  }
+  return it->second;
+}
+
+void start_cycle(worker& w, const cycle_target& base, int user) {
+  ++w.in_flight;
+  ++w.r.attempts;
+  auto target = base;
+  if (w.s.source_ips > 0)
+    target.local = asio::ip::make_address(
+        "127.0.0." + std::to_string(2 + (w.connections_made % w.s.source_ips)));
+  ++w.connections_made;
+  start_churn_cycle(w.io, std::move(target), login_data_for(w, user), [&w](const cycle_result& r) {
+    --w.in_flight;
+    if (r.code != 0) {
+      ++w.r.failures[r.code];
+      return;
+    }
+    ++w.r.logins_ok;
+    w.r.login_latency_ms.push_back(r.ready_ms);
+    if (!r.completed)
+      ++w.r.failures[incomplete_cycle];
+  });
+}
+
 asio::awaitable<void> churn(worker* w, const std::function<void(const json::object&)>* progress) {
   const auto users = my_users(w->s);
+  const auto target = churn_target(*w);
   const double per_tick = w->s.rate / w->s.workers / 100.0;
   const auto until = clock_type::now() + w->s.duration;
   double budget = 0;
@@ -223,17 +266,13 @@ asio::awaitable<void> churn(worker* w, const std::function<void(const json::obje
   auto last_report = clock_type::now();
   while (clock_type::now() < until) {
     budget += per_tick;
-    for (; budget >= 1 && w->in_flight < w->s.max_in_flight; budget -= 1) {
-      ++w->in_flight;
-      asio::co_spawn(w->io, churn_one(w, &new_slot(*w, users[next++ % users.size()], 0)),
-                     asio::detached);
-    }
+    for (; budget >= 1 && w->in_flight < w->s.max_in_flight; budget -= 1)
+      start_cycle(*w, target, users[next++ % users.size()]);
     budget = std::min(budget, per_tick * 10);  // no burst after a stall
     co_await sleep_ms(w, 10);
     if (clock_type::now() - last_report >= 1s) {
       last_report = clock_type::now();
       (*progress)(progress_of(*w, "churn"));
-      std::erase_if(w->slots, [](const std::unique_ptr<slot>& s) { return s->done; });
     }
   }
   while (w->in_flight > 0)
