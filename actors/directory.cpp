@@ -11,34 +11,34 @@ namespace chatd {
 namespace {
 
 struct registry_entry {
-  caf::actor registry;
+  registry_actor registry;
   std::uint64_t logins_routed = 0;
 };
 
 struct directory_state {
   std::unordered_map<user_key, registry_entry, user_key_hash> registries;
-  caf::actor expiry_wheel;
+  expiry_wheel_actor expiry_wheel;
 };
 
-using directory_actor = caf::stateful_actor<directory_state>;
+using directory_pointer = directory_actor::stateful_pointer<directory_state>;
 
-registry_entry& registry_for(directory_actor* self, const user_key& key) {
+registry_entry& registry_for(directory_pointer self, const user_key& key) {
   auto& registries = self->state.registries;
   auto it = registries.find(key);
   if (it == registries.end()) {
-    auto registry = spawn_user_registry(self->system(), key, caf::actor_cast<caf::actor>(self),
+    auto registry = spawn_user_registry(self->system(), key, caf::actor_cast<directory_actor>(self),
                                         self->state.expiry_wheel);
     it = registries.emplace(key, registry_entry{std::move(registry), 0}).first;
   }
   return it->second;
 }
 
-caf::actor find_registry(directory_actor* self, const user_key& key) {
+registry_actor find_registry(directory_pointer self, const user_key& key) {
   auto it = self->state.registries.find(key);
-  return it == self->state.registries.end() ? caf::actor{} : it->second.registry;
+  return it == self->state.registries.end() ? registry_actor{} : it->second.registry;
 }
 
-caf::behavior directory(directory_actor* self, caf::actor expiry_wheel) {
+directory_actor::behavior_type directory(directory_pointer self, expiry_wheel_actor expiry_wheel) {
   self->state.expiry_wheel = std::move(expiry_wheel);
   // Shutdown cascades: directory -> registries -> sessions.
   self->set_exit_handler([self](caf::exit_msg& msg) {
@@ -47,10 +47,10 @@ caf::behavior directory(directory_actor* self, caf::actor expiry_wheel) {
     self->quit(msg.reason);
   });
   return {
-      [=](login_atom atom, login_order& order) {
+      [=](login_atom atom, login_order& order, reply<login_grant>& done) {
         auto& entry = registry_for(self, user_key{order.sdkappid, order.user_id});
         ++entry.logins_routed;
-        return self->delegate(entry.registry, atom, std::move(order));
+        self->send(entry.registry, atom, std::move(order), std::move(done));
       },
       [=](retire_atom atom, const user_key& key, std::uint64_t logins_seen) {
         auto it = self->state.registries.find(key);
@@ -60,22 +60,24 @@ caf::behavior directory(directory_actor* self, caf::actor expiry_wheel) {
         self->send(it->second.registry, atom);
         self->state.registries.erase(it);
       },
-      [=](kick_atom atom, const user_key& key, int type) -> caf::result<caf::message> {
+      [=](kick_atom atom, const user_key& key, kick_type type, reply<std::size_t>& done) {
         if (auto registry = find_registry(self, key))
-          return self->delegate(registry, atom, type);
-        return caf::make_message(std::size_t{0});
+          self->send(registry, atom, type, std::move(done));
+        else
+          done(0);
       },
-      [=](online_atom atom, const user_key& key) -> caf::result<caf::message> {
+      [=](online_atom atom, const user_key& key, reply<online_list>& done) {
         if (auto registry = find_registry(self, key))
-          return self->delegate(registry, atom);
-        return caf::make_message(online_list{});
+          self->send(registry, atom, std::move(done));
+        else
+          done({});
       },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_directory(caf::actor_system& system, caf::actor expiry_wheel) {
+directory_actor spawn_directory(caf::actor_system& system, expiry_wheel_actor expiry_wheel) {
   return system.spawn(directory, std::move(expiry_wheel));
 }
 

@@ -18,13 +18,14 @@ namespace {
 constexpr std::chrono::milliseconds longest_wait{std::chrono::hours(1)};
 
 struct wheel_state {
-  std::multimap<std::int64_t, caf::actor> deadlines;
-  std::unordered_map<caf::actor_addr, std::multimap<std::int64_t, caf::actor>::iterator> by_session;
+  using deadline_map = std::multimap<std::int64_t, session_actor>;
+  deadline_map deadlines;
+  std::unordered_map<caf::actor_addr, deadline_map::iterator> by_session;
   std::uint64_t generation = 0;
   std::int64_t armed_for = INT64_MAX;
 };
 
-using wheel_actor = caf::stateful_actor<wheel_state>;
+using wheel_actor = std::remove_pointer_t<expiry_wheel_actor::stateful_pointer<wheel_state>>;
 
 std::int64_t now_ms() {
   using namespace std::chrono;
@@ -46,9 +47,9 @@ void forget(wheel_state& st, const caf::actor_addr& session) {
   st.by_session.erase(it);
 }
 
-caf::behavior expiry_wheel(wheel_actor* self) {
+expiry_wheel_actor::behavior_type expiry_wheel(wheel_actor* self) {
   return {
-      [=](watch_atom, const caf::actor& session, std::int64_t at_ms) {
+      [=](watch_atom, const session_actor& session, std::int64_t at_ms) {
         auto& st = self->state;
         forget(st, session.address());
         st.by_session[session.address()] = st.deadlines.emplace(at_ms, session);
@@ -63,7 +64,7 @@ caf::behavior expiry_wheel(wheel_actor* self) {
         const auto now = now_ms();
         while (!st.deadlines.empty() && st.deadlines.begin()->first <= now) {
           auto due = st.deadlines.begin();
-          self->send(due->second, expire_atom::value, std::uint64_t{0});
+          self->send(due->second, expire_atom::value);
           st.by_session.erase(due->second.address());
           st.deadlines.erase(due);
         }
@@ -76,7 +77,7 @@ caf::behavior expiry_wheel(wheel_actor* self) {
 
 }  // namespace
 
-caf::actor spawn_expiry_wheel(caf::actor_system& system) {
+expiry_wheel_actor spawn_expiry_wheel(caf::actor_system& system) {
   return system.spawn(expiry_wheel);
 }
 

@@ -51,4 +51,11 @@ int instance_table::count_on(platform p) const {
                                         [&](const online_instance& i) { return i.platform == p; }));
 }
 
+const online_instance* instance_table::find(std::string_view instance_id) const {
+  for (const auto& i : instances_)
+    if (i.instance_id == instance_id)
+      return &i;
+  return nullptr;
+}
+
 }  // namespace chatd

@@ -34,6 +34,8 @@ class instance_table {
   bool remove(std::string_view instance_id);
 
   bool contains(std::string_view instance_id) const;
+  // The online instance with this id, or nullptr.
+  const online_instance* find(std::string_view instance_id) const;
   std::size_t size() const { return instances_.size(); }
   bool empty() const { return instances_.empty(); }
   int count_on(platform p) const;

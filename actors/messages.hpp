@@ -1,46 +1,37 @@
-// Internal to actors/: the atoms and message types of the registry, session,
-// directory and gateway actor protocols. Includes CAF; never include it from
-// a header outside actors/.
+// Internal to actors/: the typed interfaces of the directory, registry,
+// session and expiry-wheel actors, one line per message. Includes CAF; never
+// include it from a header outside actors/.
+//
+// Requests carry their reply (actors/reply.hpp) as the last element and are
+// answered by the actor that decides, with no CAF request in between.
 #pragma once
 
-#include <caf/actor.hpp>
-#include <caf/actor_system.hpp>
+#include <caf/actor_addr.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
+#include "actors/reply.hpp"
 #include "actors/session_service.hpp"
 
 namespace chatd {
 
-// Directory + registry protocol.
-using login_atom = caf::atom_constant<caf::atom("login")>;      // (login_order) -> login_grant
-using logout_atom = caf::atom_constant<caf::atom("logout")>;    // (id) -> int errc
-using renew_atom = caf::atom_constant<caf::atom("renew")>;      // (id, int64 ms) -> int errc
-using kick_atom = caf::atom_constant<caf::atom("kick")>;        // (kick_type as int) -> size_t
-using online_atom = caf::atom_constant<caf::atom("online")>;    // () -> online list
-using retire_atom = caf::atom_constant<caf::atom("retire")>;    // registry <-> directory
-using expired_atom = caf::atom_constant<caf::atom("expired")>;  // session -> registry
-// Session protocol.
-using expire_atom = caf::atom_constant<caf::atom("expire")>;  // timer tick
-using stop_atom = caf::atom_constant<caf::atom("stop")>;      // logout: quit quietly
-using notice_atom = caf::atom_constant<caf::atom("notice")>;  // (kick_notice)
-// Expiry wheel.
-using watch_atom = caf::atom_constant<caf::atom("watch")>;      // (session, int64 ms)
-using unwatch_atom = caf::atom_constant<caf::atom("unwatch")>;  // (session address)
-// Gateway actor: run a job that issues requests on behalf of a caller.
-using run_atom = caf::atom_constant<caf::atom("run")>;
+using login_atom = caf::atom_constant<caf::atom("login")>;
+using logout_atom = caf::atom_constant<caf::atom("logout")>;
+using renew_atom = caf::atom_constant<caf::atom("renew")>;
+using kick_atom = caf::atom_constant<caf::atom("kick")>;
+using online_atom = caf::atom_constant<caf::atom("online")>;
+using retire_atom = caf::atom_constant<caf::atom("retire")>;
+using expired_atom = caf::atom_constant<caf::atom("expired")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using notice_atom = caf::atom_constant<caf::atom("notice")>;
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
+using unwatch_atom = caf::atom_constant<caf::atom("unwatch")>;
 
 using online_list = std::vector<online_instance>;
-// A job executed inside a gateway actor, so requests get CAF's timeouts and
-// down-detection without spawning an actor per request.
-using gateway_job = std::function<void(caf::event_based_actor*)>;
-
-struct session_ref {
-  caf::actor session;
-  caf::actor registry;
-  std::string instance_id;
-};
 
 struct user_key {
   std::uint32_t sdkappid = 0;
@@ -54,28 +45,69 @@ struct user_key_hash {
   }
 };
 
+// One logged-in instance: turns its registry's verdicts into exactly one
+// notice to the connection.
+using session_actor =
+    caf::typed_actor<caf::reacts_to<expire_atom>,  // its sig deadline passed (from the wheel)
+                     caf::reacts_to<renew_atom, std::int64_t>,  // a new sig deadline (ms)
+                     caf::reacts_to<notice_atom, kick_notice>,  // kicked: notify, then quit
+                     caf::reacts_to<stop_atom>>;                // logged out: quit quietly
+
+// One user's instances: the single place where the limits are applied.
+using registry_actor =
+    caf::typed_actor<caf::reacts_to<login_atom, login_order, reply<login_grant>>,
+                     caf::reacts_to<logout_atom, std::string, reply<errc>>,
+                     caf::reacts_to<renew_atom, std::string, std::int64_t, reply<errc>>,
+                     caf::reacts_to<kick_atom, kick_type, reply<std::size_t>>,
+                     caf::reacts_to<online_atom, reply<online_list>>,
+                     caf::reacts_to<expired_atom, std::string>,  // a session's sig expired
+                     caf::reacts_to<retire_atom>>;               // the directory agreed: quit
+
+// (app, user) -> registry, for a shard of the users.
+using directory_actor =
+    caf::typed_actor<caf::reacts_to<login_atom, login_order, reply<login_grant>>,
+                     caf::reacts_to<kick_atom, user_key, kick_type, reply<std::size_t>>,
+                     caf::reacts_to<online_atom, user_key, reply<online_list>>,
+                     // A registry with no instance left offers to retire, with the count of
+                     // logins it has seen; the directory agrees only if it routed no more.
+                     caf::reacts_to<retire_atom, user_key, std::uint64_t>>;
+
+// Every session's sig deadline, in one ordered map and one timer.
+using expiry_wheel_actor =
+    caf::typed_actor<caf::reacts_to<watch_atom, session_actor, std::int64_t>,
+                     caf::reacts_to<unwatch_atom, caf::actor_addr>,
+                     caf::reacts_to<expire_atom, std::uint64_t>>;  // its own tick
+
+struct session_ref {
+  session_actor session;
+  registry_actor registry;
+  std::string instance_id;
+};
+
+// What a session actor needs of its instance; who the user is lives in the
+// registry, the rest at the connection.
 struct session_init {
-  std::uint32_t sdkappid = 0;
-  std::string user_id;
   instance_ref self;
   std::int64_t sig_expires_at_ms = 0;
   std::shared_ptr<instance_sink> sink;
-  caf::actor registry;
-  caf::actor expiry_wheel;
+  registry_actor registry;
+  expiry_wheel_actor expiry_wheel;
 };
 
-caf::actor spawn_session(caf::actor_system& system, session_init init);
-caf::actor spawn_user_registry(caf::actor_system& system, user_key key, caf::actor directory,
-                               caf::actor expiry_wheel);
-caf::actor spawn_directory(caf::actor_system& system, caf::actor expiry_wheel);
-caf::actor spawn_expiry_wheel(caf::actor_system& system);
-caf::actor spawn_gateway_actor(caf::actor_system& system);
+session_actor spawn_session(caf::actor_system& system, session_init init);
+registry_actor spawn_user_registry(caf::actor_system& system, user_key key,
+                                   directory_actor directory, expiry_wheel_actor expiry_wheel);
+directory_actor spawn_directory(caf::actor_system& system, expiry_wheel_actor expiry_wheel);
+expiry_wheel_actor spawn_expiry_wheel(caf::actor_system& system);
 
 }  // namespace chatd
 
+// Local only: these never cross a node (no serialization).
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::login_order)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::login_grant)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::kick_notice)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::online_list)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::gateway_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::kick_type)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::user_key)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::reply<chatd::login_grant>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::reply<chatd::errc>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::reply<std::size_t>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::reply<chatd::online_list>)

@@ -11,15 +11,6 @@
 namespace chatd {
 namespace {
 
-// A gateway actor issues requests for callers outside the actor system and
-// hands the results to their callbacks: CAF's request timeouts and
-// receiver-down errors apply, and no actor is spawned per request.
-caf::behavior gateway_actor(caf::event_based_actor* self) {
-  return {
-      [=](run_atom, const gateway_job& job) { job(self); },
-  };
-}
-
 std::size_t or_default(std::size_t value, std::size_t fallback) {
   return value != 0 ? value : fallback;
 }
@@ -46,48 +37,33 @@ struct session_service::impl {
   std::size_t threads;
   caf::actor_system_config config;
   caf::actor_system system;
-  caf::actor expiry_wheel;
-  std::vector<caf::actor> directories;
-  std::vector<caf::actor> gateways;
-  std::atomic<std::uint64_t> next_gateway{0};
+  expiry_wheel_actor expiry_wheel;
+  std::vector<directory_actor> directories;
   std::atomic<std::uint64_t> instance_counter;
-  std::chrono::milliseconds ask_timeout;
 
   explicit impl(const service_options& options)
       : threads(or_default(options.scheduler_threads,
                            std::max(1u, std::thread::hardware_concurrency()))),
         config(make_config(threads, options.policy)),
         system(config),
-        instance_counter(boot_prefix() << 32),
-        ask_timeout(options.ask_timeout > std::chrono::milliseconds(0) ? options.ask_timeout
-                                                                       : std::chrono::seconds(10)) {
+        instance_counter(boot_prefix() << 32) {
     expiry_wheel = spawn_expiry_wheel(system);
     for (std::size_t i = 0; i < or_default(options.directory_shards, 2 * threads); ++i)
       directories.push_back(spawn_directory(system, expiry_wheel));
-    for (std::size_t i = 0; i < or_default(options.gateway_actors, threads); ++i)
-      gateways.push_back(system.spawn(gateway_actor));
   }
 
   ~impl() {
     for (auto& a : directories)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    for (auto& a : gateways)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(expiry_wheel, caf::exit_reason::user_shutdown);
   }
 
-  const caf::actor& directory_of(std::uint32_t sdkappid, const std::string& user_id) const {
+  const directory_actor& directory_of(std::uint32_t sdkappid, const std::string& user_id) const {
     return directories[user_key_hash{}(user_key{sdkappid, user_id}) % directories.size()];
   }
 
   std::string new_instance_id() {
-    const auto n = instance_counter.fetch_add(1, std::memory_order_relaxed);
-    return std::to_string(n);
-  }
-
-  void run(gateway_job job) {
-    const auto i = next_gateway.fetch_add(1, std::memory_order_relaxed) % gateways.size();
-    caf::anon_send(gateways[i], run_atom::value, std::move(job));
+    return std::to_string(instance_counter.fetch_add(1, std::memory_order_relaxed));
   }
 };
 
@@ -96,58 +72,34 @@ session_service::session_service(service_options options)
 
 session_service::~session_service() = default;
 
-void session_service::login(login_order order, std::function<void(login_grant)> done) {
+void session_service::login(login_order order, reply<login_grant> done) {
   order.instance_id = impl_->new_instance_id();
-  auto dest = impl_->directory_of(order.sdkappid, order.user_id);
-  auto timeout = impl_->ask_timeout;
-  impl_->run([=, order = std::move(order)](caf::event_based_actor* self) mutable {
-    self->request(dest, timeout, login_atom::value, std::move(order))
-        .then([done](login_grant& grant) { done(std::move(grant)); },
-              [done](caf::error&) {
-                done(login_grant{errc::internal_error, {}, {}});
-              });
-  });
+  const auto& directory = impl_->directory_of(order.sdkappid, order.user_id);
+  caf::anon_send(directory, login_atom::value, std::move(order), std::move(done));
 }
 
-void session_service::logout(const session_handle& session, std::function<void(errc)> done) {
-  auto timeout = impl_->ask_timeout;
-  impl_->run([=](caf::event_based_actor* self) {
-    self->request(session->registry, timeout, logout_atom::value, session->instance_id)
-        .then([done](int code) { done(static_cast<errc>(code)); },
-              [done](caf::error&) { done(errc::not_logged_in); });
-  });
+void session_service::logout(const session_handle& session, reply<errc> done) {
+  caf::anon_send(session->registry, logout_atom::value, session->instance_id, std::move(done));
 }
 
 void session_service::renew(const session_handle& session, std::int64_t sig_expires_at_ms,
-                            std::function<void(errc)> done) {
-  auto timeout = impl_->ask_timeout;
-  impl_->run([=](caf::event_based_actor* self) {
-    self->request(session->registry, timeout, renew_atom::value, session->instance_id,
-                  sig_expires_at_ms)
-        .then([done](int code) { done(static_cast<errc>(code)); },
-              [done](caf::error&) { done(errc::not_logged_in); });
-  });
+                            reply<errc> done) {
+  caf::anon_send(session->registry, renew_atom::value, session->instance_id, sig_expires_at_ms,
+                 std::move(done));
 }
 
 void session_service::kick_user(std::uint32_t sdkappid, std::string user_id, kick_type type,
-                                std::function<void(std::size_t)> done) {
-  auto dest = impl_->directory_of(sdkappid, user_id);
-  auto timeout = impl_->ask_timeout;
-  impl_->run([=, key = user_key{sdkappid, std::move(user_id)}](caf::event_based_actor* self) {
-    self->request(dest, timeout, kick_atom::value, key, static_cast<int>(type))
-        .then([done](std::size_t n) { done(n); }, [done](caf::error&) { done(0); });
-  });
+                                reply<std::size_t> done) {
+  const auto& directory = impl_->directory_of(sdkappid, user_id);
+  caf::anon_send(directory, kick_atom::value, user_key{sdkappid, std::move(user_id)}, type,
+                 std::move(done));
 }
 
 void session_service::online_instances(std::uint32_t sdkappid, std::string user_id,
-                                       std::function<void(std::vector<online_instance>)> done) {
-  auto dest = impl_->directory_of(sdkappid, user_id);
-  auto timeout = impl_->ask_timeout;
-  impl_->run([=, key = user_key{sdkappid, std::move(user_id)}](caf::event_based_actor* self) {
-    self->request(dest, timeout, online_atom::value, key)
-        .then([done](online_list& list) { done(std::move(list)); },
-              [done](caf::error&) { done({}); });
-  });
+                                       reply<std::vector<online_instance>> done) {
+  const auto& directory = impl_->directory_of(sdkappid, user_id);
+  caf::anon_send(directory, online_atom::value, user_key{sdkappid, std::move(user_id)},
+                 std::move(done));
 }
 
 std::size_t session_service::running_actors() const {

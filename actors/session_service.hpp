@@ -5,13 +5,13 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "actors/instance.hpp"
 #include "actors/instance_table.hpp"
+#include "actors/reply.hpp"
 #include "protocol/error_codes.hpp"
 #include "protocol/platform.hpp"
 
@@ -46,9 +46,7 @@ enum class scheduler_policy : std::uint8_t { sharing, stealing };
 struct service_options {
   std::size_t scheduler_threads = 0;  // 0: one per core
   scheduler_policy policy = scheduler_policy::sharing;
-  std::size_t directory_shards = 0;              // 0: two per scheduler thread
-  std::size_t gateway_actors = 0;                // 0: one per scheduler thread
-  std::chrono::milliseconds ask_timeout{10000};  // 0: the default
+  std::size_t directory_shards = 0;  // 0: two per scheduler thread
 };
 
 class session_service {
@@ -58,19 +56,21 @@ class session_service {
   session_service(const session_service&) = delete;
   session_service& operator=(const session_service&) = delete;
 
+  // Every call is answered through its reply exactly once, from an actor
+  // thread: a value, or `unavailable` if the actor that should answer is gone.
+
   // Admits a new instance under the user's registry, kicking per CONTRACT §3.
-  void login(login_order order, std::function<void(login_grant)> done);
+  void login(login_order order, reply<login_grant> done);
   // Takes one instance offline; 2024 if it is no longer online.
-  void logout(const session_handle& session, std::function<void(errc)> done);
+  void logout(const session_handle& session, reply<errc> done);
   // Moves the instance's sig expiry; 2024 if it is no longer online.
-  void renew(const session_handle& session, std::int64_t sig_expires_at_ms,
-             std::function<void(errc)> done);
-  // Kicks every online instance of a user; reports how many were kicked.
+  void renew(const session_handle& session, std::int64_t sig_expires_at_ms, reply<errc> done);
+  // Kicks every online instance of a user; answers how many were kicked.
   void kick_user(std::uint32_t sdkappid, std::string user_id, kick_type type,
-                 std::function<void(std::size_t)> done);
+                 reply<std::size_t> done);
   // The user's online instances, oldest first.
   void online_instances(std::uint32_t sdkappid, std::string user_id,
-                        std::function<void(std::vector<online_instance>)> done);
+                        reply<std::vector<online_instance>> done);
 
   // Live actors in the system; for leak checks.
   std::size_t running_actors() const;

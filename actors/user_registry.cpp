@@ -15,18 +15,18 @@ namespace {
 
 struct registry_state {
   user_key key;
-  caf::actor directory;
-  caf::actor expiry_wheel;
+  directory_actor directory;
+  expiry_wheel_actor expiry_wheel;
   instance_table table;
-  std::unordered_map<std::string, caf::actor> sessions;  // by instance id
+  std::unordered_map<std::string, session_actor> sessions;  // by instance id
   std::uint64_t next_ready_order = 0;
   std::uint64_t logins_seen = 0;  // logins the directory routed here
   bool retiring = false;
 };
 
-using registry_actor = caf::stateful_actor<registry_state>;
+using registry_pointer = registry_actor::stateful_pointer<registry_state>;
 
-void send_kick(registry_actor* self, const online_instance& victim, const kick_notice& notice) {
+void send_kick(registry_pointer self, const online_instance& victim, const kick_notice& notice) {
   auto& st = self->state;
   auto it = st.sessions.find(victim.instance_id);
   if (it == st.sessions.end())
@@ -36,31 +36,26 @@ void send_kick(registry_actor* self, const online_instance& victim, const kick_n
                kick_type_name(notice.type), notice.by ? " by=" : "",
                notice.by ? notice.by->instance_id : "");
   self->send(it->second, notice_atom::value, notice);
+  self->demonitor(it->second.address());
   st.sessions.erase(it);
   metrics::instance_kicked(st.key.sdkappid, notice.type);
   metrics::instance_offline(st.key.sdkappid, victim.platform);
 }
 
-std::optional<platform> platform_of(const registry_state& st, const std::string& instance_id) {
-  for (const auto& i : st.table.instances())
-    if (i.instance_id == instance_id)
-      return i.platform;
-  return std::nullopt;
-}
-
 // Takes an instance out of the table (not a kick); false if it was not there.
 bool forget(registry_state& st, const std::string& instance_id) {
-  const auto p = platform_of(st, instance_id);
-  if (!p)
+  const auto* instance = st.table.find(instance_id);
+  if (instance == nullptr)
     return false;
+  const auto p = instance->platform;
   st.table.remove(instance_id);
-  metrics::instance_offline(st.key.sdkappid, *p);
+  metrics::instance_offline(st.key.sdkappid, p);
   return true;
 }
 
 // Tells the directory we may be retired once no instance is left. The
 // directory only agrees if it routed us no login we have not seen yet.
-void offer_retirement(registry_actor* self) {
+void offer_retirement(registry_pointer self) {
   auto& st = self->state;
   if (!st.table.empty() || st.retiring)
     return;
@@ -68,7 +63,7 @@ void offer_retirement(registry_actor* self) {
   self->send(st.directory, retire_atom::value, st.key, st.logins_seen);
 }
 
-login_grant admit(registry_actor* self, login_order& order) {
+login_grant admit(registry_pointer self, login_order& order) {
   auto& st = self->state;
   ++st.logins_seen;
   st.retiring = false;
@@ -77,32 +72,51 @@ login_grant admit(registry_actor* self, login_order& order) {
   for (const auto& evicted : st.table.admit(incoming, order.limits))
     send_kick(self, evicted.instance, kick_notice{evicted.type, newcomer});
 
-  session_init init{
-      order.sdkappid,          order.user_id,         newcomer,
-      order.sig_expires_at_ms, std::move(order.sink), caf::actor_cast<caf::actor>(self),
-      st.expiry_wheel};
+  session_init init{newcomer, order.sig_expires_at_ms, std::move(order.sink),
+                    caf::actor_cast<registry_actor>(self), st.expiry_wheel};
   auto session = spawn_session(self->system(), std::move(init));
   self->monitor(session);
   st.sessions.emplace(order.instance_id, session);
   metrics::instance_online(order.sdkappid, order.platform);
   auto ref = std::make_shared<session_ref>(
-      session_ref{session, caf::actor_cast<caf::actor>(self), order.instance_id});
+      session_ref{session, caf::actor_cast<registry_actor>(self), order.instance_id});
   return login_grant{errc::ok, order.instance_id, std::move(ref)};
 }
 
-int take_offline(registry_actor* self, const std::string& instance_id) {
+errc take_offline(registry_pointer self, const std::string& instance_id) {
   auto& st = self->state;
   auto it = st.sessions.find(instance_id);
   if (it == st.sessions.end())
-    return code_number(errc::not_logged_in);
+    return errc::not_logged_in;
   self->send(it->second, stop_atom::value);
+  self->demonitor(it->second.address());
   st.sessions.erase(it);
   forget(st, instance_id);
   offer_retirement(self);
-  return code_number(errc::ok);
+  return errc::ok;
 }
 
-void on_session_down(registry_actor* self, const caf::down_msg& down) {
+void expire(registry_pointer self, const std::string& instance_id) {
+  auto& st = self->state;
+  if (const auto* instance = st.table.find(instance_id)) {
+    send_kick(self, *instance, kick_notice{kick_type::usersig_expired, std::nullopt});
+    st.table.remove(instance_id);
+  }
+  offer_retirement(self);
+}
+
+std::size_t kick_all(registry_pointer self, kick_type type) {
+  auto& st = self->state;
+  const auto victims = st.table.instances();
+  for (const auto& victim : victims) {
+    send_kick(self, victim, kick_notice{type, std::nullopt});
+    st.table.remove(victim.instance_id);
+  }
+  offer_retirement(self);
+  return victims.size();
+}
+
+void on_session_down(registry_pointer self, const caf::down_msg& down) {
   auto& st = self->state;
   for (auto it = st.sessions.begin(); it != st.sessions.end(); ++it) {
     if (it->second.address() == down.source) {
@@ -116,8 +130,9 @@ void on_session_down(registry_actor* self, const caf::down_msg& down) {
   offer_retirement(self);
 }
 
-caf::behavior user_registry(registry_actor* self, user_key key, caf::actor directory,
-                            caf::actor expiry_wheel) {
+registry_actor::behavior_type user_registry(registry_pointer self, user_key key,
+                                            directory_actor directory,
+                                            expiry_wheel_actor expiry_wheel) {
   self->state.key = std::move(key);
   self->state.directory = std::move(directory);
   self->state.expiry_wheel = std::move(expiry_wheel);
@@ -128,49 +143,31 @@ caf::behavior user_registry(registry_actor* self, user_key key, caf::actor direc
     self->quit(msg.reason);
   });
   return {
-      [=](login_atom, login_order& order) { return admit(self, order); },
-      [=](logout_atom, const std::string& instance_id) { return take_offline(self, instance_id); },
-      [=](expired_atom, const std::string& instance_id) {
-        auto& st = self->state;
-        auto it = st.sessions.find(instance_id);
-        if (it == st.sessions.end())
-          return;
-        auto inst =
-            std::find_if(st.table.instances().begin(), st.table.instances().end(),
-                         [&](const online_instance& i) { return i.instance_id == instance_id; });
-        if (inst != st.table.instances().end())
-          send_kick(self, *inst, kick_notice{kick_type::usersig_expired, std::nullopt});
-        st.table.remove(instance_id);
-        offer_retirement(self);
+      [=](login_atom, login_order& order, reply<login_grant>& done) { done(admit(self, order)); },
+      [=](logout_atom, const std::string& instance_id, reply<errc>& done) {
+        done(take_offline(self, instance_id));
       },
-      [=](renew_atom, const std::string& instance_id, std::int64_t expires_at_ms) {
-        auto& st = self->state;
-        auto it = st.sessions.find(instance_id);
-        if (it == st.sessions.end())
-          return code_number(errc::not_logged_in);
+      [=](renew_atom, const std::string& instance_id, std::int64_t expires_at_ms,
+          reply<errc>& done) {
+        auto it = self->state.sessions.find(instance_id);
+        if (it == self->state.sessions.end())
+          return done(errc::not_logged_in);
         self->send(it->second, renew_atom::value, expires_at_ms);
-        return code_number(errc::ok);
+        done(errc::ok);
       },
-      [=](kick_atom, int type) {
-        auto& st = self->state;
-        const auto victims = st.table.instances();
-        for (const auto& victim : victims) {
-          send_kick(self, victim, kick_notice{static_cast<kick_type>(type), std::nullopt});
-          st.table.remove(victim.instance_id);
-        }
-        offer_retirement(self);
-        return victims.size();
-      },
-      [=](online_atom) { return online_list(self->state.table.instances()); },
+      [=](kick_atom, kick_type type, reply<std::size_t>& done) { done(kick_all(self, type)); },
+      [=](online_atom, reply<online_list>& done) { done(self->state.table.instances()); },
+      [=](expired_atom, const std::string& instance_id) { expire(self, instance_id); },
       [=](retire_atom) { self->quit(); },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_user_registry(caf::actor_system& system, user_key key, caf::actor directory,
-                               caf::actor expiry_wheel) {
-  return system.spawn(user_registry, std::move(key), std::move(directory), std::move(expiry_wheel));
+registry_actor spawn_user_registry(caf::actor_system& system, user_key key,
+                                   directory_actor directory, expiry_wheel_actor expiry_wheel) {
+  return system.spawn<caf::lazy_init>(user_registry, std::move(key), std::move(directory),
+                                      std::move(expiry_wheel));
 }
 
 }  // namespace chatd

@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "gateway/actor_bridge.hpp"
+#include "gateway/actor_ask.hpp"
 #include "gateway/gateway_context.hpp"
 #include "metrics/metrics.hpp"
 
@@ -12,18 +12,26 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Plain functions returning the bridge's awaitable (not coroutines): GCC 12
-// miscompiles lambdas that capture coroutine parameters.
-asio::awaitable<login_grant> ask_login(session_service& sessions, login_order order) {
+// A grant that arrives after its login timed out is released at once.
+void release_late_grant(session_service& sessions, login_grant grant) {
+  if (grant.session)
+    sessions.logout(grant.session, reply<errc>::ignored());
+}
+
+asio::awaitable<outcome<login_grant>> ask_login(session_service& sessions, login_order order) {
   auto shared = std::make_shared<login_order>(std::move(order));
-  return async_bridge<login_grant>(
-      [&sessions, shared](std::function<void(login_grant)> done) {
+  return ask<login_grant>(
+      [&sessions, shared](reply<login_grant> done) {
         sessions.login(std::move(*shared), std::move(done));
       },
-      asio::use_awaitable);
+      [&sessions](login_grant late) { release_late_grant(sessions, std::move(late)); });
 }
 
 }  // namespace
+
+errc code_of(ask_error error) {
+  return error == ask_error::none ? errc::ok : errc::internal_error;
+}
 
 login_timer::~login_timer() {
   metrics::login_finished(sdkappid, result, std::chrono::steady_clock::now() - started);
@@ -55,12 +63,16 @@ asio::awaitable<admission> admit_login(std::shared_ptr<connection> link, gateway
     co_return admission{errc::sdkappid_not_found, {}};
   login_order order{request.sdkappid, request.user_id,   request.platform,    request.device_name,
                     app->limits,      sig_expires_at_ms, link->begin_login(), {}};
-  auto grant = co_await ask_login(context.sessions, std::move(order));
-  if (grant.code != errc::ok || link->closing()) {
+  auto answer = co_await ask_login(context.sessions, std::move(order));
+  auto& grant = answer.value;
+  if (!answer.ok() || grant.code != errc::ok || link->closing()) {
     link->fail_login();
-    if (grant.session)
-      context.sessions.logout(grant.session, [](errc) {});
-    co_return admission{grant.code == errc::ok ? errc::internal_error : grant.code, {}};
+    if (!answer.ok())
+      spdlog::error("login app={} user={}: the actors did not answer ({})", request.sdkappid,
+                    request.user_id, answer.error == ask_error::timeout ? "timeout" : "gone");
+    release_late_grant(context.sessions, std::move(grant));
+    co_return admission{!answer.ok() || grant.code == errc::ok ? errc::internal_error : grant.code,
+                        {}};
   }
   spdlog::info("login app={} user={} platform={} instance={}", request.sdkappid, request.user_id,
                platform_name(request.platform), grant.instance_id);
@@ -72,9 +84,15 @@ asio::awaitable<admission> admit_login(std::shared_ptr<connection> link, gateway
 asio::awaitable<errc> logout_instance(std::shared_ptr<connection> link, gateway_context& context,
                                       metrics::logout_reason reason) {
   const auto login = *link->login();
-  const auto code = co_await ask_logout(context.sessions, login.session);
-  if (code != errc::ok)
-    co_return code;
+  const auto answer = co_await ask_logout(context.sessions, login.session);
+  if (!answer.ok()) {
+    // Still believed online: the caller reports the failure, the client may retry.
+    spdlog::error("logout app={} user={} instance={}: the actors did not answer", login.sdkappid,
+                  login.user_id, login.instance_id);
+    co_return errc::internal_error;
+  }
+  if (answer.value != errc::ok)
+    co_return answer.value;  // kicked meanwhile: its notice is on its way
   if (link->login() && link->login()->instance_id == login.instance_id)
     link->clear_login();
   spdlog::info("logout app={} user={} platform={} instance={}", login.sdkappid, login.user_id,
@@ -83,21 +101,16 @@ asio::awaitable<errc> logout_instance(std::shared_ptr<connection> link, gateway_
   co_return errc::ok;
 }
 
-asio::awaitable<errc> ask_logout(session_service& sessions, session_handle session) {
-  return async_bridge<errc>(
-      [&sessions, session](std::function<void(errc)> done) {
-        sessions.logout(session, std::move(done));
-      },
-      asio::use_awaitable);
+asio::awaitable<outcome<errc>> ask_logout(session_service& sessions, session_handle session) {
+  return ask<errc>(
+      [&sessions, session](reply<errc> done) { sessions.logout(session, std::move(done)); });
 }
 
-asio::awaitable<errc> ask_renew(session_service& sessions, session_handle session,
-                                std::int64_t until) {
-  return async_bridge<errc>(
-      [&sessions, session, until](std::function<void(errc)> done) {
-        sessions.renew(session, until, std::move(done));
-      },
-      asio::use_awaitable);
+asio::awaitable<outcome<errc>> ask_renew(session_service& sessions, session_handle session,
+                                         std::int64_t until) {
+  return ask<errc>([&sessions, session, until](reply<errc> done) {
+    sessions.renew(session, until, std::move(done));
+  });
 }
 
 }  // namespace chatd

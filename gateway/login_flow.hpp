@@ -45,14 +45,17 @@ boost::asio::awaitable<admission> admit_login(std::shared_ptr<connection> link,
                                               std::int64_t sig_expires_at_ms);
 
 // Takes the link's current instance offline (the link must hold a login):
-// clears it, logs and counts the logout. Anything but ok means a kick won the
-// race and its notice is on its way.
+// clears it, logs and counts the logout. 2024 means a kick won the race and
+// its notice is on its way; 70500 that the actors did not answer (the
+// instance is still believed online).
 boost::asio::awaitable<errc> logout_instance(std::shared_ptr<connection> link,
                                              gateway_context& context,
                                              metrics::logout_reason reason);
 
-boost::asio::awaitable<errc> ask_logout(session_service& sessions, session_handle session);
-boost::asio::awaitable<errc> ask_renew(session_service& sessions, session_handle session,
-                                       std::int64_t until);
+boost::asio::awaitable<outcome<errc>> ask_logout(session_service& sessions, session_handle session);
+boost::asio::awaitable<outcome<errc>> ask_renew(session_service& sessions, session_handle session,
+                                                std::int64_t until);
+// What a client is told when the actors did not answer: 70500.
+errc code_of(ask_error error);
 
 }  // namespace chatd

@@ -140,7 +140,8 @@ asio::awaitable<void> op_renew_user_sig(op_call& call) {
     co_return;
   }
   const auto until = sig_expiry_ms(verdict.claims);
-  const auto code = co_await ask_renew(call.sessions(), current.session, until);
+  const auto answer = co_await ask_renew(call.sessions(), current.session, until);
+  const auto code = answer.ok() ? answer.value : code_of(answer.error);
   if (code == errc::ok)
     link.set_sig_expiry(until);
   call.respond(code, code == errc::ok ? json::object{{"sigExpireAt", until}} : json::object{});
@@ -221,10 +222,11 @@ void take_offline(connection& link, gateway_context& context, metrics::logout_re
       platform_name(login->platform), login->instance_id,
       reason == metrics::logout_reason::shutdown ? "server shutdown" : "connection closed");
   // Counted only if it was still online: a kick may have won the race.
-  context.sessions.logout(login->session, [app = login->sdkappid, reason](errc code) {
-    if (code == errc::ok)
-      metrics::logged_out(app, reason);
-  });
+  context.sessions.logout(login->session,
+                          reply<errc>::to([app = login->sdkappid, reason](outcome<errc> answer) {
+                            if (answer.ok() && answer.value == errc::ok)
+                              metrics::logged_out(app, reason);
+                          }));
   link.clear_login();
 }
 

@@ -8,7 +8,7 @@
 
 #include <array>
 
-#include "gateway/actor_bridge.hpp"
+#include "gateway/actor_ask.hpp"
 #include "gateway/connection.hpp"
 #include "gateway/gateway_context.hpp"
 #include "metrics/metrics.hpp"
@@ -58,22 +58,27 @@ std::optional<std::string> user_id_field(const json::object& body, std::string_v
   return std::string(v->get_string());
 }
 
-asio::awaitable<std::size_t> kick_live_instances(session_service& sessions, std::uint32_t app,
-                                                 std::string user) {
-  return async_bridge<std::size_t>(
-      [&sessions, app, user](std::function<void(std::size_t)> done) {
-        sessions.kick_user(app, user, kick_type::rest_api, std::move(done));
-      },
-      asio::use_awaitable);
+asio::awaitable<outcome<std::size_t>> kick_live_instances(session_service& sessions,
+                                                          std::uint32_t app, std::string user) {
+  return ask<std::size_t>([&sessions, app, user](reply<std::size_t> done) {
+    sessions.kick_user(app, user, kick_type::rest_api, std::move(done));
+  });
 }
 
-asio::awaitable<std::vector<online_instance>> online_of(session_service& sessions,
-                                                        std::uint32_t app, std::string user) {
-  return async_bridge<std::vector<online_instance>>(
-      [&sessions, app, user](std::function<void(std::vector<online_instance>)> done) {
+asio::awaitable<outcome<std::vector<online_instance>>> online_of(session_service& sessions,
+                                                                 std::uint32_t app,
+                                                                 std::string user) {
+  return ask<std::vector<online_instance>>(
+      [&sessions, app, user](reply<std::vector<online_instance>> done) {
         sessions.online_instances(app, user, std::move(done));
-      },
-      asio::use_awaitable);
+      });
+}
+
+// The actors did not answer: a 70500 the caller sees, never a made-up value.
+rest_result actors_failed(ask_error error) {
+  return fail(errc::internal_error, error == ask_error::timeout
+                                        ? "the session service did not answer in time"
+                                        : "the session service is unavailable");
 }
 
 asio::awaitable<rest_result> rest_kick(rest_call& call) {
@@ -87,7 +92,9 @@ asio::awaitable<rest_result> rest_kick(rest_call& call) {
   // Durable first: once we answer, the old sigs stay revoked across restarts.
   backend.record_kick(app, *user);
   const auto kicked = co_await kick_live_instances(call.context->sessions, app, *user);
-  spdlog::info("rest kick app={} user={} instances={}", app, *user, kicked);
+  if (!kicked.ok())
+    co_return actors_failed(kicked.error);
+  spdlog::info("rest kick app={} user={} instances={}", app, *user, kicked.value);
   co_return rest_result{};
 }
 
@@ -129,9 +136,12 @@ asio::awaitable<rest_result> rest_query_online_status(rest_call& call) {
     }
     const std::string user(entry.get_string());
     const auto online = co_await online_of(call.context->sessions, call.app->sdkappid, user);
-    json::object result{{"To_Account", user}, {"Status", online.empty() ? "Offline" : "Online"}};
+    if (!online.ok())
+      co_return actors_failed(online.error);
+    json::object result{{"To_Account", user},
+                        {"Status", online.value.empty() ? "Offline" : "Online"}};
     if (need_detail)
-      result["Detail"] = detail_of(online).at("Detail");
+      result["Detail"] = detail_of(online.value).at("Detail");
     results.push_back(std::move(result));
   }
   rest_result out;
@@ -219,19 +229,17 @@ asio::awaitable<rest_result> rest_set_login_config(rest_call& call) {
 
 // Checks one connection on its own strand; aborts it (a TCP reset, no close
 // frame, no kick) when it belongs to the user.
-asio::awaitable<bool> drop_if_user(std::shared_ptr<connection> link, std::uint32_t app,
-                                   std::string user) {
-  return async_bridge<bool>(
-      [link, app, user](std::function<void(bool)> done) {
-        asio::post(link->strand(), [link, app, user, done] {
-          const auto& login = link->login();
-          const bool match = login && login->sdkappid == app && login->user_id == user;
-          if (match)
-            link->abort();
-          done(match);
-        });
-      },
-      asio::use_awaitable);
+asio::awaitable<outcome<bool>> drop_if_user(std::shared_ptr<connection> link, std::uint32_t app,
+                                            std::string user) {
+  return ask<bool>([link, app, user](reply<bool> done) {
+    asio::post(link->strand(), [link, app, user, done] {
+      const auto& login = link->login();
+      const bool match = login && login->sdkappid == app && login->user_id == user;
+      if (match)
+        link->abort();
+      done(match);
+    });
+  });
 }
 
 // Not in Tencent's API: drops a user's connections as a network failure
@@ -241,8 +249,10 @@ asio::awaitable<rest_result> rest_drop_connections(rest_call& call) {
   if (!user)
     co_return fail(errc::invalid_rest_parameter, "UserID must be a valid userID");
   std::int64_t dropped = 0;
-  for (auto& link : call.context->connections.snapshot())
-    dropped += co_await drop_if_user(link, call.app->sdkappid, *user) ? 1 : 0;
+  for (auto& link : call.context->connections.snapshot()) {
+    const auto answer = co_await drop_if_user(link, call.app->sdkappid, *user);
+    dropped += answer.value ? 1 : 0;
+  }
   spdlog::info("rest drop_connections app={} user={} connections={}", call.app->sdkappid, *user,
                dropped);
   co_return rest_result{errc::ok, {}, {{"Dropped", dropped}}};

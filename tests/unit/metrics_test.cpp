@@ -34,7 +34,9 @@ login_grant login(session_service& service, const std::string& user, platform p,
   order.sink = std::make_shared<null_sink>();
   auto done = std::make_shared<std::promise<login_grant>>();
   auto result = done->get_future();
-  service.login(std::move(order), [done](login_grant g) { done->set_value(std::move(g)); });
+  service.login(std::move(order), reply<login_grant>::to([done](outcome<login_grant> g) {
+                  done->set_value(std::move(g.value));
+                }));
   return result.get();
 }
 
@@ -78,8 +80,9 @@ TEST_CASE("a kick counts once per kicked instance, by type, and online instances
 
   auto done = std::make_shared<std::promise<std::size_t>>();
   auto kicked = done->get_future();
-  service.kick_user(app, "metric-user", kick_type::rest_api,
-                    [done](std::size_t n) { done->set_value(n); });
+  service.kick_user(
+      app, "metric-user", kick_type::rest_api,
+      reply<std::size_t>::to([done](outcome<std::size_t> n) { done->set_value(n.value); }));
   CHECK(kicked.get() == 3);
   CHECK(kicks("REST_API_Kick") >= 3);
   CHECK(online("Web") - web0 == 0);

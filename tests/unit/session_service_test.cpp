@@ -54,7 +54,7 @@ template <class T, class Start>
 T wait_for_callback(Start start) {
   auto done = std::make_shared<std::promise<T>>();
   auto result = done->get_future();
-  start([done](T value) { done->set_value(std::move(value)); });
+  start(reply<T>::to([done](outcome<T> answer) { done->set_value(std::move(answer.value)); }));
   return result.get();
 }
 
@@ -139,7 +139,9 @@ TEST_CASE("concurrent logins of one user never exceed the limit and kick each lo
     for (int t = 0; t < 50; ++t) {
       sinks[t] = std::make_shared<recording_sink>();
       service.login(order_for(user, platform::web, limit2, sinks[t]),
-                    [&granted](login_grant g) { granted += g.code == errc::ok; });
+                    reply<login_grant>::to([&granted](outcome<login_grant> g) {
+                      granted += g.ok() && g.value.code == errc::ok;
+                    }));
     }
     REQUIRE(eventually([&] { return granted == 50; }));
     REQUIRE(eventually([&] {
@@ -206,8 +208,9 @@ TEST_CASE("a REST kick reaches every instance of the user and no one else") {
   login_now(service, order_for("erin", platform::mac, wide, b));
   login_now(service, order_for("frank", platform::web, wide, other));
   std::promise<std::size_t> kicked;
-  service.kick_user(1400000000, "erin", kick_type::rest_api,
-                    [&](std::size_t n) { kicked.set_value(n); });
+  service.kick_user(
+      1400000000, "erin", kick_type::rest_api,
+      reply<std::size_t>::to([&](outcome<std::size_t> n) { kicked.set_value(n.value); }));
   CHECK(kicked.get_future().get() == 2);
   REQUIRE(eventually([&] { return a->kick_count() == 1 && b->kick_count() == 1; }));
   CHECK(a->kicks[0].type == kick_type::rest_api);
