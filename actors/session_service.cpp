@@ -6,6 +6,7 @@
 #include <random>
 #include <thread>
 
+#include "actors/host_scheduler.hpp"
 #include "actors/messages.hpp"
 
 namespace chatd {
@@ -15,8 +16,11 @@ std::size_t or_default(std::size_t value, std::size_t fallback) {
   return value != 0 ? value : fallback;
 }
 
-caf::actor_system_config make_config(std::size_t threads, scheduler_policy policy) {
+caf::actor_system_config make_config(std::size_t threads, scheduler_policy policy,
+                                     actor_executor* executor) {
   caf::actor_system_config cfg;
+  if (executor != nullptr)
+    use_host_scheduler(cfg, *executor);
   cfg.set("scheduler.max-threads", threads);
   cfg.set("scheduler.policy",
           policy == scheduler_policy::sharing ? caf::atom("sharing") : caf::atom("stealing"));
@@ -44,7 +48,7 @@ struct session_service::impl {
   explicit impl(const service_options& options)
       : threads(or_default(options.scheduler_threads,
                            std::max(1u, std::thread::hardware_concurrency()))),
-        config(make_config(threads, options.policy)),
+        config(make_config(threads, options.policy, options.executor)),
         system(config),
         instance_counter(boot_prefix() << 32) {
     expiry_wheel = spawn_expiry_wheel(system);
@@ -53,6 +57,9 @@ struct session_service::impl {
   }
 
   ~impl() {
+    // The host may have stopped running posted work (chatd's io_context
+    // has returned): the actors finish their shutdown on a thread of ours.
+    take_over_host_scheduler(system);
     for (auto& a : directories)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(expiry_wheel, caf::exit_reason::user_shutdown);

@@ -43,10 +43,25 @@ struct login_grant {
 // which costs CPU at low and moderate load (docs/DESIGN.md, "Scheduler").
 enum class scheduler_policy : std::uint8_t { sharing, stealing };
 
+// Where the actors run when not on CAF's own threads: a host event loop
+// (chatd's io_context) runs them on its threads, so that a login handled on
+// an io thread is admitted by its actors on the same thread, with no thread
+// hand-over or wake-up (docs/DESIGN.md, "Threads and scheduler").
+class actor_executor {
+ public:
+  virtual ~actor_executor() = default;
+  // Calls run(arg) soon, never inline, on one of the host's threads.
+  virtual void post(void (*run)(void*), void* arg) = 0;
+};
+
 struct service_options {
   std::size_t scheduler_threads = 0;  // 0: one per core
   scheduler_policy policy = scheduler_policy::sharing;
   std::size_t directory_shards = 0;  // 0: two per scheduler thread
+  // If set, the actors run on the host's threads; `scheduler_threads` and
+  // `policy` are then ignored. It must outlive the service; work it has not
+  // run when the service is destroyed is finished by the service itself.
+  actor_executor* executor = nullptr;
 };
 
 class session_service {

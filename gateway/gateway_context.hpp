@@ -70,14 +70,19 @@ class connection_set {
         out.push_back(std::move(l));
     return out;
   }
-  // Calls f(shared_ptr<connection>) for each live one, under the lock: f
-  // must be quick and must not add or remove connections.
-  template <class F>
-  void for_each(F&& f) const {
+  // The live connections for which pred(const connection&) holds. The
+  // check runs under the lock on the raw pointers: a connection being
+  // destroyed waits in remove() for this lock, so its members are alive;
+  // and no connection is released (destroyed) while the lock is held.
+  template <class Pred>
+  std::vector<std::shared_ptr<connection>> select(Pred pred) const {
+    std::vector<std::shared_ptr<connection>> out;
     std::lock_guard lock(mutex_);
     for (const auto& [raw, weak] : links_)
-      if (auto l = weak.lock())
-        f(l);
+      if (pred(*raw))
+        if (auto l = weak.lock())
+          out.push_back(std::move(l));
+    return out;
   }
   std::size_t size() const {
     std::lock_guard lock(mutex_);

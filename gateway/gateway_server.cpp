@@ -31,6 +31,15 @@ bool is_resource_exhaustion(const boost::system::error_code& ec) {
          ec == asio::error::no_memory || ec.value() == ENFILE;
 }
 
+// A plain function, not a lambda in the sweep coroutine (GCC 12 pitfalls).
+std::vector<std::shared_ptr<connection>> due_connections(const gateway_context& context,
+                                                         std::int64_t now_ms,
+                                                         std::int64_t idle_limit_ms) {
+  return context.connections.select([now_ms, idle_limit_ms](const connection& link) {
+    return link.sweep(now_ms, idle_limit_ms) != connection::due::nothing;
+  });
+}
+
 constexpr std::chrono::milliseconds first_backoff{5};
 constexpr std::chrono::milliseconds longest_backoff{500};
 
@@ -71,18 +80,12 @@ struct gateway_server::impl {
       tick.expires_after(std::chrono::seconds(1));
       co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
       const auto now = connection::steady_ms();
-      context->connections.for_each([&](const std::shared_ptr<connection>& link) {
-        switch (link->sweep(now, limit_ms)) {
-          case connection::due::nothing:
-            break;
-          case connection::due::idle_close:
-            asio::post(link->strand(), [link] { link->close(1000, "idle timeout"); });
-            break;
-          case connection::due::abort:
-            asio::post(link->strand(), [link] { link->abort(); });
-            break;
-        }
-      });
+      for (const auto& link : due_connections(*context, now, limit_ms)) {
+        if (link->sweep(now, limit_ms) == connection::due::abort)
+          asio::post(link->strand(), [link] { link->abort(); });
+        else
+          asio::post(link->strand(), [link] { link->close(1000, "idle timeout"); });
+      }
     }
   }
 

@@ -87,7 +87,7 @@ const std::vector<key_spec<server_config>> server_keys{
     {"actor_threads", [](auto& at, auto& c) { c.actor_threads = at.integer(0, 256); }},
     {"actor_scheduler",
      [](auto& at, auto& c) {
-       c.actor_scheduler = at.one_of({"sharing", "stealing"});
+       c.actor_scheduler = at.one_of({"io", "sharing", "stealing"});
      }},
     {"outbox_frames", [](auto& at, auto& c) { c.outbox_frames = at.integer(16, 1 << 20); }},
     {"send_stall_timeout_s",

@@ -15,6 +15,7 @@
 #include "actors/session_service.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/gateway_server.hpp"
+#include "gateway/io_actor_executor.hpp"
 #include "metrics/exposer.hpp"
 #include "metrics/metrics.hpp"
 #include "server/app_catalog.hpp"
@@ -61,12 +62,21 @@ std::size_t usable_cores() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-// 0 means: half the usable cores each for io and actor threads. Every login
-// crosses between the two kinds of thread, and more threads than cores only
-// add wake-ups (measured in docs/DESIGN.md, "Threads and scheduler").
-std::size_t thread_count(int configured) {
-  return configured > 0 ? static_cast<std::size_t>(configured)
-                        : std::max<std::size_t>(1, usable_cores() / 2);
+// 0 means: every usable core runs io when the actors run on the io threads
+// too; otherwise half the cores each for io and for CAF's threads (every
+// login crosses between the two, and more threads than cores only add
+// wake-ups: measured in docs/DESIGN.md, "Threads and scheduler").
+std::size_t io_thread_count(const server_config& config) {
+  if (config.io_threads > 0)
+    return static_cast<std::size_t>(config.io_threads);
+  const auto cores = usable_cores();
+  return config.actor_scheduler == "io" ? cores : std::max<std::size_t>(1, cores / 2);
+}
+
+std::size_t actor_thread_count(const server_config& config) {
+  if (config.actor_threads > 0)
+    return static_cast<std::size_t>(config.actor_threads);
+  return std::max<std::size_t>(1, usable_cores() / 2);
 }
 
 // Sockets are descriptors: use all the process may have.
@@ -80,7 +90,7 @@ void raise_file_limit() {
 
 int run_server(server_config config) {
   raise_file_limit();
-  const auto io_threads = thread_count(config.io_threads);
+  const auto io_threads = io_thread_count(config);
   // The io_context outlives the actor system: session actors post into it.
   boost::asio::io_context io(static_cast<int>(io_threads));
   auto store = open_sqlite_store(config.state_dir);
@@ -91,10 +101,13 @@ int run_server(server_config config) {
     app_ids.push_back(app.sdkappid);
   metrics::register_apps(app_ids);
   server_backend backend(apps, *store, config.lockout);
+  io_actor_executor on_io_threads(io);
   service_options actor_options;
-  actor_options.scheduler_threads = thread_count(config.actor_threads);
+  actor_options.scheduler_threads = actor_thread_count(config);
   actor_options.policy =
       config.actor_scheduler == "stealing" ? scheduler_policy::stealing : scheduler_policy::sharing;
+  if (config.actor_scheduler == "io")
+    actor_options.executor = &on_io_threads;
   session_service sessions(actor_options);
   metrics::set_actor_count_source(
       [&sessions] { return static_cast<double>(sessions.running_actors()); });
