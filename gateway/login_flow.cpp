@@ -56,6 +56,16 @@ login_verdict run_login_checks(gateway_context& context, const connection& link,
   return verdict;
 }
 
+namespace {
+
+struct admission {
+  errc code = errc::ok;
+  active_login login;
+};
+
+// Admits a checked login under the user's registry. On success the caller
+// answers the client first, then calls link.finish_login(login), so that a
+// kick that raced ahead of the answer is delivered after it.
 asio::awaitable<admission> admit_login(std::shared_ptr<connection> link, gateway_context& context,
                                        login_request request, std::int64_t sig_expires_at_ms) {
   auto app = context.backend.find_app(request.sdkappid);
@@ -79,6 +89,47 @@ asio::awaitable<admission> admit_login(std::shared_ptr<connection> link, gateway
   context.backend.record_login(request.sdkappid, request.user_id);
   co_return admission{errc::ok, active_login{request.sdkappid, request.user_id, grant.instance_id,
                                              request.platform, sig_expires_at_ms, grant.session}};
+}
+
+// The flow proper; `timer` records its outcome.
+asio::awaitable<void> login_steps(std::shared_ptr<connection> link, gateway_context& context,
+                                  login_dialect& dialect, login_timer& timer) {
+  if (const auto& current = link->login()) {
+    timer.result = errc::ok;
+    dialect.answer_repeat(*current);
+    co_return;
+  }
+  if (link->login_in_flight()) {
+    dialect.answer_refused(timer.result = errc::repeat_login);
+    co_return;
+  }
+  auto checked = dialect.check();
+  if (checked.request.sdkappid != 0)
+    timer.sdkappid = checked.request.sdkappid;
+  if (checked.code != errc::ok) {
+    spdlog::debug("login refused app={} user={} code={}", checked.request.sdkappid,
+                  checked.request.user_id, code_number(checked.code));
+    dialect.answer_refused(timer.result = checked.code);
+    co_return;
+  }
+  auto admitted = co_await admit_login(link, context, checked.request, checked.sig_expires_at_ms);
+  if (admitted.code != errc::ok) {
+    dialect.answer_refused(timer.result = admitted.code);
+    co_return;
+  }
+  timer.result = errc::ok;
+  dialect.answer_admitted(admitted.login);
+  // After the answer and ready, so that a kick that raced ahead is delivered last.
+  link->finish_login(std::move(admitted.login));
+}
+
+}  // namespace
+
+asio::awaitable<void> run_login(std::shared_ptr<connection> link, gateway_context& context,
+                                login_dialect& dialect) {
+  login_timer timer;
+  timer.sdkappid = dialect.claimed_sdkappid();
+  co_await login_steps(std::move(link), context, dialect, timer);
 }
 
 asio::awaitable<errc> logout_instance(std::shared_ptr<connection> link, gateway_context& context,

@@ -32,17 +32,34 @@ struct login_timer {
   ~login_timer();
 };
 
-struct admission {
+// A login request whose credentials have been checked (ok or not).
+struct checked_login {
   errc code = errc::ok;
-  active_login login;
+  login_request request;
+  std::int64_t sig_expires_at_ms = 0;
 };
 
-// Admits a checked login under the user's registry. On success the caller
-// answers the client first, then calls link.finish_login(login), so that a
-// kick that raced ahead of the answer is delivered after it.
-boost::asio::awaitable<admission> admit_login(std::shared_ptr<connection> link,
-                                              gateway_context& context, login_request request,
-                                              std::int64_t sig_expires_at_ms);
+// What differs between the native protocol and the Tencent SDK's in a
+// login: how the credentials are read and checked, and how each outcome is
+// answered. Everything else is run_login's.
+class login_dialect {
+ public:
+  virtual ~login_dialect() = default;
+  // The app the request names, for the metrics, before any check.
+  virtual std::uint32_t claimed_sdkappid() const = 0;
+  virtual checked_login check() = 0;
+  // The connection already carries an instance: a repeat login.
+  virtual void answer_repeat(const active_login& current) = 0;
+  virtual void answer_refused(errc code) = 0;
+  // The instance is admitted; sdkStateReady (or its SDK equivalent) too.
+  virtual void answer_admitted(const active_login& login) = 0;
+};
+
+// The one login flow of both protocols: repeat and in-flight checks, the
+// dialect's credential checks, admission by the user's registry, the
+// answer, then any kick that raced ahead. Counted and timed (login_timer).
+boost::asio::awaitable<void> run_login(std::shared_ptr<connection> link, gateway_context& context,
+                                       login_dialect& dialect);
 
 // Takes the link's current instance offline (the link must hold a login):
 // clears it, logs and counts the logout. 2024 means a kick won the race and

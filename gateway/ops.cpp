@@ -47,54 +47,48 @@ json::object login_data(const active_login& login, bool repeat) {
           {"repeatLogin", repeat}};
 }
 
-asio::awaitable<void> login_flow(op_call& call, std::uint32_t& sdkappid, errc& result);
+// The native protocol's side of a login: credentials in `data`, answers as
+// response frames, readiness as the sdkStateReady event.
+class native_login final : public login_dialect {
+ public:
+  explicit native_login(const op_call& call) : call_(call) {}
 
-// Every login request is counted by app and code, and timed to sdkStateReady.
-asio::awaitable<void> op_login(op_call& call) {
-  login_timer timer;
-  co_await login_flow(call, timer.sdkappid, timer.result);
-}
+  std::uint32_t claimed_sdkappid() const override {
+    const auto* id = call_.request.data.if_contains("SDKAppID");
+    return id != nullptr && id->is_number() ? static_cast<std::uint32_t>(id->to_number<double>())
+                                            : 0;
+  }
 
-asio::awaitable<void> login_flow(op_call& call, std::uint32_t& sdkappid, errc& result) {
-  auto& link = *call.link;
-  if (const auto* id = call.request.data.if_contains("SDKAppID"); id != nullptr && id->is_number())
-    sdkappid = static_cast<std::uint32_t>(id->to_number<double>());
-  if (const auto& current = link.login()) {
-    auto data = login_data(*current, true);
-    const auto info = "repeat login: already logged in as " + current->user_id;
+  checked_login check() override {
+    auto parsed = parse_login_request(call_.request.data);
+    if (auto* code = std::get_if<errc>(&parsed))
+      return {*code, {}, 0};
+    auto& request = std::get<login_request>(parsed);
+    auto verdict = run_login_checks(*call_.context, *call_.link, request);
+    return {verdict.code, std::move(request), sig_expiry_ms(verdict.claims)};
+  }
+
+  void answer_repeat(const active_login& current) override {
+    auto data = login_data(current, true);
+    const auto info = "repeat login: already logged in as " + current.user_id;
     data["errorInfo"] = info;
-    link.send(frame::encode_response(call.request.seq, errc::ok, info, std::move(data)));
-    result = errc::ok;
-    co_return;
+    call_.link->send(frame::encode_response(call_.request.seq, errc::ok, info, std::move(data)));
   }
-  if (link.login_in_flight()) {
-    call.respond(result = errc::repeat_login);
-    co_return;
+
+  void answer_refused(errc code) override { call_.respond(code); }
+
+  void answer_admitted(const active_login& login) override {
+    call_.respond(errc::ok, login_data(login, false));
+    call_.event("sdkStateReady", {{"userID", login.user_id}, {"instanceID", login.instance_id}});
   }
-  auto parsed = parse_login_request(call.request.data);
-  if (auto* code = std::get_if<errc>(&parsed)) {
-    call.respond(result = *code);
-    co_return;
-  }
-  auto& request = std::get<login_request>(parsed);
-  auto verdict = run_login_checks(*call.context, link, request);
-  if (verdict.code != errc::ok) {
-    spdlog::debug("login refused app={} user={} code={}", request.sdkappid, request.user_id,
-                  code_number(verdict.code));
-    call.respond(result = verdict.code);
-    co_return;
-  }
-  auto admitted =
-      co_await admit_login(call.link, *call.context, request, sig_expiry_ms(verdict.claims));
-  if (admitted.code != errc::ok) {
-    call.respond(result = admitted.code);
-    co_return;
-  }
-  auto& login = admitted.login;
-  call.respond(result = errc::ok, login_data(login, false));
-  call.event("sdkStateReady", {{"userID", login.user_id}, {"instanceID", login.instance_id}});
-  // After sdkStateReady, so that a kick that raced ahead is delivered last.
-  link.finish_login(std::move(login));
+
+ private:
+  const op_call& call_;
+};
+
+asio::awaitable<void> op_login(op_call& call) {
+  native_login dialect(call);
+  co_await run_login(call.link, *call.context, dialect);
 }
 
 // Takes this connection's instance offline; false if it was no longer online.

@@ -59,14 +59,6 @@ json::object login_fields(const active_login& login, const app_config& app) {
           {"TimeStamp", wall_clock_ms() / 1000}};
 }
 
-// Where the credential comes from: UserSig in the head (first login), or
-// the A2 we issued (re-login after a reconnect).
-struct checked_login {
-  errc code = errc::ok;
-  login_request request;
-  std::int64_t sig_expires_at_ms = 0;
-};
-
 checked_login check_usersig_login(sdk_call& call) {
   const auto& head = call.request.head;
   json::object fields;
@@ -106,41 +98,41 @@ checked_login check_a2_login(sdk_call& call, const std::string& token) {
   return {errc::ok, std::move(request), claims->sig_expires_at_ms};
 }
 
-asio::awaitable<void> wslogin(sdk_call& call, std::uint32_t& sdkappid, errc& result) {
-  auto& link = *call.link;
-  if (const auto& current = link.login()) {
-    result = errc::ok;
-    call.reply(errc::ok,
-               login_fields(*current, *call.context->backend.find_app(current->sdkappid)));
-    co_return;
+// The SDK's side of a login: the credential is the UserSig in the head
+// (first login) or the A2 we issued (re-login after a reconnect); every
+// answer is a reply to wslogin, whose success is the SDK's ready.
+class sdk_login_dialect final : public login_dialect {
+ public:
+  explicit sdk_login_dialect(sdk_call& call) : call_(call) {}
+
+  std::uint32_t claimed_sdkappid() const override {
+    const auto* id = call_.request.head.if_contains("sdkappid");
+    return id != nullptr && id->is_number() ? static_cast<std::uint32_t>(id->to_number<double>())
+                                            : 0;
   }
-  if (link.login_in_flight()) {
-    call.reply(result = errc::repeat_login);
-    co_return;
+
+  checked_login check() override {
+    const auto token = head_string(call_.request.head, "a2");
+    const bool has_usersig = !head_string(call_.request.head, "usersig").empty();
+    return !token.empty() && !has_usersig ? check_a2_login(call_, token)
+                                          : check_usersig_login(call_);
   }
-  const auto token = head_string(call.request.head, "a2");
-  const bool has_usersig = !head_string(call.request.head, "usersig").empty();
-  auto checked =
-      !token.empty() && !has_usersig ? check_a2_login(call, token) : check_usersig_login(call);
-  sdkappid = checked.request.sdkappid;
-  if (checked.code != errc::ok) {
-    call.reply(result = checked.code);
-    co_return;
+
+  void answer_repeat(const active_login& current) override { answer_admitted(current); }
+
+  void answer_refused(errc code) override { call_.reply(code); }
+
+  void answer_admitted(const active_login& login) override {
+    call_.reply(errc::ok, login_fields(login, *call_.context->backend.find_app(login.sdkappid)));
   }
-  auto admitted =
-      co_await admit_login(call.link, *call.context, checked.request, checked.sig_expires_at_ms);
-  if (admitted.code != errc::ok) {
-    call.reply(result = admitted.code);
-    co_return;
-  }
-  auto app = call.context->backend.find_app(admitted.login.sdkappid);
-  call.reply(result = errc::ok, login_fields(admitted.login, *app));
-  link.finish_login(std::move(admitted.login));
-}
+
+ private:
+  sdk_call& call_;
+};
 
 asio::awaitable<void> sdk_login(sdk_call& call) {
-  login_timer timer;
-  co_await wslogin(call, timer.sdkappid, timer.result);
+  sdk_login_dialect dialect(call);
+  co_await run_login(call.link, *call.context, dialect);
 }
 
 // Answered OK even for an unknown or kicked A2: after a kick the SDK logs

@@ -1,5 +1,6 @@
 // The race of issue #2: 50 concurrent logins of one user with a web limit of
-// 2, repeated 200 times, on a chatd with several io and actor threads.
+// 2, repeated 200 times, on a chatd with several io and actor threads; and
+// again with the actors running on the io threads (actor_scheduler = "io").
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startChatd, appConfig, Client, sig, sleep } from './lib/chatd.mjs';
@@ -9,13 +10,18 @@ const CONCURRENT = 50;
 const LIMIT = 2;
 
 let chatd;
+let onIoThreads;
 before(async () => {
   chatd = await startChatd({
     server: { io_threads: 4, actor_threads: 4 },
     apps: [appConfig({ max_web_instances: LIMIT })],
   });
+  onIoThreads = await startChatd({
+    server: { io_threads: 4, actor_scheduler: 'io' },
+    apps: [appConfig({ max_web_instances: LIMIT })],
+  });
 });
-after(async () => { await chatd.stop(); });
+after(async () => { await chatd.stop(); await onIoThreads.stop(); });
 
 async function waitFor(predicate, ms = 10000) {
   const deadline = Date.now() + ms;
@@ -26,7 +32,7 @@ async function waitFor(predicate, ms = 10000) {
   return predicate();
 }
 
-test(`${CONCURRENT} concurrent logins with limit ${LIMIT}, ${ROUNDS} rounds: exactly ${LIMIT} online, every other kicked once`, async () => {
+async function race(chatd) {
   for (let round = 0; round < ROUNDS; ++round) {
     const user = `racer-${round}`;
     const userSig = sig(user);
@@ -53,4 +59,12 @@ test(`${CONCURRENT} concurrent logins with limit ${LIMIT}, ${ROUNDS} rounds: exa
     }
     for (const c of clients) c.close();
   }
+}
+
+test(`${CONCURRENT} concurrent logins with limit ${LIMIT}, ${ROUNDS} rounds: exactly ${LIMIT} online, every other kicked once`, async () => {
+  await race(chatd);
+});
+
+test(`the same race with the actors on the io threads`, async () => {
+  await race(onIoThreads);
 });

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Where the bytes of an idle logged-in session go, by component.
+
+Runs chatd under heaptrack, holds N logged-in sessions with chat-loadgen,
+stops chatd, and splits the heap at its peak (the held state) by the first
+component found in each allocation's stack. Writes
+bench/results/memory_account.json and bench/MEMORY.md (rendered into
+RESULTS.md by write_results.py).
+Usage: bench/memory_account.py BUILD_DIR [SESSIONS]
+"""
+import collections
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+KEY = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
+
+# First match wins, in this order; matched against the whole stack.
+COMPONENTS = [
+    ("session actor (CAF, one per instance)", r"spawn_session"),
+    ("registry actor (CAF, one per user)", r"spawn_user_registry"),
+    ("directory entry (user -> registry)", r"registry_for|directory_state"),
+    ("registry state (instance table, session map)", r"user_registry|registry_state|admit\b"),
+    ("expiry wheel entry", r"expiry_wheel"),
+    ("instance sink and login state at the connection", r"begin_login|finish_login|admit_login"),
+    ("connection object (chatd::connection, outbox, strand)", r"chatd::connection|upgrade"),
+    ("socket and epoll registration (Asio reactor)",
+     r"epoll_reactor|reactive_socket|socket_ops|basic_socket|async_accept|accept_loop"),
+    ("connection set (drain and idle sweep)", r"connection_set"),
+    ("metrics (prometheus-cpp)", r"prometheus"),
+    ("store (SQLite, known accounts)", r"sqlite|state_store|note_account"),
+    ("logging (spdlog)", r"spdlog"),
+]
+
+
+def main():
+    build = sys.argv[1]
+    sessions = int(sys.argv[2]) if len(sys.argv) > 2 else 4000
+    work = tempfile.mkdtemp(prefix="chatd-memory.")
+    config = os.path.join(work, "chatd.toml")
+    with open(config, "w") as f:
+        f.write(f"""[server]
+listen = "127.0.0.1:0"
+metrics_listen = "127.0.0.1:0"
+state_dir = "{work}/state"
+log_level = "warn"
+idle_timeout_s = 600
+[[app]]
+sdkappid = 1400000000
+secret_key = "{KEY}"
+max_web_instances = 1
+max_devices_per_platform = 1
+""")
+    chatd = subprocess.Popen(["heaptrack", "-o", f"{work}/heap", f"{build}/server/chatd",
+                              "--config", config], cwd=work, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+    url = None
+    for line in chatd.stdout:
+        m = re.search(r"gateway=(\S+)", line)
+        if m:
+            url = f"ws://{m.group(1)}/v1/ws"
+            break
+    if not url:
+        raise RuntimeError("chatd did not start under heaptrack")
+    time.sleep(1)
+    subprocess.run([f"{build}/tools/chat-loadgen", "--url", url, "--key", KEY, "--users",
+                    str(sessions), "--workers", "2", "--source-ips", "4", "--rate", "2000/s",
+                    "--hold", "10s", "--user-prefix", "mem", "--audit-sample", "0"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    chatd.terminate()
+    chatd.wait(timeout=120)
+    data = sorted(glob.glob(f"{work}/heap*"))[-1]
+    flame = subprocess.run(["heaptrack_print", "-f", data, "--flamegraph-cost-type", "peak",
+                            "--print-flamegraph", f"{work}/flame.txt"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    totals = collections.Counter()
+    with open(f"{work}/flame.txt") as f:
+        for line in f:
+            stack, _, cost = line.rstrip().rpartition(" ")
+            if not cost.isdigit():
+                continue
+            name = next((n for n, p in COMPONENTS if re.search(p, stack)), "other")
+            totals[name] += int(cost)
+    peak = sum(totals.values())
+    rows = [{"component": n, "bytes_at_peak": b, "bytes_per_session": b / sessions}
+            for n, b in totals.most_common()]
+    out = {"sessions": sessions, "heap_at_peak": peak, "components": rows,
+           "note": "heap only (heaptrack); RSS adds allocator slack and thread stacks"}
+    os.makedirs("bench/results", exist_ok=True)
+    with open("bench/results/memory_account.json", "w") as fh:
+        json.dump(out, fh, indent=1)
+    lines = ["## Where an idle session's bytes go (heaptrack)", "",
+             f"`bench/memory_account.py`: chatd under heaptrack holding {sessions:,} logged-in "
+             "idle sessions; the heap at its peak (the held state), split by the first "
+             "component in each allocation's stack. Heap only: RSS per session (above) also "
+             "counts the allocator's slack.", "",
+             "| component | bytes per session |", "|---|---|"]
+    lines += [f"| {r['component']} | {r['bytes_per_session']:,.0f} |" for r in rows]
+    lines += [f"| **heap at peak, per session** | **{peak / sessions:,.0f}** |", ""]
+    with open("bench/MEMORY.md", "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
