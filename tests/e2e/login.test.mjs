@@ -163,6 +163,7 @@ test('an oversize frame closes the connection with 1009', async () => {
   c.send({ seq: 1, op: 'ping', data: { pad: 'x'.repeat(5000) } });
   const closed = await c.closed;
   assert.equal(closed.code, 1009);
+  assert.equal(closed.reason, 'message too big');
 });
 
 test('a binary frame closes the connection with 1003', async () => {
