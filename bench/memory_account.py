@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-KEY = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
+from benchlib import KEY, chatd_config
 
 # First match wins, in this order; matched against the whole stack.
 COMPONENTS = [
@@ -45,20 +45,7 @@ COMPONENTS = [
 def heap_by_component(build, sessions):
     """The heap at chatd's peak while it holds `sessions`, by component."""
     work = tempfile.mkdtemp(prefix="chatd-memory.")
-    config = os.path.join(work, "chatd.toml")
-    with open(config, "w") as f:
-        f.write(f"""[server]
-listen = "127.0.0.1:0"
-metrics_listen = "127.0.0.1:0"
-state_dir = "{work}/state"
-log_level = "warn"
-idle_timeout_s = 600
-[[app]]
-sdkappid = 1400000000
-secret_key = "{KEY}"
-max_web_instances = 1
-max_devices_per_platform = 1
-""")
+    config = chatd_config(work)
     chatd = subprocess.Popen(["heaptrack", "-o", f"{work}/heap", f"{build}/server/chatd",
                               "--config", config], cwd=work, stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, text=True)

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 
-KEY = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
+from benchlib import KEY, chatd_config
 TICK = os.sysconf("SC_CLK_TCK")
 SERVER_CORE, CLIENT_CORE = "1", "0"
 
@@ -137,26 +137,6 @@ def idle(build, server, sessions, idle_window_s, prefix):
     }
 
 
-def chatd_config(state_dir, name="chatd", extra=""):
-    path = os.path.join(state_dir, f"{name}.toml")
-    with open(path, "w") as f:
-        f.write(f"""[server]
-listen = "127.0.0.1:0"
-metrics_listen = "127.0.0.1:0"
-state_dir = "{state_dir}/state"
-log_level = "warn"
-idle_timeout_s = 600
-{extra}
-
-[[app]]
-sdkappid = 1400000000
-secret_key = "{KEY}"
-max_web_instances = 1
-max_devices_per_platform = 1
-""")
-    return path
-
-
 def median_of(rounds, key):
     values = [r[key] for r in rounds if r.get(key) is not None]
     return statistics.median(values) if values else None
@@ -184,7 +164,7 @@ def main():
                              chatd_config(state, name, extra)]
     if os.environ.get("CHATD_BASELINE_BIN"):  # an older chatd binary, for before/after
         servers["chatd_baseline"] = [os.environ["CHATD_BASELINE_BIN"], "--config",
-                                     chatd_config(state)]
+                                     chatd_config(state, "baseline")]
     results = {name: {"saturated": [], "rate_500": []} for name in servers}
     for r in range(rounds):
         for name, argv in servers.items():

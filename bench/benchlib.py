@@ -1,0 +1,26 @@
+"""What the bench scripts share: the demo app's key and a chatd config."""
+import os
+
+KEY = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
+
+
+def chatd_config(state_dir, name="chatd", extra=""):
+    """Writes a chatd config on ephemeral loopback ports; returns its path.
+    `extra` is more [server] lines (a variant's settings)."""
+    path = os.path.join(state_dir, f"{name}.toml")
+    with open(path, "w") as f:
+        f.write(f"""[server]
+listen = "127.0.0.1:0"
+metrics_listen = "127.0.0.1:0"
+state_dir = "{state_dir}/state-{name}"
+log_level = "warn"
+idle_timeout_s = 600
+{extra}
+
+[[app]]
+sdkappid = 1400000000
+secret_key = "{KEY}"
+max_web_instances = 1
+max_devices_per_platform = 1
+""")
+    return path
