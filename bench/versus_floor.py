@@ -137,6 +137,29 @@ def idle(build, server, sessions, idle_window_s, prefix):
     }
 
 
+def kick_latency(build, server, resident, prefix):
+    """Kick-storm latency (newcomer's sdkStateReady to the old instance's
+    kickedOut) while `resident` idle sessions are held; chatd only."""
+    hold = subprocess.Popen(
+        ["taskset", "-c", CLIENT_CORE, f"{build}/tools/chat-loadgen", "--url", server.url,
+         "--key", KEY, "--users", str(resident), "--workers", "2", "--source-ips", "4",
+         "--rate", "4000/s", "--hold", "8s", "--user-prefix", f"{prefix}-resident",
+         "--audit-sample", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for line in hold.stderr:
+        m = re.search(r"\[hold\].*held (\d+)", line)
+        if m and int(m.group(1)) >= resident:
+            break
+    rep, _ = loadgen(build, server.url, [
+        "--mode", "kick-storm", "--users", "400", "--instances-per-user", "2", "--rate",
+        "200/s", "--hold", "1s", "--user-prefix", f"{prefix}-storm"])
+    for _ in hold.stderr:  # the hold ends by itself
+        pass
+    hold.wait()
+    k = rep.get("kick_latency_ms", {})
+    return {"kicks": k.get("count"), "p50_ms": k.get("p50"), "p99_ms": k.get("p99"),
+            "audit_violations": rep.get("audit", {}).get("violations")}
+
+
 def median_of(rounds, key):
     values = [r[key] for r in rounds if r.get(key) is not None]
     return statistics.median(values) if values else None
@@ -171,6 +194,9 @@ def main():
             with Server(name, argv) as s:
                 sat = churn(build, s, 40000, seconds, 200, f"sat{r}")
                 slow = churn(build, s, 500, seconds, 200, f"slow{r}")
+                if name != "floor":  # the floor has no kicks
+                    results[name].setdefault("kicks", []).append(
+                        kick_latency(build, s, 2000 if quick else 5000, f"kick{r}"))
             results[name]["saturated"].append(sat)
             results[name]["rate_500"].append(slow)
             print(f"round {r} {name}: saturated {sat['server_cpu_us_per_cycle']:.0f} us/cycle "
@@ -195,6 +221,8 @@ def main():
                                                       "server_cpu_us_per_cycle"),
             "bytes_per_idle_session": results[name]["idle"]["bytes_per_session"],
             "idle_cpu_fraction_of_core": results[name]["idle"]["idle_cpu_fraction_of_core"],
+            "kick_p50_ms": median_of(results[name].get("kicks", []), "p50_ms"),
+            "kick_p99_ms": median_of(results[name].get("kicks", []), "p99_ms"),
         }
     f, c = summary["floor"], summary["chatd"]
     ratios = {

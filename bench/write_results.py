@@ -20,6 +20,13 @@ def verdict(ok):
 
 
 fs, cs, ratio = vf["summary"]["floor"], vf["summary"]["chatd"], vf["ratios"]
+
+
+def kick_cell(v):
+    if v.get("kick_p99_ms") is None:
+        return "–"
+    return f"{v['kick_p50_ms']:.3f} / {v['kick_p99_ms']:.3f}"
+
 idle_kib = cs["bytes_per_idle_session"] / 1024
 servers = ", ".join(vf["summary"].keys())
 variant_rows = "\n".join(
@@ -28,7 +35,8 @@ variant_rows = "\n".join(
     f"{v['rate_500_server_us_per_cycle']:.0f} | "
     f"{v['rate_500_server_us_per_cycle'] / fs['rate_500_server_us_per_cycle']:.2f}x | "
     f"{v['saturated_cycles_per_s']:,.0f} | {v['bytes_per_idle_session']:,.0f} | "
-    f"{100 * v['idle_cpu_fraction_of_core']:.2f} % |"
+    f"{100 * v['idle_cpu_fraction_of_core']:.2f} % | "
+    f"{kick_cell(v)} |"
     for name, v in vf["summary"].items())
 floor_section = f"""## chatd against the floor server (issue 9)
 
@@ -53,12 +61,15 @@ metric.
 Every server of the run ({servers}); `chatd_baseline`, when present, is the
 chatd of before this work, with the same client:
 
-| server | µs/cycle saturated | vs floor | µs/cycle at 500/s | vs floor | cycles/s saturated | B per idle session | idle CPU |
-|---|---|---|---|---|---|---|---|
+| server | µs/cycle saturated | vs floor | µs/cycle at 500/s | vs floor | cycles/s saturated | B per idle session | idle CPU | kick latency p50 / p99 ms |
+|---|---|---|---|---|---|---|---|---|
 {variant_rows}
 
 "Saturated" is as fast as one chat-loadgen process on the other core drives
 the server; with the lean churn client both sides run near a full core.
+Kick latency: a kick storm (400 users, 2 instances each, limit 1) while
+5,000 idle sessions are held, from the newcomer's sdkStateReady to the old
+instance's kickedOut (negative when the kick arrives first).
 """
 
 rows = "\n".join(
