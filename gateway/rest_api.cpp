@@ -316,6 +316,17 @@ void declare_rest_metrics() {
     metrics::declare_rest_command(entry.path.substr(4));
 }
 
+// A handler that throws (the store could not write: a full disk) answers
+// 70500: the change was not made, and is never acknowledged.
+asio::awaitable<rest_result> run_handler(rest_handler handler, rest_call& call) {
+  try {
+    co_return co_await handler(call);
+  } catch (const std::exception& e) {
+    spdlog::error("rest: {}", e.what());
+    co_return fail(errc::internal_error, "the server could not complete the request");
+  }
+}
+
 asio::awaitable<std::string> handle_rest(std::shared_ptr<gateway_context> context,
                                          std::string target, std::string body) {
   auto url = boost::urls::parse_origin_form(target);
@@ -342,7 +353,7 @@ asio::awaitable<std::string> handle_rest(std::shared_ptr<gateway_context> contex
       call.body = std::move(parsed.as_object());
   }
   if (result.code == errc::ok)
-    result = co_await entry->handler(call);
+    result = co_await run_handler(entry->handler, call);
   metrics::rest_call(command, result.code);
   co_return envelope(result);
 }

@@ -50,6 +50,8 @@ void declare_rest_command(std::string_view command);
 // Live actors (sessions, registries, ...): read at each scrape from `source`.
 // A number that grows while chatd_online_instances does not is a leak.
 void set_actor_count_source(std::function<double()> source);
+// Failed writes to the durable store: read at each scrape from `source`.
+void set_store_failure_source(std::function<double()> source);
 
 std::shared_ptr<prometheus::Registry> registry();
 

@@ -88,6 +88,7 @@ namespace chatd::metrics {
 namespace {
 std::mutex source_mutex;
 std::function<double()> actor_source;
+std::function<double()> store_failure_source;
 }  // namespace
 
 void set_actor_count_source(std::function<double()> source) {
@@ -95,12 +96,23 @@ void set_actor_count_source(std::function<double()> source) {
   actor_source = std::move(source);
 }
 
+void set_store_failure_source(std::function<double()> source) {
+  std::lock_guard lock(source_mutex);
+  store_failure_source = std::move(source);
+}
+
 std::vector<prometheus::MetricFamily> actor_collector::Collect() const {
   std::lock_guard lock(source_mutex);
-  if (!actor_source)
-    return {};
-  return {gauge("chatd_actors_running", "Live actors: sessions, user registries and the fixed ones",
-                actor_source())};
+  std::vector<prometheus::MetricFamily> out;
+  if (actor_source)
+    out.push_back(gauge("chatd_actors_running",
+                        "Live actors: sessions, user registries and the fixed ones",
+                        actor_source()));
+  if (store_failure_source)
+    out.push_back(gauge("chatd_store_write_failures_total",
+                        "Writes to the durable store that failed (full disk, I/O error)",
+                        store_failure_source(), prometheus::MetricType::Counter));
+  return out;
 }
 
 }  // namespace chatd::metrics

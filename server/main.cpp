@@ -8,6 +8,7 @@
 
 #include <sched.h>
 #include <sys/resource.h>
+#include <csignal>
 
 #include <iostream>
 #include <thread>
@@ -90,6 +91,9 @@ void raise_file_limit() {
 
 int run_server(server_config config) {
   raise_file_limit();
+  // A file size limit (RLIMIT_FSIZE) reached is a failed write, handled as
+  // a full disk, not a signal that kills the server.
+  std::signal(SIGXFSZ, SIG_IGN);
   const auto io_threads = io_thread_count(config);
   // The io_context outlives the actor system: session actors post into it.
   boost::asio::io_context io(static_cast<int>(io_threads));
@@ -109,6 +113,8 @@ int run_server(server_config config) {
   if (config.actor_scheduler == "io")
     actor_options.executor = &on_io_threads;
   session_service sessions(actor_options);
+  metrics::set_store_failure_source(
+      [&store] { return static_cast<double>(store->write_failures()); });
   metrics::set_actor_count_source(
       [&sessions] { return static_cast<double>(sessions.running_actors()); });
 

@@ -4,6 +4,7 @@
 //
 // The sqlite3 C API is wrapped by hand (a statement RAII type below): the
 // allowed Debian packages carry no C++ wrapper for SQLite.
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <boost/json.hpp>
@@ -77,6 +78,37 @@ class statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+void exec_sql(sqlite3* db, const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error ? error : sqlite3_errmsg(db);
+    sqlite3_free(error);
+    throw std::runtime_error("sqlite: " + message);
+  }
+}
+
+// Rolls back unless committed: a failure in the middle of a batch never
+// leaves the connection inside an open transaction (which would make every
+// later write fail).
+class transaction {
+ public:
+  explicit transaction(sqlite3* db) : db_(db) { exec_sql(db_, "BEGIN"); }
+  ~transaction() {
+    if (!committed_)
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+  void commit() {
+    exec_sql(db_, "COMMIT");
+    committed_ = true;
+  }
+
+ private:
+  sqlite3* db_;
+  bool committed_ = false;
+};
+
 constexpr const char* insert_account_sql = "INSERT OR IGNORE INTO accounts VALUES (?1, ?2)";
 
 constexpr const char* schema = R"sql(
@@ -127,15 +159,14 @@ class sqlite_store final : public state_store {
   }
 
   void record_kick(std::uint32_t sdkappid, const std::string& user_id, std::int64_t t) override {
-    {
-      std::lock_guard lock(db_mutex_);
+    write([&] {
       statement(db_,
                 "INSERT INTO kicks VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET kick_time = ?3")
           .bind(1, sdkappid)
           .bind(2, user_id)
           .bind(3, t)
           .run();
-    }
+    });
     std::unique_lock lock(cache_mutex_);
     kick_times_[account_key(sdkappid, user_id)] = t;
   }
@@ -150,23 +181,24 @@ class sqlite_store final : public state_store {
     std::optional<std::string> policy;
     if (c.policy)
       policy = std::string(policy_name(*c.policy));
-    std::lock_guard lock(db_mutex_);
-    statement(db_, R"sql(
+    write([&] {
+      statement(db_, R"sql(
       INSERT INTO login_config VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET
         policy = COALESCE(?2, policy), max_web_instances = COALESCE(?3, max_web_instances),
         max_devices_per_platform = COALESCE(?4, max_devices_per_platform),
         package_expire_at = COALESCE(?5, package_expire_at),
         allowed_origins = COALESCE(?6, allowed_origins))sql")
-        .bind(1, c.sdkappid)
-        .bind(2, policy)
-        .bind(3, c.max_web_instances ? std::optional<std::int64_t>(*c.max_web_instances)
-                                     : std::nullopt)
-        .bind(4, c.max_devices_per_platform
-                     ? std::optional<std::int64_t>(*c.max_devices_per_platform)
-                     : std::nullopt)
-        .bind(5, c.package_expire_at_ms)
-        .bind(6, origins_json(c.allowed_origins))
-        .run();
+          .bind(1, c.sdkappid)
+          .bind(2, policy)
+          .bind(3, c.max_web_instances ? std::optional<std::int64_t>(*c.max_web_instances)
+                                       : std::nullopt)
+          .bind(4, c.max_devices_per_platform
+                       ? std::optional<std::int64_t>(*c.max_devices_per_platform)
+                       : std::nullopt)
+          .bind(5, c.package_expire_at_ms)
+          .bind(6, origins_json(c.allowed_origins))
+          .run();
+    });
   }
 
   std::vector<login_config_override> login_config_overrides() const override {
@@ -213,10 +245,7 @@ class sqlite_store final : public state_store {
   }
 
   void import_account(std::uint32_t sdkappid, const std::string& user_id) override {
-    {
-      std::lock_guard lock(db_mutex_);
-      insert_account(sdkappid, user_id);
-    }
+    write([&] { insert_account(sdkappid, user_id); });
     std::unique_lock lock(cache_mutex_);
     accounts_.insert(account_key(sdkappid, user_id));
   }
@@ -234,23 +263,44 @@ class sqlite_store final : public state_store {
     }
     if (batch.empty())
       return;
-    std::lock_guard lock(db_mutex_);
-    exec("BEGIN");
-    statement insert(db_, insert_account_sql);  // prepared once per batch, not per account
-    for (const auto& [app, user] : batch) {
-      insert.bind(1, app).bind(2, user).run();
+    try {
+      std::lock_guard lock(db_mutex_);
+      transaction tx(db_);
+      statement insert(db_, insert_account_sql);  // prepared once per batch, not per account
+      for (const auto& [app, user] : batch)
+        insert.bind(1, app).bind(2, user).run();
+      tx.commit();
+    } catch (...) {
+      ++write_failures_;
+      requeue(std::move(batch));
+      throw;
     }
-    exec("COMMIT");
   }
 
+  std::uint64_t write_failures() const override { return write_failures_.load(); }
+
  private:
-  void exec(const char* sql) {
-    char* error = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
-      std::string message = error ? error : "unknown";
-      sqlite3_free(error);
-      throw std::runtime_error("sqlite: " + message);
+  void exec(const char* sql) { exec_sql(db_, sql); }
+
+  // One durable write under the database lock; a failure is counted and
+  // thrown to the caller (which must not acknowledge it).
+  template <class F>
+  void write(F&& f) {
+    try {
+      std::lock_guard lock(db_mutex_);
+      f();
+    } catch (...) {
+      ++write_failures_;
+      throw;
     }
+  }
+
+  // A batch that could not be written goes back in front of what came since.
+  void requeue(std::vector<std::pair<std::uint32_t, std::string>> batch) {
+    std::lock_guard lock(pending_mutex_);
+    batch.insert(batch.end(), std::make_move_iterator(pending_accounts_.begin()),
+                 std::make_move_iterator(pending_accounts_.end()));
+    pending_accounts_.swap(batch);
   }
 
   void insert_account(std::uint32_t sdkappid, const std::string& user_id) {
@@ -280,8 +330,9 @@ class sqlite_store final : public state_store {
       lock.unlock();
       try {
         flush();
-      } catch (const std::exception&) {
-        // Retried at the next interval; the accounts stay in memory.
+      } catch (const std::exception& e) {
+        // Requeued by flush(): retried at the next interval.
+        spdlog::error("store: batch of new accounts not written, will retry: {}", e.what());
       }
       lock.lock();
     }
@@ -297,6 +348,7 @@ class sqlite_store final : public state_store {
   bool stopping_ = false;
   std::vector<std::pair<std::uint32_t, std::string>> pending_accounts_;
   std::thread flusher_;
+  std::atomic<std::uint64_t> write_failures_{0};
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 // writes marked "durable" are committed before they return.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -44,8 +45,11 @@ class state_store {
   virtual void import_account(std::uint32_t sdkappid, const std::string& user_id) = 0;
   virtual bool account_known(std::uint32_t sdkappid, const std::string& user_id) const = 0;
 
-  // Commits everything batched so far.
+  // Commits everything batched so far. On failure the batch stays queued
+  // (retried by the next flush) and the error is thrown.
   virtual void flush() = 0;
+  // Writes that failed (a full disk, an I/O error) since the store opened.
+  virtual std::uint64_t write_failures() const = 0;
 };
 
 // Opens (creating if needed) `state_dir/chatd.sqlite3` in WAL mode.

@@ -212,3 +212,29 @@ test('chatctl drives the same calls with the admin key from the config file', as
   assert.equal(run('kick', 'nobody').code, 1);
   c.close();
 });
+
+test('a full disk: a REST write answers 70500, is counted, is not acknowledged; logins go on', async () => {
+  // Files may not grow past 64 KiB: the database's log soon cannot.
+  const s = await startChatd({ wrap: ['prlimit', '--fsize=65536', '--'] });
+  try {
+    let refused = null;
+    for (let i = 0; i < 300 && !refused; ++i) {
+      const r = await s.rest('im_open_login_svc/account_import', { UserID: `full-${i}` });
+      if (r.body.ErrorCode !== 0) refused = { user: `full-${i}`, body: r.body };
+    }
+    assert.ok(refused, 'the store never ran out of space');
+    assert.equal(refused.body.ErrorCode, 70500);
+    assert.equal(refused.body.ActionStatus, 'FAIL');
+    // Not acknowledged, so not known.
+    const q = await s.rest('openim/query_online_status', { To_Account: [refused.user] });
+    assert.equal(q.body.ErrorList[0].ErrorCode, 70107);
+    const scrape = await (await fetch(`http://${s.metrics}/metrics`)).text();
+    const failures = Number(scrape.match(/^chatd_store_write_failures_total (\S+)/m)?.[1]);
+    assert.ok(failures >= 1, `chatd_store_write_failures_total ${failures}`);
+    const c = await Client.connect(s.url);
+    assert.equal((await c.login('still-serving')).code, 0);
+    c.close();
+  } finally {
+    await s.stop();
+  }
+});

@@ -1,6 +1,9 @@
 // The embedded store on a real SQLite file, reopened as after a restart.
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
+
+#include <csignal>
 #include <filesystem>
 #include <random>
 
@@ -81,4 +84,56 @@ TEST_CASE("random userIDs from an attacker cannot grow the lock table past its b
   for (int i = 0; i < 50000; ++i)
     locks.record_failure("random-" + std::to_string(i), t0);
   CHECK(locks.tracked() <= 1000);
+}
+
+namespace {
+
+// Files may not grow past their current size while it lives: a full disk.
+class full_disk {
+ public:
+  explicit full_disk(const std::filesystem::path& dir) {
+    std::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead
+    getrlimit(RLIMIT_FSIZE, &saved_);
+    std::uintmax_t largest = 0;
+    for (const auto& f : std::filesystem::directory_iterator(dir))
+      largest = std::max(largest, f.file_size());
+    rlimit full{largest, saved_.rlim_max};
+    setrlimit(RLIMIT_FSIZE, &full);
+  }
+  ~full_disk() { setrlimit(RLIMIT_FSIZE, &saved_); }
+
+ private:
+  rlimit saved_{};
+};
+
+}  // namespace
+
+TEST_CASE("a full disk: failed writes are counted and refused, batches kept, nothing stuck") {
+  const auto dir = fresh_dir();
+  {
+    auto store = open_sqlite_store(dir);
+    store->note_account(1, "before");
+    store->flush();
+    {
+      full_disk full(dir);
+      for (int i = 0; i < 200; ++i)
+        store->note_account(1, "pending-" + std::to_string(i) + std::string(200, 'x'));
+      CHECK_THROWS(store->flush());
+      CHECK(store->write_failures() == 1);
+      CHECK_THROWS(store->record_kick(1, "kicked", 1700000000));  // never acknowledged
+      CHECK(store->write_failures() == 2);
+    }
+    // Space again: the kept batch is written, and the connection is not left
+    // inside a failed transaction (a durable write works at once).
+    store->flush();
+    store->import_account(1, "after");
+    store->record_kick(1, "kicked", 1700000200);
+  }
+  auto reopened = open_sqlite_store(dir);
+  CHECK(reopened->account_known(1, "before"));
+  CHECK(reopened->account_known(1, "pending-0" + std::string(200, 'x')));
+  CHECK(reopened->account_known(1, "pending-199" + std::string(200, 'x')));
+  CHECK(reopened->account_known(1, "after"));
+  CHECK(reopened->kick_time(1, "kicked") == 1700000200);
+  std::filesystem::remove_all(dir);
 }
