@@ -28,6 +28,7 @@ registry_entry& registry_for(directory_pointer self, const user_key& key) {
   if (it == registries.end()) {
     auto registry = spawn_user_registry(self->system(), key, caf::actor_cast<directory_actor>(self),
                                         self->state.expiry_wheel);
+    self->monitor(registry);
     it = registries.emplace(key, registry_entry{std::move(registry), 0}).first;
   }
   return it->second;
@@ -40,6 +41,17 @@ registry_actor find_registry(directory_pointer self, const user_key& key) {
 
 directory_actor::behavior_type directory(directory_pointer self, expiry_wheel_actor expiry_wheel) {
   self->state.expiry_wheel = std::move(expiry_wheel);
+  // A registry that died (not one that retired: it is gone from the map
+  // already) is forgotten, so that its users' next logins get a new one.
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto& registries = self->state.registries;
+    for (auto it = registries.begin(); it != registries.end(); ++it) {
+      if (it->second.registry.address() == down.source) {
+        registries.erase(it);
+        return;
+      }
+    }
+  });
   // Shutdown cascades: directory -> registries -> sessions.
   self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& [key, entry] : self->state.registries)
@@ -58,6 +70,7 @@ directory_actor::behavior_type directory(directory_pointer self, expiry_wheel_ac
             it->second.registry.address() != self->current_sender())
           return;  // a login is still on its way; the registry lives on
         self->send(it->second.registry, atom);
+        self->demonitor(it->second.registry.address());
         self->state.registries.erase(it);
       },
       [=](kick_atom atom, const user_key& key, kick_type type, reply<std::size_t>& done) {

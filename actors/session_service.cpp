@@ -113,8 +113,4 @@ std::size_t session_service::running_actors() const {
   return impl_->system.registry().running();
 }
 
-void session_service::kill_session_for_test(const session_handle& session) {
-  caf::anon_send_exit(session->session, caf::exit_reason::kill);
-}
-
 }  // namespace chatd

@@ -90,9 +90,6 @@ class session_service {
   // Live actors in the system; for leak checks.
   std::size_t running_actors() const;
 
-  // Exposed for tests that must kill a session actor from outside.
-  static void kill_session_for_test(const session_handle& session);
-
  private:
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -18,7 +18,10 @@ struct registry_state {
   directory_actor directory;
   expiry_wheel_actor expiry_wheel;
   instance_table table;
-  std::unordered_map<std::string, session_actor> sessions;  // by instance id
+  // By instance id; shared with the hook that takes them down with a
+  // registry that dies (user_registry below).
+  std::shared_ptr<std::unordered_map<std::string, session_actor>> sessions =
+      std::make_shared<std::unordered_map<std::string, session_actor>>();
   std::uint64_t next_ready_order = 0;
   std::uint64_t logins_seen = 0;  // logins the directory routed here
   bool retiring = false;
@@ -28,8 +31,8 @@ using registry_pointer = registry_actor::stateful_pointer<registry_state>;
 
 void send_kick(registry_pointer self, const online_instance& victim, const kick_notice& notice) {
   auto& st = self->state;
-  auto it = st.sessions.find(victim.instance_id);
-  if (it == st.sessions.end())
+  auto it = st.sessions->find(victim.instance_id);
+  if (it == st.sessions->end())
     return;
   spdlog::info("kick app={} user={} platform={} instance={} type={}{}{}", st.key.sdkappid,
                st.key.user_id, platform_name(victim.platform), victim.instance_id,
@@ -37,7 +40,7 @@ void send_kick(registry_pointer self, const online_instance& victim, const kick_
                notice.by ? notice.by->instance_id : "");
   self->send(it->second, notice_atom::value, notice);
   self->demonitor(it->second.address());
-  st.sessions.erase(it);
+  st.sessions->erase(it);
   metrics::instance_kicked(st.key.sdkappid, notice.type);
   metrics::instance_offline(st.key.sdkappid, victim.platform);
 }
@@ -76,7 +79,7 @@ login_grant admit(registry_pointer self, login_order& order) {
                     caf::actor_cast<registry_actor>(self), st.expiry_wheel};
   auto session = spawn_session(self->system(), std::move(init));
   self->monitor(session);
-  st.sessions.emplace(order.instance_id, session);
+  st.sessions->emplace(order.instance_id, session);
   metrics::instance_online(order.sdkappid, order.platform);
   auto ref = std::make_shared<session_ref>(
       session_ref{session, caf::actor_cast<registry_actor>(self), order.instance_id});
@@ -85,12 +88,12 @@ login_grant admit(registry_pointer self, login_order& order) {
 
 errc take_offline(registry_pointer self, const std::string& instance_id) {
   auto& st = self->state;
-  auto it = st.sessions.find(instance_id);
-  if (it == st.sessions.end())
+  auto it = st.sessions->find(instance_id);
+  if (it == st.sessions->end())
     return errc::not_logged_in;
   self->send(it->second, stop_atom::value);
   self->demonitor(it->second.address());
-  st.sessions.erase(it);
+  st.sessions->erase(it);
   forget(st, instance_id);
   offer_retirement(self);
   return errc::ok;
@@ -118,12 +121,12 @@ std::size_t kick_all(registry_pointer self, kick_type type) {
 
 void on_session_down(registry_pointer self, const caf::down_msg& down) {
   auto& st = self->state;
-  for (auto it = st.sessions.begin(); it != st.sessions.end(); ++it) {
+  for (auto it = st.sessions->begin(); it != st.sessions->end(); ++it) {
     if (it->second.address() == down.source) {
       spdlog::warn("session ended unexpectedly app={} user={} instance={} reason={}",
                    st.key.sdkappid, st.key.user_id, it->first, to_string(down.reason));
       forget(st, it->first);
-      st.sessions.erase(it);
+      st.sessions->erase(it);
       break;
     }
   }
@@ -137,8 +140,15 @@ registry_actor::behavior_type user_registry(registry_pointer self, user_key key,
   self->state.directory = std::move(directory);
   self->state.expiry_wheel = std::move(expiry_wheel);
   self->set_down_handler([self](caf::down_msg& down) { on_session_down(self, down); });
+  // Whatever ends this registry (a crash, a kill), its instances end with
+  // it: their connections learn it (sdkStateNotReady 70500) and the user
+  // can log in again under a new registry (the directory forgets this one).
+  self->attach_functor([sessions = self->state.sessions](const caf::error&) {
+    for (auto& [id, session] : *sessions)
+      caf::anon_send_exit(session, caf::exit_reason::kill);
+  });
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    for (auto& [id, session] : self->state.sessions)
+    for (auto& [id, session] : *self->state.sessions)
       self->send_exit(session, msg.reason);
     self->quit(msg.reason);
   });
@@ -149,8 +159,8 @@ registry_actor::behavior_type user_registry(registry_pointer self, user_key key,
       },
       [=](renew_atom, const std::string& instance_id, std::int64_t expires_at_ms,
           reply<errc>& done) {
-        auto it = self->state.sessions.find(instance_id);
-        if (it == self->state.sessions.end())
+        auto it = self->state.sessions->find(instance_id);
+        if (it == self->state.sessions->end())
           return done(errc::not_logged_in);
         self->send(it->second, renew_atom::value, expires_at_ms);
         done(errc::ok);

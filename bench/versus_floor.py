@@ -9,7 +9,8 @@ server, in alternating rounds:
   - idle: N logged-in sessions held, RSS per session, and the server's CPU
     while they sit idle.
 Writes bench/results/versus_floor.json; bench/write_results.py renders it.
-Usage: bench/versus_floor.py BUILD_DIR [--quick] [--variant NAME:key=value,key=value ...]
+Usage: bench/versus_floor.py BUILD_DIR [--quick] [--rounds N] [--skip-idle]
+                             [--variant NAME:key=value,key=value ...]
   A variant is chatd with other [server] settings, measured in the same run
   (how docs/DESIGN.md chose the scheduler and thread counts).
 """
@@ -169,6 +170,9 @@ def main():
     build = sys.argv[1]
     quick = "--quick" in sys.argv
     rounds = 1 if quick else 3
+    if "--rounds" in sys.argv:
+        rounds = int(sys.argv[sys.argv.index("--rounds") + 1])
+    skip_idle = "--skip-idle" in sys.argv  # CPU only (a scheduler comparison)
     seconds = 5 if quick else 12
     sessions = 2000 if quick else 19000
     state = tempfile.mkdtemp(prefix="chatd-floor.")
@@ -203,6 +207,9 @@ def main():
                   f"({sat['cycles_per_s']:.0f}/s, loadgen {sat['loadgen_cpu_us_per_cycle']:.0f}), "
                   f"500/s {slow['server_cpu_us_per_cycle']:.0f} us/cycle", flush=True)
     for name, argv in servers.items():
+        if skip_idle:
+            results[name]["idle"] = {"bytes_per_session": None, "idle_cpu_fraction_of_core": None}
+            continue
         with Server(name, argv) as s:
             results[name]["idle"] = idle(build, s, sessions, 10, "idle")
         i = results[name]["idle"]

@@ -68,6 +68,8 @@ struct client::impl : std::enable_shared_from_this<impl> {
   std::optional<login_params> wanted;  // log in again after a reconnect
   bool ready = false;
   bool kicked = false;
+  std::uint64_t frames_dropped = 0;  // frames whose handling threw (see on_frame_guarded)
+  std::string last_frame_error;
   bool finished = false;
   bool reconnecting = false;
   std::string instance;
@@ -160,10 +162,22 @@ struct client::impl : std::enable_shared_from_this<impl> {
       auto frame = json::parse(beast::buffers_to_string(buffer.data()), parse_ec);
       buffer.clear();
       if (!parse_ec && frame.is_object())
-        self->on_frame(frame.as_object());
+        self->on_frame_guarded(frame.as_object());
     }
     if (self->ws.get() == stream)
       self->on_connection_lost();
+  }
+
+  // The read loop is a detached coroutine: an exception from a frame (or
+  // from a user callback) must not end it silently. The frame is dropped,
+  // the connection goes on.
+  void on_frame_guarded(json::object& frame) {
+    try {
+      on_frame(frame);
+    } catch (const std::exception& e) {
+      ++frames_dropped;
+      last_frame_error = e.what();
+    }
   }
 
   void on_frame(json::object& frame) {
@@ -198,9 +212,12 @@ struct client::impl : std::enable_shared_from_this<impl> {
       ready = false;
       wanted.reset();
       std::optional<kicked_by> by;
-      if (const auto* b = data.if_contains("by"); b && b->is_object())
-        by = kicked_by{json::value_to<std::string>(b->at("platform")),
-                       json::value_to<std::string>(b->at("instanceID"))};
+      if (const auto* b = data.if_contains("by"); b && b->is_object()) {
+        const auto* platform = b->get_object().if_contains("platform");
+        const auto* id = b->get_object().if_contains("instanceID");
+        if (platform && platform->is_string() && id && id->is_string())
+          by = kicked_by{std::string(platform->get_string()), std::string(id->get_string())};
+      }
       const auto* type = data.if_contains("type");
       if (owner && owner->on_kicked_out)
         owner->on_kicked_out(type && type->is_string() ? std::string(type->get_string()) : "", by);

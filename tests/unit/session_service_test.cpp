@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "actors/session_service.hpp"
+#include "actors/testing.hpp"
 
 using namespace chatd;
 using namespace std::chrono_literals;
@@ -63,8 +64,14 @@ login_grant login_now(session_service& service, login_order order) {
       [&](auto done) { service.login(std::move(order), std::move(done)); });
 }
 
+// An answer that never came (the registry is gone) reads as 70500.
 errc logout_now(session_service& service, const session_handle& session) {
-  return wait_for_callback<errc>([&](auto done) { service.logout(session, std::move(done)); });
+  auto done = std::make_shared<std::promise<errc>>();
+  auto result = done->get_future();
+  service.logout(session, reply<errc>::to([done](outcome<errc> answer) {
+                   done->set_value(answer.ok() ? answer.value : errc::internal_error);
+                 }));
+  return result.get();
 }
 
 std::vector<online_instance> online_now(session_service& service, const std::string& user) {
@@ -163,13 +170,34 @@ TEST_CASE("a session actor that dies is removed and only its instance is lost") 
   auto survivor = std::make_shared<recording_sink>();
   auto g1 = login_now(service, order_for("bob", platform::web, limit3, doomed));
   auto g2 = login_now(service, order_for("bob", platform::web, limit3, survivor));
-  session_service::kill_session_for_test(g1.session);
+  testing::kill_session(g1.session);
   REQUIRE(eventually([&] { return doomed->losses == 1; }));
   REQUIRE(eventually([&] { return online_now(service, "bob").size() == 1; }));
   CHECK(online_now(service, "bob")[0].instance_id == g2.instance_id);
   CHECK(survivor->losses == 0);
   CHECK(survivor->kick_count() == 0);
   CHECK(logout_now(service, g2.session) == errc::ok);
+}
+
+TEST_CASE("a registry that crashes takes its instances down, and the user can log in again") {
+  session_service service(service_options{.scheduler_threads = 2});
+  const login_limits limit3{multi_device_policy::dual, 3, 1};
+  auto first = std::make_shared<recording_sink>();
+  auto second = std::make_shared<recording_sink>();
+  auto g1 = login_now(service, order_for("dana", platform::web, limit3, first));
+  login_now(service, order_for("dana", platform::mac, limit3, second));
+  testing::kill_registry(g1.session);
+  // Both connections learn their instance is gone (sdkStateNotReady 70500).
+  REQUIRE(eventually([&] { return first->losses == 1 && second->losses == 1; }));
+  // A login goes to a new registry: granted, not left unanswered.
+  auto again = std::make_shared<recording_sink>();
+  const auto g3 = login_now(service, order_for("dana", platform::web, limit3, again));
+  CHECK(g3.code == errc::ok);
+  REQUIRE(online_now(service, "dana").size() == 1);
+  CHECK(online_now(service, "dana")[0].instance_id == g3.instance_id);
+  // A logout through the dead registry is answered (as failed), never left hanging.
+  CHECK(logout_now(service, g1.session) != errc::ok);
+  CHECK(logout_now(service, g3.session) == errc::ok);
 }
 
 TEST_CASE("an instance whose sig expires is kicked with userSigExpired at that instant") {
