@@ -13,6 +13,8 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <atomic>
+
 #include "actors/reply.hpp"
 #include "actors/session_service.hpp"
 
@@ -27,7 +29,6 @@ using retire_atom = caf::atom_constant<caf::atom("retire")>;
 using expired_atom = caf::atom_constant<caf::atom("expired")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
-using notice_atom = caf::atom_constant<caf::atom("notice")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using unwatch_atom = caf::atom_constant<caf::atom("unwatch")>;
 
@@ -45,13 +46,13 @@ struct user_key_hash {
   }
 };
 
-// One logged-in instance: turns its registry's verdicts into exactly one
-// notice to the connection.
+// One logged-in instance: keeps its sig deadline (with the expiry wheel),
+// reports its expiry to the registry, and, if it dies without a kick or a
+// logout, tells its connection (instance_fate::lost).
 using session_actor =
     caf::typed_actor<caf::reacts_to<expire_atom>,  // its sig deadline passed (from the wheel)
                      caf::reacts_to<renew_atom, std::int64_t>,  // a new sig deadline (ms)
-                     caf::reacts_to<notice_atom, kick_notice>,  // kicked: notify, then quit
-                     caf::reacts_to<stop_atom>>;                // logged out: quit quietly
+                     caf::reacts_to<stop_atom>>;  // logged out or kicked: quit quietly
 
 // One user's instances: the single place where the limits are applied.
 using registry_actor =
@@ -86,10 +87,32 @@ struct session_ref {
 
 // What a session actor needs of its instance; who the user is lives in the
 // registry, the rest at the connection.
+// How one instance ends, told to its connection exactly once: kicked (by
+// its registry, directly, so that a kick is as fast as the answer to the
+// login that caused it), lost (its session actor died without a kick), or
+// nothing (logged out). Shared by the registry and the session actor.
+class instance_fate {
+ public:
+  explicit instance_fate(std::shared_ptr<instance_sink> sink) : sink_(std::move(sink)) {}
+  void kicked(const kick_notice& notice) {
+    if (!settled_.exchange(true))
+      sink_->kicked(notice);
+  }
+  void lost() {
+    if (!settled_.exchange(true))
+      sink_->lost();
+  }
+  void ended_quietly() { settled_.store(true); }
+
+ private:
+  std::shared_ptr<instance_sink> sink_;
+  std::atomic<bool> settled_{false};
+};
+
 struct session_init {
   instance_ref self;
   std::int64_t sig_expires_at_ms = 0;
-  std::shared_ptr<instance_sink> sink;
+  std::shared_ptr<instance_fate> fate;
   registry_actor registry;
   expiry_wheel_actor expiry_wheel;
 };

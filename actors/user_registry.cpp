@@ -13,15 +13,20 @@
 namespace chatd {
 namespace {
 
+struct live_session {
+  session_actor actor;
+  std::shared_ptr<instance_fate> fate;
+};
+using session_map = std::unordered_map<std::string, live_session>;  // by instance id
+
 struct registry_state {
   user_key key;
   directory_actor directory;
   expiry_wheel_actor expiry_wheel;
   instance_table table;
-  // By instance id; shared with the hook that takes them down with a
-  // registry that dies (user_registry below).
-  std::shared_ptr<std::unordered_map<std::string, session_actor>> sessions =
-      std::make_shared<std::unordered_map<std::string, session_actor>>();
+  // Shared with the hook that takes them down with a registry that dies
+  // (user_registry below).
+  std::shared_ptr<session_map> sessions = std::make_shared<session_map>();
   std::uint64_t next_ready_order = 0;
   std::uint64_t logins_seen = 0;  // logins the directory routed here
   bool retiring = false;
@@ -38,8 +43,11 @@ void send_kick(registry_pointer self, const online_instance& victim, const kick_
                st.key.user_id, platform_name(victim.platform), victim.instance_id,
                kick_type_name(notice.type), notice.by ? " by=" : "",
                notice.by ? notice.by->instance_id : "");
-  self->send(it->second, notice_atom::value, notice);
-  self->demonitor(it->second.address());
+  // Straight to the connection, then the session actor goes: the kick is
+  // not one actor hop behind the answer to the login that caused it.
+  it->second.fate->kicked(notice);
+  self->send(it->second.actor, stop_atom::value);
+  self->demonitor(it->second.actor.address());
   st.sessions->erase(it);
   metrics::instance_kicked(st.key.sdkappid, notice.type);
   metrics::instance_offline(st.key.sdkappid, victim.platform);
@@ -75,11 +83,12 @@ login_grant admit(registry_pointer self, login_order& order) {
   for (const auto& evicted : st.table.admit(incoming, order.limits))
     send_kick(self, evicted.instance, kick_notice{evicted.type, newcomer});
 
-  session_init init{newcomer, order.sig_expires_at_ms, std::move(order.sink),
-                    caf::actor_cast<registry_actor>(self), st.expiry_wheel};
+  auto fate = std::make_shared<instance_fate>(std::move(order.sink));
+  session_init init{newcomer, order.sig_expires_at_ms, fate, caf::actor_cast<registry_actor>(self),
+                    st.expiry_wheel};
   auto session = spawn_session(self->system(), std::move(init));
   self->monitor(session);
-  st.sessions->emplace(order.instance_id, session);
+  st.sessions->emplace(order.instance_id, live_session{session, std::move(fate)});
   metrics::instance_online(order.sdkappid, order.platform);
   auto ref = std::make_shared<session_ref>(
       session_ref{session, caf::actor_cast<registry_actor>(self), order.instance_id});
@@ -91,8 +100,9 @@ errc take_offline(registry_pointer self, const std::string& instance_id) {
   auto it = st.sessions->find(instance_id);
   if (it == st.sessions->end())
     return errc::not_logged_in;
-  self->send(it->second, stop_atom::value);
-  self->demonitor(it->second.address());
+  it->second.fate->ended_quietly();
+  self->send(it->second.actor, stop_atom::value);
+  self->demonitor(it->second.actor.address());
   st.sessions->erase(it);
   forget(st, instance_id);
   offer_retirement(self);
@@ -122,7 +132,7 @@ std::size_t kick_all(registry_pointer self, kick_type type) {
 void on_session_down(registry_pointer self, const caf::down_msg& down) {
   auto& st = self->state;
   for (auto it = st.sessions->begin(); it != st.sessions->end(); ++it) {
-    if (it->second.address() == down.source) {
+    if (it->second.actor.address() == down.source) {
       spdlog::warn("session ended unexpectedly app={} user={} instance={} reason={}",
                    st.key.sdkappid, st.key.user_id, it->first, to_string(down.reason));
       forget(st, it->first);
@@ -145,11 +155,11 @@ registry_actor::behavior_type user_registry(registry_pointer self, user_key key,
   // can log in again under a new registry (the directory forgets this one).
   self->attach_functor([sessions = self->state.sessions](const caf::error&) {
     for (auto& [id, session] : *sessions)
-      caf::anon_send_exit(session, caf::exit_reason::kill);
+      caf::anon_send_exit(session.actor, caf::exit_reason::kill);
   });
   self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& [id, session] : *self->state.sessions)
-      self->send_exit(session, msg.reason);
+      self->send_exit(session.actor, msg.reason);
     self->quit(msg.reason);
   });
   return {
@@ -162,7 +172,7 @@ registry_actor::behavior_type user_registry(registry_pointer self, user_key key,
         auto it = self->state.sessions->find(instance_id);
         if (it == self->state.sessions->end())
           return done(errc::not_logged_in);
-        self->send(it->second, renew_atom::value, expires_at_ms);
+        self->send(it->second.actor, renew_atom::value, expires_at_ms);
         done(errc::ok);
       },
       [=](kick_atom, kick_type type, reply<std::size_t>& done) { done(kick_all(self, type)); },
