@@ -27,7 +27,7 @@ struct server_config {
   int drain_grace_s = 10;
   int io_threads = 0;
   int actor_threads = 0;
-  std::string actor_scheduler = "sharing";  // sharing | io | stealing
+  std::string actor_scheduler = "io";  // io | sharing | stealing
   int outbox_frames = 1024;
   int send_stall_timeout_s = 10;
   std::string log_level = "info";

@@ -1,6 +1,7 @@
 // The race of issue #2: 50 concurrent logins of one user with a web limit of
-// 2, repeated 200 times, on a chatd with several io and actor threads; and
-// again with the actors running on the io threads (actor_scheduler = "io").
+// 2, repeated 200 times, on a chatd with several io threads running the
+// actors (actor_scheduler = "io", the default); and again with the actors on
+// CAF's own work-sharing threads.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startChatd, appConfig, Client, sig, sleep } from './lib/chatd.mjs';
@@ -13,7 +14,7 @@ let chatd;
 let onIoThreads;
 before(async () => {
   chatd = await startChatd({
-    server: { io_threads: 4, actor_threads: 4 },
+    server: { io_threads: 4, actor_scheduler: 'sharing', actor_threads: 4 },
     apps: [appConfig({ max_web_instances: LIMIT })],
   });
   onIoThreads = await startChatd({
@@ -65,6 +66,6 @@ test(`${CONCURRENT} concurrent logins with limit ${LIMIT}, ${ROUNDS} rounds: exa
   await race(chatd);
 });
 
-test(`the same race with the actors on the io threads`, async () => {
+test(`the same race with the actors on the io threads (the default)`, async () => {
   await race(onIoThreads);
 });
