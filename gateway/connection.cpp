@@ -300,8 +300,8 @@ bool connection::send(std::string text) {
 void connection::close(std::uint16_t code, std::string reason) {
   if (closing())
     return;
-  close_sent_ = true;
   queue(websocket::opcode::close, websocket::close_payload(code, reason));
+  close_sent_ = true;  // after queuing it: nothing is queued behind our close
   deadline_ms_.store(steady_ms() + close_grace_ms, std::memory_order_relaxed);
 }
 
@@ -310,9 +310,8 @@ void connection::abort() {
 }
 
 void connection::queue(websocket::opcode op, std::string payload) {
-  if (ended_ || close_queued_)
+  if (ended_ || close_sent_)
     return;
-  close_queued_ = op == websocket::opcode::close;
   queued_.push_back(out_frame{op, std::move(payload)});
   schedule_flush();
 }

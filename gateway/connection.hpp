@@ -162,7 +162,6 @@ class connection : public std::enable_shared_from_this<connection> {
   std::vector<out_frame> writing_;
   std::string write_headers_;
   bool flush_scheduled_ = false;
-  bool close_queued_ = false;
   bool close_sent_ = false;      // our close frame is queued or out
   bool close_received_ = false;  // the peer's close frame arrived
   bool ended_ = false;
