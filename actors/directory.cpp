@@ -79,6 +79,11 @@ directory_actor::behavior_type directory(directory_pointer self, expiry_wheel_ac
         else
           done(0);
       },
+      // No registry: the user has no instance online; the entry waits in the store.
+      [=](deliver_atom atom, const user_key& key, timeline_entry& entry, std::string& except) {
+        if (auto registry = find_registry(self, key))
+          self->send(registry, atom, std::move(entry), std::move(except));
+      },
       [=](online_atom atom, const user_key& key, reply<online_list>& done) {
         if (auto registry = find_registry(self, key))
           self->send(registry, atom, std::move(done));

@@ -9,6 +9,7 @@
 
 #include "protocol/error_codes.hpp"
 #include "protocol/kick.hpp"
+#include "protocol/message.hpp"
 #include "protocol/platform.hpp"
 
 namespace chatd {
@@ -32,6 +33,9 @@ class instance_sink {
   virtual void kicked(const kick_notice& notice) = 0;
   // The instance's session actor died without a kick (a bug or shutdown).
   virtual void lost() = 0;
+  // A live entry of the user's timeline, in seq order; never after kicked()
+  // or lost(). The connection drops what it has already delivered.
+  virtual void message(const timeline_entry& entry) = 0;
 };
 
 }  // namespace chatd

@@ -31,6 +31,7 @@ using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using unwatch_atom = caf::atom_constant<caf::atom("unwatch")>;
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 
 using online_list = std::vector<online_instance>;
 
@@ -61,6 +62,8 @@ using registry_actor =
                      caf::reacts_to<renew_atom, std::string, std::int64_t, reply<errc>>,
                      caf::reacts_to<kick_atom, kick_type, reply<std::size_t>>,
                      caf::reacts_to<online_atom, reply<online_list>>,
+                     // A timeline entry for every instance but one ("" = none).
+                     caf::reacts_to<deliver_atom, timeline_entry, std::string>,
                      caf::reacts_to<expired_atom, std::string>,  // a session's sig expired
                      caf::reacts_to<retire_atom>>;               // the directory agreed: quit
 
@@ -69,6 +72,7 @@ using directory_actor =
     caf::typed_actor<caf::reacts_to<login_atom, login_order, reply<login_grant>>,
                      caf::reacts_to<kick_atom, user_key, kick_type, reply<std::size_t>>,
                      caf::reacts_to<online_atom, user_key, reply<online_list>>,
+                     caf::reacts_to<deliver_atom, user_key, timeline_entry, std::string>,
                      // A registry with no instance left offers to retire, with the count of
                      // logins it has seen; the directory agrees only if it routed no more.
                      caf::reacts_to<retire_atom, user_key, std::uint64_t>>;
@@ -103,6 +107,10 @@ class instance_fate {
       sink_->lost();
   }
   void ended_quietly() { settled_.store(true); }
+  void deliver(const timeline_entry& entry) {
+    if (!settled_.load())
+      sink_->message(entry);
+  }
 
  private:
   std::shared_ptr<instance_sink> sink_;
@@ -130,6 +138,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::login_order)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::kick_notice)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::kick_type)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::user_key)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::timeline_entry)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::reply<chatd::login_grant>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::reply<chatd::errc>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::reply<std::size_t>)

@@ -109,6 +109,14 @@ void session_service::online_instances(std::uint32_t sdkappid, std::string user_
                  std::move(done));
 }
 
+void session_service::deliver(timeline_entry entry, std::string except_instance) {
+  auto owner = entry.owner();
+  const auto sdkappid = entry.message->sdkappid;
+  const auto& directory = impl_->directory_of(sdkappid, owner);
+  caf::anon_send(directory, deliver_atom::value, user_key{sdkappid, std::move(owner)},
+                 std::move(entry), std::move(except_instance));
+}
+
 std::size_t session_service::running_actors() const {
   return impl_->system.registry().running();
 }

@@ -87,6 +87,11 @@ class session_service {
   void online_instances(std::uint32_t sdkappid, std::string user_id,
                         reply<std::vector<online_instance>> done);
 
+  // Hands a committed timeline entry to every online instance of its owner
+  // except `except_instance` (the sending one). Calls from one thread reach
+  // each instance in the order they were made.
+  void deliver(timeline_entry entry, std::string except_instance);
+
   // Live actors in the system; for leak checks.
   std::size_t running_actors() const;
 

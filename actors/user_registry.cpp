@@ -177,6 +177,11 @@ registry_actor::behavior_type user_registry(registry_pointer self, user_key key,
       },
       [=](kick_atom, kick_type type, reply<std::size_t>& done) { done(kick_all(self, type)); },
       [=](online_atom, reply<online_list>& done) { done(self->state.table.instances()); },
+      [=](deliver_atom, const timeline_entry& entry, const std::string& except) {
+        for (auto& [id, session] : *self->state.sessions)
+          if (id != except)
+            session.fate->deliver(entry);
+      },
       [=](expired_atom, const std::string& instance_id) { expire(self, instance_id); },
       [=](retire_atom) { self->quit(); },
   };

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <cstdlib>
 
@@ -12,6 +13,7 @@
 #include "metrics/metrics.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/sdk_frame.hpp"
+#include "store/message_store.hpp"
 
 namespace chatd {
 namespace asio = boost::asio;
@@ -48,6 +50,13 @@ class connection::sink final : public instance_sink {
     asio::post(strand_, [link = link_, attempt = attempt_] {
       if (auto l = link.lock())
         l->on_lost(attempt);
+    });
+  }
+
+  void message(const timeline_entry& entry) override {
+    asio::post(strand_, [link = link_, attempt = attempt_, entry] {
+      if (auto l = link.lock())
+        l->on_entry(attempt, entry);
     });
   }
 
@@ -387,6 +396,7 @@ void connection::end() {
 
 std::shared_ptr<instance_sink> connection::begin_login() {
   login_in_flight_ = true;
+  timeline_.reset();
   early_kick_.reset();
   early_loss_ = false;
   return std::make_shared<sink>(weak_from_this(), strand_, ++login_attempt_);
@@ -426,6 +436,48 @@ void connection::on_lost(std::uint64_t attempt) {
     early_loss_ = true;
   else if (login_)
     deliver_loss();
+}
+
+void connection::on_entry(std::uint64_t attempt, const timeline_entry& entry) {
+  if (attempt != login_attempt_)
+    return;  // for an earlier login of this connection
+  if (login_in_flight_) {
+    timeline_.note_early(entry.seq);
+    return;
+  }
+  if (login_ && timeline_.admit_live(entry.seq))
+    deliver_entries({&entry, 1});
+}
+
+void connection::record_delivered(const timeline_entry& entry) {
+  timeline_.delivered(entry.seq);
+  const auto& m = *entry.message;
+  context_->messages.note_delivered(m.sdkappid, entry.owner(), entry.seq);
+  const auto latency = std::chrono::steady_clock::now().time_since_epoch() -
+                       std::chrono::nanoseconds(m.received_steady_ns);
+  metrics::message_delivered(
+      m.sdkappid, m.received_steady_ns != 0
+                      ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(latency)
+                      : std::chrono::steady_clock::duration::zero());
+}
+
+void connection::deliver_entries(std::span<const timeline_entry> entries) {
+  if (entries.empty())
+    return;
+  if (dialect_ == wire_dialect::native) {
+    for (const auto& entry : entries) {
+      send(frame::encode_message_event(entry));
+      record_delivered(entry);
+    }
+    return;
+  }
+  boost::json::array items;
+  for (const auto& entry : entries) {
+    items.push_back(sdk::message_item(entry));
+    record_delivered(entry);
+  }
+  const auto last = std::to_string(entries.back().seq);
+  send(sdk::encode_message_push(std::move(items), ++push_seq_, last));
 }
 
 void connection::deliver_kick(const kick_notice& notice) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "actors/session_service.hpp"
+#include "gateway/timeline_cursor.hpp"
 #include "protocol/websocket_frame.hpp"
 
 namespace chatd {
@@ -68,6 +69,10 @@ class connection : public std::enable_shared_from_this<connection> {
   // Tears the TCP connection down at once.
   void abort();
 
+  // Frames queued or being written plus ops in flight, against capacity().
+  std::size_t outbox_load() const { return backlog(); }
+  std::size_t capacity() const { return capacity_; }
+
   // Held by each op while it runs: ops in flight count against the outbox,
   // so that a client that pipelines requests is read no faster than their
   // answers can be queued.
@@ -107,6 +112,18 @@ class connection : public std::enable_shared_from_this<connection> {
   bool sig_expired_unreported() const { return sig_expired_unreported_; }
   void sig_expiry_reported() { sig_expired_unreported_ = false; }
 
+  // --- the user's timeline, for the current login --------------------------
+  // Identifies the current login attempt: a sync stops when it changes.
+  std::uint64_t login_attempt() const { return login_attempt_; }
+  timeline_cursor& timeline() { return timeline_; }
+  // Queues entries (native: one messageReceived each; SDK: one msg_push)
+  // and records them as delivered.
+  void deliver_entries(std::span<const timeline_entry> entries);
+  // Records an entry as delivered (metrics, the user's delivered mark)
+  // when the caller sends it itself (an SDK getmsg reply).
+  void record_delivered(const timeline_entry& entry);
+  std::uint64_t next_push_seq() { return ++push_seq_; }
+
   static std::int64_t steady_ms();
 
  private:
@@ -139,6 +156,7 @@ class connection : public std::enable_shared_from_this<connection> {
   // Kicks and losses.
   void on_kicked(std::uint64_t attempt, const kick_notice& notice);
   void on_lost(std::uint64_t attempt);
+  void on_entry(std::uint64_t attempt, const timeline_entry& entry);
   void deliver_kick(const kick_notice& notice);
   void deliver_sdk_kick(const kick_notice& notice);
   void deliver_loss();
@@ -179,6 +197,7 @@ class connection : public std::enable_shared_from_this<connection> {
   // A kick (or loss) that arrived before the login grant did.
   std::optional<kick_notice> early_kick_;
   bool early_loss_ = false;
+  timeline_cursor timeline_;
 };
 
 }  // namespace chatd

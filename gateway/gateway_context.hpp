@@ -94,10 +94,13 @@ class connection_set {
   std::unordered_map<const connection*, std::weak_ptr<connection>> links_;
 };
 
+class message_store;
+
 struct gateway_context {
   gateway_settings settings;
   session_service& sessions;
   gateway_backend& backend;
+  message_store& messages;
   connection_set connections;
   std::atomic<bool> accepting{false};
 };

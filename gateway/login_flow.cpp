@@ -121,6 +121,8 @@ asio::awaitable<void> login_steps(std::shared_ptr<connection> link, gateway_cont
   dialect.answer_admitted(admitted.login);
   // After the answer and ready, so that a kick that raced ahead is delivered last.
   link->finish_login(std::move(admitted.login));
+  if (link->login())
+    dialect.start_delivery(link, checked.request);
 }
 
 }  // namespace

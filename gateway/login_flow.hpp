@@ -53,6 +53,9 @@ class login_dialect {
   virtual void answer_refused(errc code) = 0;
   // The instance is admitted; sdkStateReady (or its SDK equivalent) too.
   virtual void answer_admitted(const active_login& login) = 0;
+  // The instance is ready on the link: start delivering its timeline.
+  virtual void start_delivery(const std::shared_ptr<connection>& link,
+                              const login_request& request) = 0;
 };
 
 // The one login flow of both protocols: repeat and in-flight checks, the

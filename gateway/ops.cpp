@@ -11,6 +11,7 @@
 #include "gateway/coroutine_errors.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/login_flow.hpp"
+#include "gateway/message_flow.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/login_request.hpp"
@@ -47,6 +48,11 @@ json::object login_data(const active_login& login, bool repeat) {
           {"repeatLogin", repeat}};
 }
 
+// Called while the sync runs, which holds the connection.
+sync_page_handler events_on(connection& link) {
+  return [&link](std::span<const timeline_entry> page, bool) { link.deliver_entries(page); };
+}
+
 // The native protocol's side of a login: credentials in `data`, answers as
 // response frames, readiness as the sdkStateReady event.
 class native_login final : public login_dialect {
@@ -80,6 +86,19 @@ class native_login final : public login_dialect {
   void answer_admitted(const active_login& login) override {
     call_.respond(errc::ok, login_data(login, false));
     call_.event("sdkStateReady", {{"userID", login.user_id}, {"instanceID", login.instance_id}});
+  }
+
+  // Live entries flow at once; with syncFromSeq (or entries that raced the
+  // answer) the timeline is synced first, as messageReceived events.
+  void start_delivery(const std::shared_ptr<connection>& link,
+                      const login_request& request) override {
+    const auto start = link->timeline().sync_start(request.sync_from_seq);
+    if (!start)
+      return;
+    link->timeline().begin_sync();
+    link->timeline().claim_sync();
+    asio::co_spawn(link->strand(), sync_timeline(link, start, events_on(*link)),
+                   log_coroutine_failure);
   }
 
  private:
@@ -141,6 +160,54 @@ asio::awaitable<void> op_renew_user_sig(op_call& call) {
   call.respond(code, code == errc::ok ? json::object{{"sigExpireAt", until}} : json::object{});
 }
 
+// The sendMessage request, checked; the recipient is checked by send_message.
+std::variant<outgoing_message, errc> read_send(const json::object& data,
+                                               const active_login& login) {
+  outgoing_message out;
+  out.sending_instance = login.instance_id;
+  auto& m = out.message;
+  m.sdkappid = login.sdkappid;
+  m.from = login.user_id;
+  const auto* to = data.if_contains("to");
+  if (to == nullptr || !to->is_string())
+    return errc::recipient_invalid;
+  m.to = std::string(to->get_string());
+  const auto* text = data.if_contains("text");
+  if (text == nullptr || !text->is_string())
+    return errc::text_invalid;
+  m.text = std::string(text->get_string());
+  if (const auto* id = data.if_contains("clientMsgID"); id != nullptr && !id->is_null()) {
+    if (!id->is_string() || id->get_string().size() > max_client_msg_id_bytes)
+      return errc::invalid_parameter;
+    m.client_msg_id = std::string(id->get_string());
+  }
+  m.received_steady_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+  return out;
+}
+
+// Answered once the message is durable in both timelines (CONTRACT §2c).
+asio::awaitable<void> op_send_message(op_call& call) {
+  if (!call.link->login()) {
+    call.respond(errc::not_logged_in);
+    co_return;
+  }
+  auto parsed = read_send(call.request.data, *call.link->login());
+  if (auto* code = std::get_if<errc>(&parsed)) {
+    call.respond(*code);
+    co_return;
+  }
+  const auto sent =
+      co_await send_message(*call.context, std::move(std::get<outgoing_message>(parsed)));
+  if (sent.code != errc::ok) {
+    call.respond(sent.code);
+    co_return;
+  }
+  const auto& entry = sent.entries.recipient;
+  call.respond(errc::ok, {{"messageID", entry.message->message_id},
+                          {"seq", entry.seq},
+                          {"time", entry.message->time_ms}});
+}
+
 asio::awaitable<void> op_get_login_user(op_call& call) {
   const auto& login = call.link->login();
   call.respond(errc::ok, {{"userID", login ? login->user_id : ""}});
@@ -171,6 +238,7 @@ constexpr std::array op_table{
     op_entry{"destroy", op_destroy},
     op_entry{"ping", op_server_time},
     op_entry{"renewUserSig", op_renew_user_sig},
+    op_entry{"sendMessage", op_send_message},
 };
 
 op_handler find_op(std::string_view name) {

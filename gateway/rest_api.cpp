@@ -11,6 +11,7 @@
 #include "gateway/actor_ask.hpp"
 #include "gateway/connection.hpp"
 #include "gateway/gateway_context.hpp"
+#include "gateway/rest_call.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/login_request.hpp"
 #include "protocol/usersig.hpp"
@@ -23,23 +24,6 @@ namespace json = boost::json;
 
 constexpr std::size_t max_accounts_per_query = 500;
 
-struct rest_call {
-  std::shared_ptr<gateway_context> context;
-  std::shared_ptr<const app_config> app;
-  json::object body;
-};
-
-// A finished call: its code, an optional more precise ErrorInfo, and fields.
-struct rest_result {
-  errc code = errc::ok;
-  std::string info;
-  json::object fields;
-};
-
-rest_result fail(errc code, std::string info = {}) {
-  return {code, std::move(info), {}};
-}
-
 std::string envelope(const rest_result& r) {
   json::object out;
   out["ActionStatus"] = r.code == errc::ok ? "OK" : "FAIL";
@@ -49,13 +33,6 @@ std::string envelope(const rest_result& r) {
   for (const auto& [k, v] : r.fields)
     out[k] = v;
   return json::serialize(out);
-}
-
-std::optional<std::string> user_id_field(const json::object& body, std::string_view name) {
-  const auto* v = body.if_contains(name);
-  if (v == nullptr || !v->is_string() || !is_valid_user_id(v->get_string()))
-    return std::nullopt;
-  return std::string(v->get_string());
 }
 
 asio::awaitable<outcome<std::size_t>> kick_live_instances(session_service& sessions,
@@ -258,8 +235,6 @@ asio::awaitable<rest_result> rest_drop_connections(rest_call& call) {
   co_return rest_result{errc::ok, {}, {{"Dropped", dropped}}};
 }
 
-using rest_handler = asio::awaitable<rest_result> (*)(rest_call&);
-
 struct rest_entry {
   std::string_view path;
   rest_handler handler;
@@ -269,6 +244,8 @@ constexpr std::array rest_table{
     rest_entry{"/v4/im_open_login_svc/kick", rest_kick},
     rest_entry{"/v4/im_open_login_svc/account_import", rest_account_import},
     rest_entry{"/v4/openim/query_online_status", rest_query_online_status},
+    rest_entry{"/v4/openim/sendmsg", rest_sendmsg},
+    rest_entry{"/v4/openim/admin_getroammsg", rest_admin_getroammsg},
     rest_entry{"/v4/chatd_admin/get_login_config", rest_get_login_config},
     rest_entry{"/v4/chatd_admin/set_login_config", rest_set_login_config},
     rest_entry{"/v4/chatd_admin/drop_connections", rest_drop_connections},

@@ -2,17 +2,24 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <array>
 
+#include "gateway/actor_ask.hpp"
 #include "gateway/connection.hpp"
 #include "gateway/coroutine_errors.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/login_flow.hpp"
+#include "gateway/message_flow.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/a2.hpp"
 #include "protocol/sdk_frame.hpp"
+#include "store/message_store.hpp"
 
 namespace chatd {
 namespace {
@@ -126,6 +133,12 @@ class sdk_login_dialect final : public login_dialect {
     call_.reply(errc::ok, login_fields(login, *call_.context->backend.find_app(login.sdkappid)));
   }
 
+  // Live entries wait until the SDK syncs (sdk_getmsg): its offline
+  // messages come first, in one getmsg page.
+  void start_delivery(const std::shared_ptr<connection>& link, const login_request&) override {
+    link->timeline().begin_sync();
+  }
+
  private:
   sdk_call& call_;
 };
@@ -163,6 +176,176 @@ asio::awaitable<void> sdk_recent_contacts(sdk_call& call) {
   co_return;
 }
 
+// --- messages (TENCENT-SDK-MESSAGING) ---------------------------------------
+
+// How long after the login getmsg the "sync now" notify is pushed: sent in
+// the same tick, the SDK would sync before storing the cookie (§3).
+constexpr auto notify_delay = std::chrono::milliseconds(60);
+constexpr std::string_view sync_cookie = "chatd";
+
+std::string body_string(const json::object& body, std::string_view key) {
+  const auto* v = body.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::int64_t body_integer(const json::object& body, std::string_view key, std::int64_t fallback) {
+  const auto* v = body.if_contains(key);
+  if (v == nullptr || !v->is_number())
+    return fallback;
+  boost::system::error_code ec;
+  const auto n = v->to_number<std::int64_t>(ec);
+  return ec ? fallback : n;
+}
+
+// openim.sendmsg, as the SDK sends it (MESSAGING §1); only text elements.
+std::variant<outgoing_message, errc> read_sendmsg(const json::object& body,
+                                                  const active_login& login) {
+  outgoing_message out;
+  out.sending_instance = login.instance_id;
+  auto& m = out.message;
+  m.sdkappid = login.sdkappid;
+  m.from = login.user_id;
+  m.to = body_string(body, "To_Account");
+  const auto* elements = body.if_contains("MsgBody");
+  auto text = elements ? sdk::text_of_msg_body(*elements) : std::nullopt;
+  if (!text)
+    return errc::text_invalid;
+  m.text = std::move(*text);
+  m.client_seq =
+      static_cast<std::uint64_t>(std::max<std::int64_t>(0, body_integer(body, "MsgSeq", 0)));
+  m.random = static_cast<std::uint32_t>(
+      std::clamp<std::int64_t>(body_integer(body, "MsgRandom", 0), 0, 99'999'999));
+  m.client_time_s = body_integer(body, "MsgClientTime", 0);
+  m.client_msg_id = sdk::tiny_id(m.sdkappid, m.from) + '-' + std::to_string(m.client_time_s) + '-' +
+                    std::to_string(m.random);
+  m.received_steady_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+  return out;
+}
+
+asio::awaitable<void> sdk_sendmsg(sdk_call& call) {
+  if (!call.link->login()) {
+    call.reply(errc::not_logged_in);
+    co_return;
+  }
+  auto parsed = read_sendmsg(call.request.body, *call.link->login());
+  if (auto* code = std::get_if<errc>(&parsed)) {
+    call.reply(*code);
+    co_return;
+  }
+  const auto sent =
+      co_await send_message(*call.context, std::move(std::get<outgoing_message>(parsed)));
+  if (sent.code != errc::ok) {
+    call.reply(sent.code);
+    co_return;
+  }
+  const auto& m = *sent.entries.recipient.message;
+  call.reply(errc::ok,
+             {{"MsgTime", m.time_ms / 1000}, {"MsgSeq", m.client_seq}, {"MsgKey", m.message_id}});
+}
+
+json::object sync_reply(json::array items) {
+  return {{"Cookie", sync_cookie}, {"SyncFlag", 2}, {"MsgList", std::move(items)}};
+}
+
+// The first page of a sync goes into the getmsg reply; more go as pushes.
+sync_page_handler getmsg_pages(sdk_call& call) {
+  return [&call](std::span<const timeline_entry> page, bool first) {
+    if (!first) {
+      call.link->deliver_entries(page);
+      return;
+    }
+    json::array items;
+    for (const auto& entry : page) {
+      items.push_back(sdk::message_item(entry));
+      call.link->record_delivered(entry);
+    }
+    call.reply(errc::ok, sync_reply(std::move(items)));
+  };
+}
+
+// The login's getmsg never fires MESSAGE_RECEIVED (MESSAGING §3): answer it
+// empty, then tell the SDK to sync, which it does with IsOnlineSync 1 and
+// shows what that page holds.
+asio::awaitable<void> notify_after_login_sync(sdk_call& call) {
+  call.reply(errc::ok, sync_reply({}));
+  const auto attempt = call.link->login_attempt();
+  asio::steady_timer timer(co_await asio::this_coro::executor, notify_delay);
+  co_await timer.async_wait(asio::use_awaitable);
+  if (call.link->login() && call.link->login_attempt() == attempt && !call.link->closing())
+    call.link->send(sdk::encode_sync_notify(call.link->next_push_seq()));
+}
+
+asio::awaitable<void> sdk_getmsg(sdk_call& call) {
+  if (!call.link->login()) {
+    call.reply(errc::ok);  // no cookie: the SDK stops
+    co_return;
+  }
+  const bool online_sync = body_integer(call.request.body, "IsOnlineSync", 0) == 1;
+  if (!online_sync && body_string(call.request.body, "Cookie").empty()) {
+    co_await notify_after_login_sync(call);
+    co_return;
+  }
+  if (!call.link->timeline().claim_sync()) {
+    call.reply(errc::ok, sync_reply({}));  // synced already: live pushes carry the rest
+    co_return;
+  }
+  co_await sync_timeline(call.link, std::nullopt, getmsg_pages(call));
+}
+
+// getMessageList: one conversation, older pages by the cursor in MsgKey
+// (the owner's seq of the oldest entry returned); GetDirection 1 (after a
+// reconnect) reads what is newer than LastMsgTime.
+conversation_query roaming_query(const json::object& body, const active_login& login) {
+  conversation_query q;
+  q.sdkappid = login.sdkappid;
+  q.owner = login.user_id;
+  q.peer = body_string(body, "Peer_Account");
+  q.max_count =
+      static_cast<std::size_t>(std::clamp<std::int64_t>(body_integer(body, "MaxCnt", 15), 1, 100)) +
+      1;
+  const auto last_time_s = body_integer(body, "LastMsgTime", 0);
+  if (body_integer(body, "GetDirection", 0) == 1) {
+    q.newest_first = false;
+    q.min_time_ms = last_time_s * 1000;
+    return q;
+  }
+  if (last_time_s > 0)
+    q.max_time_ms = last_time_s * 1000 + 999;
+  const auto cursor = body_string(body, "MsgKey");
+  if (!cursor.empty() && cursor.find_first_not_of("0123456789") == std::string::npos)
+    q.below_seq = std::strtoull(cursor.c_str(), nullptr, 10);
+  return q;
+}
+
+asio::awaitable<void> sdk_getroammsg(sdk_call& call) {
+  if (!call.link->login()) {
+    call.reply(errc::not_logged_in);
+    co_return;
+  }
+  auto query = roaming_query(call.request.body, *call.link->login());
+  const auto wanted = query.max_count - 1;
+  const bool older = query.newest_first;
+  auto read = co_await read_conversation(call.context->messages, std::move(query));
+  if (!read.ok()) {
+    call.reply(code_of(read.error));
+    co_return;
+  }
+  auto& entries = read.value;
+  const bool complete = entries.size() <= wanted;
+  if (!complete)
+    entries.resize(wanted);
+  if (older)
+    std::reverse(entries.begin(), entries.end());  // the SDK wants oldest first
+  json::array items;
+  for (const auto& entry : entries)
+    items.push_back(sdk::message_item(entry));
+  const auto* oldest = entries.empty() ? nullptr : &entries.front();
+  call.reply(errc::ok, {{"Complete", complete ? 1 : 0},
+                        {"MsgList", std::move(items)},
+                        {"LastMsgTime", oldest ? oldest->message->time_ms / 1000 : 0},
+                        {"MsgKey", oldest ? std::to_string(oldest->seq) : ""}});
+}
+
 struct sdk_entry {
   std::string_view servcmd;
   sdk_handler handler;
@@ -173,6 +356,9 @@ constexpr std::array sdk_table{
     sdk_entry{"im_open_status.wslogout", sdk_logout},
     sdk_entry{"sns.black_list_get", sdk_black_list},
     sdk_entry{"recentcontact.page_get", sdk_recent_contacts},
+    sdk_entry{"openim.sendmsg", sdk_sendmsg},
+    sdk_entry{"openim.getmsg", sdk_getmsg},
+    sdk_entry{"openim.getroammsg", sdk_getroammsg},
 };
 
 sdk_handler handler_for(std::string_view servcmd) {

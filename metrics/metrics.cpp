@@ -71,12 +71,17 @@ struct families {
   Family<Counter>& messages_sent =
       prometheus::BuildCounter()
           .Name("chatd_messages_sent_total")
-          .Help("Messages accepted from senders (messaging is not built yet)")
+          .Help("Messages committed to their timelines (answered to the sender)")
           .Register(*registry);
   Family<Counter>& messages_delivered =
       prometheus::BuildCounter()
           .Name("chatd_messages_delivered_total")
-          .Help("Messages delivered to instances (messaging is not built yet)")
+          .Help("Timeline entries queued to online instances (live and sync)")
+          .Register(*registry);
+  Family<Histogram>& delivery_latency =
+      prometheus::BuildHistogram()
+          .Name("chatd_message_delivery_seconds")
+          .Help("From a send's arrival to its entry queued to a live recipient instance")
           .Register(*registry);
   Family<Gauge>& build_info = prometheus::BuildGauge()
                                   .Name("chatd_build_info")
@@ -84,6 +89,7 @@ struct families {
                                   .Register(*registry);
   Histogram& login_ok = login_duration.Add({{"result", "ok"}}, latency_buckets);
   Histogram& login_error = login_duration.Add({{"result", "error"}}, latency_buckets);
+  Histogram& delivery = delivery_latency.Add({}, latency_buckets);
   Gauge& open = connections_open.Add({});
   Counter& accepted = connections.Add({});
   std::array<Counter*, connection_error_names.size()> errors{};
@@ -107,6 +113,8 @@ struct app_series {
   std::array<Gauge*, platform_count> online{};
   std::array<Counter*, kick_type_count> kicks{};
   std::array<Counter*, logout_reason_names.size()> logouts{};
+  Counter* sent = nullptr;
+  Counter* delivered = nullptr;
   std::vector<std::atomic<Counter*>> logins;
   std::mutex create_mutex;
 
@@ -121,8 +129,8 @@ struct app_series {
     for (std::size_t r = 0; r < logouts.size(); ++r)
       logouts[r] =
           &f.logouts.Add({{"app", label}, {"reason", std::string(logout_reason_names[r])}});
-    f.messages_sent.Add({{"app", label}});
-    f.messages_delivered.Add({{"app", label}});
+    sent = &f.messages_sent.Add({{"app", label}});
+    delivered = &f.messages_delivered.Add({{"app", label}});
     // Every code's series exists from the start at 0: a counter that appears
     // with its first increment already in it hides that increment from rate().
     for (std::size_t i = 0; i < code_count(); ++i)
@@ -192,6 +200,15 @@ void instance_kicked(std::uint32_t sdkappid, kick_type type) {
 
 void logged_out(std::uint32_t sdkappid, logout_reason reason) {
   series_of(sdkappid).logouts[static_cast<std::size_t>(reason)]->Increment();
+}
+
+void message_sent(std::uint32_t sdkappid) {
+  series_of(sdkappid).sent->Increment();
+}
+
+void message_delivered(std::uint32_t sdkappid, std::chrono::steady_clock::duration latency) {
+  series_of(sdkappid).delivered->Increment();
+  instruments().delivery.Observe(std::chrono::duration<double>(latency).count());
 }
 
 void connection_opened() {

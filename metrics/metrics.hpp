@@ -52,6 +52,13 @@ void declare_rest_command(std::string_view command);
 void set_actor_count_source(std::function<double()> source);
 // Failed writes to the durable store: read at each scrape from `source`.
 void set_store_failure_source(std::function<double()> source);
+// Entries retained in all timelines: read at each scrape from `source`.
+void set_timeline_entries_source(std::function<double()> source);
+
+// A message committed to its timelines.
+void message_sent(std::uint32_t sdkappid);
+// A timeline entry queued to one instance, `latency` after its send arrived.
+void message_delivered(std::uint32_t sdkappid, std::chrono::steady_clock::duration latency);
 
 std::shared_ptr<prometheus::Registry> registry();
 

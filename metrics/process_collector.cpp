@@ -89,7 +89,13 @@ namespace {
 std::mutex source_mutex;
 std::function<double()> actor_source;
 std::function<double()> store_failure_source;
+std::function<double()> timeline_source;
 }  // namespace
+
+void set_timeline_entries_source(std::function<double()> source) {
+  std::lock_guard lock(source_mutex);
+  timeline_source = std::move(source);
+}
 
 void set_actor_count_source(std::function<double()> source) {
   std::lock_guard lock(source_mutex);
@@ -112,6 +118,9 @@ std::vector<prometheus::MetricFamily> actor_collector::Collect() const {
     out.push_back(gauge("chatd_store_write_failures_total",
                         "Writes to the durable store that failed (full disk, I/O error)",
                         store_failure_source(), prometheus::MetricType::Counter));
+  if (timeline_source)
+    out.push_back(gauge("chatd_timeline_entries", "Entries retained in all users' timelines",
+                        timeline_source()));
   return out;
 }
 

@@ -27,6 +27,8 @@ constexpr std::array code_table{
     code_entry{errc::logged_out, "logged out"},
     code_entry{errc::kicked_rest_api, "kicked out by the REST API"},
     code_entry{errc::invalid_identifier, "userID must be 1..32 bytes of printable ASCII"},
+    code_entry{errc::recipient_invalid, "the recipient is not a valid account"},
+    code_entry{errc::text_invalid, "the text must be 1 to 12 KiB of UTF-8"},
     code_entry{errc::bad_json, "request is not a valid JSON object"},
     code_entry{errc::not_admin, "identifier is not an app admin"},
     code_entry{errc::sdkappid_missing, "sdkappid is missing"},

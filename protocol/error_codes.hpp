@@ -24,6 +24,9 @@ enum class errc : int {
   logged_out = 3005,
   kicked_rest_api = 3006,
   invalid_identifier = 7003,
+  // Messages.
+  recipient_invalid = 20003,
+  text_invalid = 80002,
   // Server-side codes shared with the REST API.
   bad_json = 60003,
   not_admin = 60010,

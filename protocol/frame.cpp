@@ -64,4 +64,16 @@ std::string encode_event(std::string_view event, json::object data) {
   return json::serialize(out);
 }
 
+std::string encode_message_event(const timeline_entry& entry) {
+  const auto& m = *entry.message;
+  return encode_event("messageReceived", {{"from", m.from},
+                                          {"to", m.to},
+                                          {"text", m.text},
+                                          {"messageID", m.message_id},
+                                          {"time", m.time_ms},
+                                          {"clientMsgID", m.client_msg_id},
+                                          {"seq", entry.seq},
+                                          {"flow", entry.flow == message_flow::in ? "in" : "out"}});
+}
+
 }  // namespace chatd::frame

@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 
 #include "protocol/error_codes.hpp"
+#include "protocol/message.hpp"
 
 namespace chatd::frame {
 
@@ -31,5 +32,7 @@ std::string encode_response(std::uint64_t seq, errc code, boost::json::object da
 std::string encode_response(std::uint64_t seq, errc code, std::string_view message,
                             boost::json::object data = {});
 std::string encode_event(std::string_view event, boost::json::object data);
+// The messageReceived event of one timeline entry (CONTRACT §2).
+std::string encode_message_event(const timeline_entry& entry);
 
 }  // namespace chatd::frame

@@ -64,6 +64,14 @@ std::variant<login_request, errc> parse_login_request(const json::object& data) 
       return errc::invalid_parameter;
     out.device_name = std::string(name->get_string());
   }
+  if (const auto* from = data.if_contains("syncFromSeq"); !absent(from)) {
+    if (from->is_uint64())
+      out.sync_from_seq = from->get_uint64();
+    else if (from->is_int64() && from->get_int64() >= 0)
+      out.sync_from_seq = static_cast<std::uint64_t>(from->get_int64());
+    else
+      return errc::invalid_parameter;
+  }
   return out;
 }
 

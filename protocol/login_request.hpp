@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -21,6 +22,8 @@ struct login_request {
   std::string user_sig;
   chatd::platform platform = chatd::platform::web;
   std::string device_name;
+  // Deliver the user's timeline entries after this seq, then live ones (§2c).
+  std::optional<std::uint64_t> sync_from_seq;
 };
 
 inline constexpr std::size_t max_user_id_bytes = 32;

@@ -55,6 +55,71 @@ std::string encode_kick_push(kick_type type, std::uint64_t new_instance, std::ui
   return json::serialize(out);
 }
 
+static json::array text_body(const std::string& text) {
+  return json::array{
+      json::object{{"MsgType", "TIMTextElem"}, {"MsgContent", json::object{{"Text", text}}}}};
+}
+
+json::object message_item(const timeline_entry& entry) {
+  const auto& m = *entry.message;
+  const bool copy = entry.flow == message_flow::out;
+  return {{"From_Account", copy ? m.to : m.from},
+          {"To_Account", copy ? m.from : m.to},
+          {"MsgSeq", m.client_seq},
+          {"MsgRandom", m.random},
+          {"MsgTimeStamp", m.time_ms / 1000},
+          {"MsgClientTime", m.client_time_s},
+          {"TinyId", tiny_id(m.sdkappid, m.from)},
+          {"MsgBody", text_body(m.text)},
+          {"MsgKey", m.message_id},
+          {"IsSyncMsg", copy ? 1 : 0},
+          {"CloudCustomData", ""},
+          {"From_AccountNick", ""},
+          {"From_AccountHeadurl", ""}};
+}
+
+std::string encode_message_push(json::array items, std::uint64_t push_seq,
+                                std::string_view session_data) {
+  json::object out;
+  out["head"] = json::object{{"servcmd", "im_open_push.msg_push"}, {"seq", push_seq}};
+  out["body"] = json::object{
+      {"NeedAck", 1},
+      {"SessionData", session_data},
+      {"EventArray", json::array{json::object{{"Event", 1}, {"C2cMsgArray", std::move(items)}}}}};
+  return json::serialize(out);
+}
+
+std::string encode_sync_notify(std::uint64_t push_seq) {
+  json::object out;
+  out["head"] = json::object{{"servcmd", "im_open_push.msg_push"}, {"seq", push_seq}};
+  out["body"] = json::object{
+      {"Flag", 1},
+      {"EventArray", json::array{json::object{{"Event", 1}, {"C2cMsgArray", json::array{}}}}}};
+  return json::serialize(out);
+}
+
+std::optional<std::string> text_of_msg_body(const json::value& msg_body) {
+  const auto* elements = msg_body.if_array();
+  if (elements == nullptr || elements->empty())
+    return std::nullopt;
+  std::string text;
+  for (const auto& element : *elements) {
+    const auto* e = element.if_object();
+    if (e == nullptr)
+      return std::nullopt;
+    const auto* type = e->if_contains("MsgType");
+    const auto* content = e->if_contains("MsgContent");
+    if (type == nullptr || !type->is_string() || type->get_string() != "TIMTextElem" ||
+        content == nullptr || !content->is_object())
+      return std::nullopt;
+    const auto* t = content->get_object().if_contains("Text");
+    if (t == nullptr || !t->is_string())
+      return std::nullopt;
+    text += t->get_string();
+  }
+  return text;
+}
+
 platform platform_of(const json::object& head) {
   const auto* p = head.if_contains("platform");
   if (p == nullptr || !p->is_number())

@@ -13,6 +13,7 @@
 
 #include "protocol/error_codes.hpp"
 #include "protocol/kick.hpp"
+#include "protocol/message.hpp"
 #include "protocol/platform.hpp"
 
 namespace chatd::sdk {
@@ -35,6 +36,21 @@ std::string encode_reply(const request& to, errc code, boost::json::object field
 // multipleAccount, 2 multipleDevice, 3 REST_API_Kick. Sig expiry has no push:
 // it is told by ErrorCode 70001 on the next reply.
 std::string encode_kick_push(kick_type type, std::uint64_t new_instance, std::uint64_t push_seq);
+
+// One timeline entry as a C2cMsgArray / MsgList item
+// (TENCENT-SDK-MESSAGING §2): the same identifiers in pushes, syncs and
+// roaming. An `out` entry is shaped as the SDK expects a copy of its own
+// message: IsSyncMsg 1 with From_Account and To_Account swapped.
+boost::json::object message_item(const timeline_entry& entry);
+// im_open_push.msg_push with NeedAck 1; `session_data` comes back in the ack.
+std::string encode_message_push(boost::json::array items, std::uint64_t push_seq,
+                                std::string_view session_data);
+// A push with Flag 1 and an empty C2cMsgArray: "sync now" (the SDK answers
+// with getmsg IsOnlineSync 1).
+std::string encode_sync_notify(std::uint64_t push_seq);
+// The text of an openim.sendmsg body's MsgBody: its TIMTextElem texts
+// joined; nullopt if it holds anything else or no text element.
+std::optional<std::string> text_of_msg_body(const boost::json::value& msg_body);
 
 // head.platform: 2 Android, 3 iPhone, 4 Mac; 7 (Web) and every mini-program,
 // uni-app and React Native code are Web.

@@ -128,6 +128,12 @@ const std::vector<key_spec<app_config>> app_keys{
     {"package_expire_at",
      [](auto& at, auto& a) { a.package_expire_at_ms = at.integer(0, INT64_MAX); }},
     {"allowed_origins", [](auto& at, auto& a) { a.allowed_origins = at.strings(); }},
+    {"message_retention_days",
+     [](auto& at, auto& a) { a.message_retention_days = static_cast<int>(at.integer(1, 3650)); }},
+    {"max_timeline_messages",
+     [](auto& at, auto& a) {
+       a.max_timeline_messages = static_cast<std::uint32_t>(at.integer(1, 1'000'000));
+     }},
 };
 
 template <class Target>

@@ -22,6 +22,7 @@
 #include "server/app_catalog.hpp"
 #include "server/backend.hpp"
 #include "server/config.hpp"
+#include "store/message_store.hpp"
 #include "store/state_store.hpp"
 
 namespace {
@@ -113,8 +114,13 @@ int run_server(server_config config) {
   if (config.actor_scheduler == "io")
     actor_options.executor = &on_io_threads;
   session_service sessions(actor_options);
-  metrics::set_store_failure_source(
-      [&store] { return static_cast<double>(store->write_failures()); });
+  // Destroyed before the actors: its last commits still hand their entries over.
+  auto timelines = open_sqlite_message_store(config.state_dir);
+  metrics::set_store_failure_source([&store, &timelines] {
+    return static_cast<double>(store->write_failures() + timelines->write_failures());
+  });
+  metrics::set_timeline_entries_source(
+      [&timelines] { return static_cast<double>(timelines->stored_entries()); });
   metrics::set_actor_count_source(
       [&sessions] { return static_cast<double>(sessions.running_actors()); });
 
@@ -126,7 +132,7 @@ int run_server(server_config config) {
   settings.max_frame_bytes = static_cast<std::size_t>(config.max_frame_bytes);
   settings.outbox_frames = static_cast<std::size_t>(config.outbox_frames);
   settings.send_stall_timeout = std::chrono::seconds(config.send_stall_timeout_s);
-  auto context = std::make_shared<gateway_context>(settings, sessions, backend);
+  auto context = std::make_shared<gateway_context>(settings, sessions, backend, *timelines);
 
   metrics_endpoint metrics(config.metrics_listen);
   gateway_server gateway(io, context);

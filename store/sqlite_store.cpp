@@ -2,8 +2,8 @@
 // so a write acknowledged to a REST caller survives kill -9 and power loss.
 // Everything read on the login path is cached in memory.
 //
-// The sqlite3 C API is wrapped by hand (a statement RAII type below): the
-// allowed Debian packages carry no C++ wrapper for SQLite.
+// The sqlite3 C API is wrapped by hand (store/sqlite_util.hpp): the allowed
+// Debian packages carry no C++ wrapper for SQLite.
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
@@ -17,97 +17,20 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "store/sqlite_util.hpp"
 #include "store/state_store.hpp"
 
 namespace chatd {
 namespace {
 
 namespace json = boost::json;
+using sqlite::exec_sql;
+using sqlite::statement;
+using sqlite::transaction;
 
 std::string account_key(std::uint32_t sdkappid, const std::string& user_id) {
   return std::to_string(sdkappid) + '\n' + user_id;
 }
-
-class statement {
- public:
-  statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
-  }
-  ~statement() { sqlite3_finalize(stmt_); }
-  statement(const statement&) = delete;
-  statement& operator=(const statement&) = delete;
-
-  statement& bind(int i, std::int64_t v) {
-    sqlite3_bind_int64(stmt_, i, v);
-    return *this;
-  }
-  statement& bind(int i, const std::string& v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  template <class T>
-  statement& bind(int i, const std::optional<T>& v) {
-    if (v)
-      return bind(i, *v);
-    sqlite3_bind_null(stmt_, i);
-    return *this;
-  }
-  // One step; true while a row is available.
-  bool step() {
-    const int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW)
-      return true;
-    if (rc != SQLITE_DONE)
-      throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errmsg(db_));
-    return false;
-  }
-  void run() {
-    step();
-    sqlite3_reset(stmt_);
-  }
-  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-  std::string text(int col) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : "";
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-void exec_sql(sqlite3* db, const char* sql) {
-  char* error = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {
-    std::string message = error ? error : sqlite3_errmsg(db);
-    sqlite3_free(error);
-    throw std::runtime_error("sqlite: " + message);
-  }
-}
-
-// Rolls back unless committed: a failure in the middle of a batch never
-// leaves the connection inside an open transaction (which would make every
-// later write fail).
-class transaction {
- public:
-  explicit transaction(sqlite3* db) : db_(db) { exec_sql(db_, "BEGIN"); }
-  ~transaction() {
-    if (!committed_)
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  transaction(const transaction&) = delete;
-  transaction& operator=(const transaction&) = delete;
-  void commit() {
-    exec_sql(db_, "COMMIT");
-    committed_ = true;
-  }
-
- private:
-  sqlite3* db_;
-  bool committed_ = false;
-};
 
 constexpr const char* insert_account_sql = "INSERT OR IGNORE INTO accounts VALUES (?1, ?2)";
 

@@ -21,6 +21,7 @@ struct counting_sink : instance_sink {
   std::atomic<int> losses{0};
   void kicked(const kick_notice&) override { ++kicks; }
   void lost() override { ++losses; }
+  void message(const timeline_entry&) override {}
 };
 
 login_order order_for(const std::string& user, std::shared_ptr<instance_sink> sink) {

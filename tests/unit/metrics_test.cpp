@@ -18,6 +18,7 @@ const std::string app_label = std::to_string(app);
 struct null_sink : instance_sink {
   void kicked(const kick_notice&) override {}
   void lost() override {}
+  void message(const timeline_entry&) override {}
 };
 
 login_grant login(session_service& service, const std::string& user, platform p,

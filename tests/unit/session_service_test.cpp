@@ -18,6 +18,7 @@ namespace {
 struct recording_sink : instance_sink {
   std::mutex mutex;
   std::vector<kick_notice> kicks;
+  std::vector<std::uint64_t> seqs;  // timeline entries received
   std::atomic<int> losses{0};
 
   void kicked(const kick_notice& notice) override {
@@ -25,6 +26,14 @@ struct recording_sink : instance_sink {
     kicks.push_back(notice);
   }
   void lost() override { ++losses; }
+  void message(const timeline_entry& entry) override {
+    std::lock_guard lock(mutex);
+    seqs.push_back(entry.seq);
+  }
+  std::vector<std::uint64_t> received() {
+    std::lock_guard lock(mutex);
+    return seqs;
+  }
   std::size_t kick_count() {
     std::lock_guard lock(mutex);
     return kicks.size();
@@ -245,4 +254,46 @@ TEST_CASE("a REST kick reaches every instance of the user and no one else") {
   CHECK(other->kick_count() == 0);
   CHECK(online_now(service, "erin").empty());
   CHECK(online_now(service, "frank").size() == 1);
+}
+
+TEST_CASE(
+    "a timeline entry reaches every online instance of its owner but the excluded one, in order") {
+  session_service service(service_options{.scheduler_threads = 2});
+  const login_limits three_web{multi_device_policy::dual, 3, 1};
+  auto a = std::make_shared<recording_sink>();
+  auto b = std::make_shared<recording_sink>();
+  auto other_user = std::make_shared<recording_sink>();
+  auto first = login_now(service, order_for("bob", platform::web, three_web, a));
+  auto second = login_now(service, order_for("bob", platform::web, three_web, b));
+  login_now(service, order_for("carol", platform::web, three_web, other_user));
+  REQUIRE(first.code == errc::ok);
+  REQUIRE(second.code == errc::ok);
+
+  auto message = std::make_shared<chat_message>();
+  message->sdkappid = 1400000000;
+  message->from = "alice";
+  message->to = "bob";
+  for (std::uint64_t seq = 1; seq <= 100; ++seq)
+    service.deliver(timeline_entry{seq, message_flow::in, message},
+                    seq % 2 == 0 ? second.instance_id : "");
+  // An entry for a user with no registry is dropped, not an error.
+  message->to = "nobody";
+  service.deliver(timeline_entry{1, message_flow::in, message}, "");
+
+  REQUIRE(eventually([&] { return a->received().size() == 100; }));
+  REQUIRE(eventually([&] { return b->received().size() == 50; }));
+  const auto at_a = a->received();
+  for (std::size_t i = 0; i < at_a.size(); ++i)
+    CHECK(at_a[i] == i + 1);
+  for (auto seq : b->received())
+    CHECK(seq % 2 == 1);
+  CHECK(other_user->received().empty());
+
+  // A kicked instance gets nothing more.
+  service.kick_user(1400000000, "bob", kick_type::rest_api, reply<std::size_t>::ignored());
+  REQUIRE(eventually([&] { return a->kick_count() == 1; }));
+  message->to = "bob";
+  service.deliver(timeline_entry{101, message_flow::in, message}, "");
+  std::this_thread::sleep_for(50ms);
+  CHECK(a->received().size() == 100);
 }

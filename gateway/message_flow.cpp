@@ -1,0 +1,138 @@
+#include "gateway/message_flow.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "actors/session_service.hpp"
+#include "gateway/actor_ask.hpp"
+#include "gateway/connection.hpp"
+#include "gateway/gateway_context.hpp"
+#include "metrics/metrics.hpp"
+#include "protocol/login_request.hpp"
+
+namespace chatd {
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::int64_t ms_per_day = 24LL * 3600 * 1000;
+
+// Runs on the store's thread, in commit order: the entries go to the
+// actors in that order, so every instance sees its timeline in seq order.
+void hand_over(session_service& sessions, const appended_message& appended,
+               const std::string& sending_instance) {
+  sessions.deliver(appended.recipient, sending_instance);
+  if (appended.sender)
+    sessions.deliver(*appended.sender, sending_instance);
+  metrics::message_sent(appended.recipient.message->sdkappid);
+}
+
+asio::awaitable<outcome<std::optional<appended_message>>> append(gateway_context& context,
+                                                                 append_request request,
+                                                                 std::string sending_instance) {
+  auto shared = std::make_shared<append_request>(std::move(request));
+  return ask<std::optional<appended_message>>(
+      [&context, shared,
+       sending = std::move(sending_instance)](reply<std::optional<appended_message>> done) {
+        shared->done = [&sessions = context.sessions, sending,
+                        done](std::optional<appended_message> appended) {
+          if (appended)
+            hand_over(sessions, *appended, sending);
+          done(std::move(appended));
+        };
+        context.messages.append(std::move(*shared));
+      });
+}
+
+errc check_recipient(gateway_context& context, const chat_message& m) {
+  if (!is_valid_user_id(m.to) || !context.backend.account_known(m.sdkappid, m.to))
+    return errc::recipient_invalid;
+  return check_text(m.text);
+}
+
+asio::awaitable<outcome<timeline_page>> read_page(message_store& store, std::uint32_t sdkappid,
+                                                  std::string user_id,
+                                                  std::optional<std::uint64_t> after) {
+  return ask<timeline_page>(
+      [&store, sdkappid, user = std::move(user_id), after](reply<timeline_page> done) {
+        store.read_timeline(sdkappid, user, after, sync_page_entries,
+                            [done](timeline_page page) { done(std::move(page)); });
+      });
+}
+
+bool same_login(const connection& link, std::uint64_t attempt) {
+  return link.login_attempt() == attempt && link.login().has_value() && !link.closing();
+}
+
+// Waits while the client has not read what was already queued.
+asio::awaitable<void> pace(connection& link) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!link.closing() && link.outbox_load() * 2 > link.capacity()) {
+    timer.expires_after(std::chrono::milliseconds(5));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+}  // namespace
+
+asio::awaitable<sent_message> send_message(gateway_context& context, outgoing_message out) {
+  auto& m = out.message;
+  if (const auto code = check_recipient(context, m); code != errc::ok)
+    co_return sent_message{code, {}};
+  auto app = context.backend.find_app(m.sdkappid);
+  if (!app)
+    co_return sent_message{errc::sdkappid_not_found, {}};
+  if (m.random == 0)
+    m.random = new_message_random();
+  append_request request;
+  request.copy_to_sender = out.copy_to_sender;
+  request.max_timeline_messages = app->max_timeline_messages;
+  request.retention_ms = app->message_retention_days * ms_per_day;
+  request.message = std::move(m);
+  auto answer = co_await append(context, std::move(request), std::move(out.sending_instance));
+  if (!answer.ok() || !answer.value) {
+    spdlog::error("send: the message store {}", answer.ok() ? "failed" : "did not answer");
+    co_return sent_message{errc::internal_error, {}};
+  }
+  co_return sent_message{errc::ok, std::move(*answer.value)};
+}
+
+asio::awaitable<outcome<std::vector<timeline_entry>>> read_conversation(message_store& store,
+                                                                        conversation_query query) {
+  return ask<std::vector<timeline_entry>>(
+      [&store, query = std::move(query)](reply<std::vector<timeline_entry>> done) mutable {
+        store.read_conversation(std::move(query),
+                                [done](std::vector<timeline_entry> e) { done(std::move(e)); });
+      });
+}
+
+asio::awaitable<void> sync_timeline(std::shared_ptr<connection> link,
+                                    std::optional<std::uint64_t> after, sync_page_handler show) {
+  const auto attempt = link->login_attempt();
+  const auto sdkappid = link->login()->sdkappid;
+  const auto user_id = link->login()->user_id;
+  bool first = true;
+  for (;;) {
+    auto page = co_await read_page(link->context().messages, sdkappid, user_id, after);
+    if (!same_login(*link, attempt))
+      co_return;
+    if (!page.ok()) {
+      spdlog::error("sync app={} user={}: the message store did not answer", sdkappid, user_id);
+      link->timeline().abandon_sync();
+      co_return;
+    }
+    auto& entries = page.value.entries;
+    show(entries, std::exchange(first, false));
+    const bool last_page = entries.size() < sync_page_entries;
+    if (last_page && link->timeline().finish_sync_if_caught_up(page.value.head))
+      co_return;
+    after = entries.empty() ? page.value.head : entries.back().seq;
+    co_await pace(*link);
+    if (!same_login(*link, attempt))
+      co_return;
+  }
+}
+
+}  // namespace chatd

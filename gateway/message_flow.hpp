@@ -1,0 +1,60 @@
+// The message flows shared by the native protocol, the Tencent SDK's and
+// REST (CONTRACT §2c): sending (checks, durable append, hand-over of the
+// entries to the actors that deliver them) and syncing a login's timeline.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "actors/reply.hpp"
+#include "protocol/error_codes.hpp"
+#include "protocol/message.hpp"
+#include "store/message_store.hpp"
+
+namespace chatd {
+
+class connection;
+struct gateway_context;
+
+struct outgoing_message {
+  chat_message message;          // sdkappid, from, to, text and the client's ids
+  bool copy_to_sender = true;    // REST SyncOtherMachine 2: false
+  std::string sending_instance;  // gets no copy of its own message; "" for REST
+};
+
+struct sent_message {
+  errc code = errc::ok;
+  appended_message entries;  // when code is ok
+};
+
+// 20003 for a recipient that is not a valid known account, 80002 for a bad
+// text; else appends durably (group commit), hands the entries to the
+// recipient's and sender's instances in commit order, and answers. 70500
+// if the store failed or did not answer.
+boost::asio::awaitable<sent_message> send_message(gateway_context& context, outgoing_message out);
+
+// Shows one page of a sync: the first page of an SDK sync goes into the
+// getmsg reply, every other page out as the dialect's pushes.
+using sync_page_handler = std::function<void(std::span<const timeline_entry> page, bool first)>;
+
+// Delivers the login's timeline after `after` (nullopt: after what was last
+// delivered to any instance of the user), page by page, paced by the
+// outbox, until it has caught up with the live entries that raced it; then
+// live entries flow. Stops if the login ends. The connection's cursor must
+// be syncing (timeline_cursor::begin_sync).
+boost::asio::awaitable<void> sync_timeline(std::shared_ptr<connection> link,
+                                           std::optional<std::uint64_t> after,
+                                           sync_page_handler show);
+
+// One conversation (message_store::read_conversation), on the store's thread.
+boost::asio::awaitable<outcome<std::vector<timeline_entry>>> read_conversation(
+    message_store& store, conversation_query query);
+
+// Pages of at most this many entries.
+inline constexpr std::size_t sync_page_entries = 200;
+
+}  // namespace chatd

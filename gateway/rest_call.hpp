@@ -1,0 +1,50 @@
+// Internal to gateway/: what one admin REST call sees and answers, shared by
+// the command handlers (rest_api.cpp, rest_messages.cpp).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "gateway/gateway_context.hpp"
+#include "protocol/app_config.hpp"
+#include "protocol/error_codes.hpp"
+#include "protocol/login_request.hpp"
+
+namespace chatd {
+
+namespace json = boost::json;
+
+struct rest_call {
+  std::shared_ptr<gateway_context> context;
+  std::shared_ptr<const app_config> app;
+  json::object body;
+};
+
+// A finished call: its code, an optional more precise ErrorInfo, and fields.
+struct rest_result {
+  errc code = errc::ok;
+  std::string info;
+  json::object fields;
+};
+
+inline rest_result fail(errc code, std::string info = {}) {
+  return {code, std::move(info), {}};
+}
+
+inline std::optional<std::string> user_id_field(const json::object& body, std::string_view name) {
+  const auto* v = body.if_contains(name);
+  if (v == nullptr || !v->is_string() || !is_valid_user_id(v->get_string()))
+    return std::nullopt;
+  return std::string(v->get_string());
+}
+
+using rest_handler = boost::asio::awaitable<rest_result> (*)(rest_call&);
+
+// openim/sendmsg and openim/admin_getroammsg (rest_messages.cpp).
+boost::asio::awaitable<rest_result> rest_sendmsg(rest_call& call);
+boost::asio::awaitable<rest_result> rest_admin_getroammsg(rest_call& call);
+
+}  // namespace chatd

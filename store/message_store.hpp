@@ -1,0 +1,80 @@
+// The durable per-user timelines of CONTRACT §2c behind one interface, so
+// that a cluster backend can replace the embedded SQLite one. Everything
+// runs on the store's own thread: appends are group-committed (one
+// transaction for every send waiting), and every callback is called there,
+// appends in commit order.
+#pragma once
+
+#include <climits>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/message.hpp"
+
+namespace chatd {
+
+// A committed message: its entry in the recipient's timeline and, unless it
+// was not copied (REST SyncOtherMachine 2) or sent to oneself, in the sender's.
+struct appended_message {
+  timeline_entry recipient;
+  std::optional<timeline_entry> sender;
+};
+
+struct append_request {
+  chat_message message;  // time_ms, message_id (and a missing client_seq) set by the store
+  bool copy_to_sender = true;
+  std::uint32_t max_timeline_messages = 10000;  // older entries of both timelines are dropped
+  std::int64_t retention_ms = 7LL * 24 * 3600 * 1000;
+  // nullopt: not written (the disk failed); nothing was acknowledged.
+  std::function<void(std::optional<appended_message>)> done;
+};
+
+struct timeline_page {
+  std::vector<timeline_entry> entries;  // seq order
+  std::uint64_t head = 0;               // the timeline's last seq when it was read
+};
+
+// One user's entries with one peer, by time (both bounds inclusive, ms).
+struct conversation_query {
+  std::uint32_t sdkappid = 0;
+  std::string owner;
+  std::string peer;
+  std::int64_t min_time_ms = 0;
+  std::int64_t max_time_ms = INT64_MAX;
+  std::uint64_t below_seq = UINT64_MAX;  // a paging cursor: the owner's seq
+  std::size_t max_count = 100;
+  bool newest_first = true;
+};
+
+class message_store {
+ public:
+  virtual ~message_store() = default;
+
+  virtual void append(append_request request) = 0;
+  // Retained entries with seq > after_seq, at most max_count. nullopt: after
+  // the last seq delivered to any instance of the user (note_delivered).
+  virtual void read_timeline(std::uint32_t sdkappid, std::string user_id,
+                             std::optional<std::uint64_t> after_seq, std::size_t max_count,
+                             std::function<void(timeline_page)> done) = 0;
+  virtual void read_conversation(conversation_query query,
+                                 std::function<void(std::vector<timeline_entry>)> done) = 0;
+  // An entry up to `seq` reached an instance of the user. Any thread;
+  // written with the next batch (not durable on return).
+  virtual void note_delivered(std::uint32_t sdkappid, const std::string& user_id,
+                              std::uint64_t seq) = 0;
+
+  // Entries retained over all timelines; writes that failed since opening.
+  virtual std::uint64_t stored_entries() const = 0;
+  virtual std::uint64_t write_failures() const = 0;
+};
+
+// Opens (creating if needed) `state_dir/timelines.sqlite3` in WAL mode with
+// synchronous=FULL and starts its thread. Throws std::runtime_error.
+std::unique_ptr<message_store> open_sqlite_message_store(const std::filesystem::path& state_dir);
+
+}  // namespace chatd

@@ -1,0 +1,229 @@
+// The embedded timelines on a real SQLite file: seqs, group commit, reads,
+// retention, reopening as after a restart, and a full disk.
+#include <doctest/doctest.h>
+
+#include <sys/resource.h>
+
+#include <csignal>
+#include <filesystem>
+#include <future>
+#include <random>
+#include <thread>
+
+#include "store/message_store.hpp"
+
+using namespace chatd;
+
+namespace {
+
+std::filesystem::path fresh_dir() {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("chatd-timeline-test-" + std::to_string(std::random_device{}()));
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+chat_message text_message(std::string from, std::string to, std::string text) {
+  chat_message m;
+  m.sdkappid = 1;
+  m.from = std::move(from);
+  m.to = std::move(to);
+  m.text = std::move(text);
+  m.random = new_message_random();
+  return m;
+}
+
+std::optional<appended_message> append_now(message_store& store, chat_message m, bool copy = true,
+                                           std::uint32_t cap = 10000) {
+  std::promise<std::optional<appended_message>> done;
+  auto result = done.get_future();
+  append_request request;
+  request.message = std::move(m);
+  request.copy_to_sender = copy;
+  request.max_timeline_messages = cap;
+  request.done = [&done](std::optional<appended_message> r) { done.set_value(std::move(r)); };
+  store.append(std::move(request));
+  return result.get();
+}
+
+timeline_page read_now(message_store& store, const std::string& user,
+                       std::optional<std::uint64_t> after, std::size_t max = 1000) {
+  std::promise<timeline_page> done;
+  auto result = done.get_future();
+  store.read_timeline(1, user, after, max,
+                      [&done](timeline_page p) { done.set_value(std::move(p)); });
+  return result.get();
+}
+
+std::vector<timeline_entry> conversation_now(message_store& store, conversation_query q) {
+  std::promise<std::vector<timeline_entry>> done;
+  auto result = done.get_future();
+  store.read_conversation(std::move(q),
+                          [&done](std::vector<timeline_entry> e) { done.set_value(std::move(e)); });
+  return result.get();
+}
+
+}  // namespace
+
+TEST_CASE("a message goes to both timelines with their own seqs, and survives reopening") {
+  const auto dir = fresh_dir();
+  std::string message_id;
+  {
+    auto store = open_sqlite_message_store(dir);
+    auto first = append_now(*store, text_message("alice", "bob", "hello"));
+    REQUIRE(first);
+    CHECK(first->recipient.seq == 1);
+    CHECK(first->recipient.flow == message_flow::in);
+    REQUIRE(first->sender);
+    CHECK(first->sender->seq == 1);
+    CHECK(first->sender->flow == message_flow::out);
+    CHECK(first->recipient.message->time_ms > 0);
+    message_id = first->recipient.message->message_id;
+    CHECK(!message_id.empty());
+    auto reply = append_now(*store, text_message("bob", "alice", "hi"));
+    CHECK(reply->recipient.seq == 2);  // alice: out 1, in 2
+    CHECK(reply->sender->seq == 2);    // bob: in 1, out 2
+    auto to_self = append_now(*store, text_message("bob", "bob", "note"));
+    CHECK(to_self->recipient.seq == 3);
+    CHECK(!to_self->sender);  // one entry only
+    CHECK(store->stored_entries() == 5);
+  }
+  auto store = open_sqlite_message_store(dir);
+  CHECK(store->stored_entries() == 5);
+  const auto bob = read_now(*store, "bob", 0);
+  REQUIRE(bob.entries.size() == 3);
+  CHECK(bob.head == 3);
+  CHECK(bob.entries[0].message->text == "hello");
+  CHECK(bob.entries[0].message->message_id == message_id);
+  CHECK(bob.entries[1].flow == message_flow::out);
+  CHECK(bob.entries[2].message->text == "note");
+  // Seqs continue after a restart.
+  CHECK(append_now(*store, text_message("carol", "bob", "later"))->recipient.seq == 4);
+  CHECK(read_now(*store, "bob", 3).entries.size() == 1);
+}
+
+TEST_CASE("concurrent sends get gap-free seqs in commit order, in few transactions") {
+  auto store = open_sqlite_message_store(fresh_dir());
+  constexpr int senders = 8;
+  constexpr int each = 250;
+  std::mutex mutex;
+  std::vector<std::uint64_t> order;  // bob's seqs, in callback order
+  std::atomic<int> answered{0};
+  std::vector<std::thread> threads;
+  for (int s = 0; s < senders; ++s)
+    threads.emplace_back([&, s] {
+      for (int i = 0; i < each; ++i) {
+        append_request request;
+        request.message = text_message("sender" + std::to_string(s), "bob", std::to_string(i));
+        request.done = [&](std::optional<appended_message> r) {
+          REQUIRE(r);
+          std::lock_guard lock(mutex);
+          order.push_back(r->recipient.seq);
+          ++answered;
+        };
+        store->append(std::move(request));
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  while (answered < senders * each)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (std::size_t i = 0; i < order.size(); ++i)
+    REQUIRE(order[i] == i + 1);
+  const auto page = read_now(*store, "bob", 0, 10000);
+  CHECK(page.entries.size() == senders * each);
+}
+
+TEST_CASE("max_timeline_messages keeps the newest entries; seqs are never reused") {
+  auto store = open_sqlite_message_store(fresh_dir());
+  for (int i = 1; i <= 5; ++i)
+    append_now(*store, text_message("alice", "bob", std::to_string(i)), true, 3);
+  const auto page = read_now(*store, "bob", 0);
+  REQUIRE(page.entries.size() == 3);
+  CHECK(page.entries.front().seq == 3);
+  CHECK(page.entries.back().message->text == "5");
+  CHECK(store->stored_entries() == 6);  // 3 for bob, 3 for alice
+}
+
+TEST_CASE("a conversation reads one pair, newest first, bounded by time and count") {
+  auto store = open_sqlite_message_store(fresh_dir());
+  for (int i = 1; i <= 4; ++i)
+    append_now(*store, text_message("alice", "bob", "ab" + std::to_string(i)));
+  append_now(*store, text_message("carol", "bob", "cb"));
+  append_now(*store, text_message("bob", "alice", "ba"));
+  conversation_query q;
+  q.sdkappid = 1;
+  q.owner = "bob";
+  q.peer = "alice";
+  q.max_count = 3;
+  auto newest = conversation_now(*store, q);
+  REQUIRE(newest.size() == 3);
+  CHECK(newest[0].message->text == "ba");
+  CHECK(newest[1].message->text == "ab4");
+  q.newest_first = false;
+  q.max_count = 100;
+  auto all = conversation_now(*store, q);
+  REQUIRE(all.size() == 5);
+  CHECK(all[0].message->text == "ab1");
+  q.max_time_ms = all[0].message->time_ms - 1;
+  CHECK(conversation_now(*store, q).empty());
+}
+
+TEST_CASE("the delivered mark: an SDK login reads what no instance got yet, also after reopening") {
+  const auto dir = fresh_dir();
+  {
+    auto store = open_sqlite_message_store(dir);
+    for (int i = 1; i <= 4; ++i)
+      append_now(*store, text_message("alice", "bob", std::to_string(i)));
+    CHECK(read_now(*store, "bob", std::nullopt).entries.size() == 4);
+    store->note_delivered(1, "bob", 3);
+    const auto rest = read_now(*store, "bob", std::nullopt);
+    REQUIRE(rest.entries.size() == 1);
+    CHECK(rest.entries[0].seq == 4);
+    append_now(*store, text_message("alice", "bob", "flush"));  // writes the mark too
+  }
+  auto store = open_sqlite_message_store(dir);
+  CHECK(read_now(*store, "bob", std::nullopt).entries.size() == 2);
+}
+
+namespace {
+
+class full_disk {
+ public:
+  explicit full_disk(const std::filesystem::path& dir) {
+    std::signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &saved_);
+    std::uintmax_t largest = 0;
+    for (const auto& f : std::filesystem::directory_iterator(dir))
+      largest = std::max(largest, f.file_size());
+    rlimit full{largest, saved_.rlim_max};
+    setrlimit(RLIMIT_FSIZE, &full);
+  }
+  ~full_disk() { setrlimit(RLIMIT_FSIZE, &saved_); }
+
+ private:
+  rlimit saved_{};
+};
+
+}  // namespace
+
+TEST_CASE("a full disk: a send is refused, never acknowledged, and no seq is lost or reused") {
+  const auto dir = fresh_dir();
+  auto store = open_sqlite_message_store(dir);
+  REQUIRE(append_now(*store, text_message("alice", "bob", "before"))->recipient.seq == 1);
+  {
+    full_disk full(dir);
+    int refused = 0;
+    for (int i = 0; i < 50; ++i)
+      if (!append_now(*store, text_message("alice", "bob", std::string(4000, 'x'))))
+        ++refused;
+    CHECK(refused > 0);
+    CHECK(store->write_failures() > 0);
+  }
+  const auto after = append_now(*store, text_message("alice", "bob", "after"));
+  REQUIRE(after);
+  const auto page = read_now(*store, "bob", 0, 1000);
+  REQUIRE(page.entries.back().seq == after->recipient.seq);
+  for (std::size_t i = 0; i < page.entries.size(); ++i)
+    CHECK(page.entries[i].seq == i + 1);  // gap-free: refused sends took no seq
+}
