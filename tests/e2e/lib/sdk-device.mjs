@@ -23,6 +23,9 @@ chat.on(E.SDK_READY, () => out({ event: 'SDK_READY' }));
 chat.on(E.SDK_NOT_READY, () => out({ event: 'SDK_NOT_READY' }));
 chat.on(E.KICKED_OUT, (e) => out({ event: 'KICKED_OUT', type: e.data.type }));
 chat.on(E.NET_STATE_CHANGE, (e) => out({ event: 'NET_STATE_CHANGE', state: e.data.state }));
+const shape = (m) => ({ ID: m.ID, from: m.from, to: m.to, flow: m.flow, text: m.payload?.text, time: m.time,
+  conversationID: m.conversationID, sequence: m.sequence, random: m.random });
+chat.on(E.MESSAGE_RECEIVED, (e) => out({ event: 'MESSAGE_RECEIVED', messages: e.data.map(shape) }));
 
 const commands = {
   login: ({ userID, userSig }) => chat.login({ userID, userSig }).then((r) => ({ code: 0, repeatLogin: !!r.data.repeatLogin })),
@@ -30,6 +33,10 @@ const commands = {
   getLoginUser: () => ({ userID: chat.getLoginUser() }),
   getServerTime: () => ({ serverTime: chat.getServerTime() }),
   isReady: () => ({ ready: chat.isReady() }),
+  sendText: ({ to, text }) => chat.sendMessage(chat.createTextMessage({ to, conversationType: TencentCloudChat.TYPES.CONV_C2C, payload: { text } }))
+    .then((r) => ({ code: r.code ?? 0, status: r.data.message.status, message: shape(r.data.message) })),
+  getMessageList: ({ conversationID }) => chat.getMessageList({ conversationID })
+    .then((r) => ({ code: 0, messages: r.data.messageList.map(shape), isCompleted: r.data.isCompleted })),
   exit: async () => { await chat.destroy().catch(() => {}); setTimeout(() => process.exit(0), 50); return {}; },
 };
 

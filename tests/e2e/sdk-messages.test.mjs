@@ -1,0 +1,130 @@
+// Messages with the unmodified official Web SDK (@tencentcloud/chat 3.6.6,
+// pinned), one Node process per device, against a real chatd; SDK and
+// native instances are the same users on the same timelines.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { startChatd, appConfig, Client, sig, sleep, APP } from './lib/chatd.mjs';
+import { SdkDevice } from './lib/sdk.mjs';
+
+let chatd;
+const devices = [];
+before(async () => { chatd = await startChatd({ apps: [appConfig({ max_web_instances: 3 })] }); });
+after(async () => {
+  await Promise.all(devices.map((d) => d.stop()));
+  await chatd.stop();
+});
+
+async function loggedIn(user) {
+  const d = SdkDevice.start(chatd, APP);
+  devices.push(d);
+  const r = await d.call('login', { userID: user, userSig: sig(user) });
+  assert.equal(r.code, 0, JSON.stringify(r));
+  await d.waitEvent('SDK_READY');
+  return d;
+}
+
+async function native(user) {
+  const c = await Client.connect(chatd.url);
+  assert.equal((await c.login(user)).code, 0);
+  return c;
+}
+
+function texts(d) {
+  return d.events.filter((e) => e.event === 'MESSAGE_RECEIVED').flatMap((e) => e.messages.map((m) => m.text));
+}
+
+async function until(predicate, what, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+test('SDK to SDK: sendMessage resolves with success, the recipient gets MESSAGE_RECEIVED with the same ID', async () => {
+  const alice = await loggedIn('sm-alice');
+  const bob = await loggedIn('sm-bob');
+  const sent = await alice.call('sendText', { to: 'sm-bob', text: 'hello from the SDK' });
+  assert.equal(sent.code, 0, JSON.stringify(sent));
+  assert.equal(sent.status, 'success');
+  assert.ok(Math.abs(sent.message.time - Date.now() / 1000) < 5, 'message.time is the server\'s MsgTime');
+  const got = await bob.waitEvent('MESSAGE_RECEIVED');
+  assert.equal(got.messages.length, 1);
+  const m = got.messages[0];
+  assert.equal(m.text, 'hello from the SDK');
+  assert.equal(m.from, 'sm-alice');
+  assert.equal(m.flow, 'in');
+  assert.equal(m.conversationID, 'C2Csm-alice');
+  assert.equal(m.ID, sent.message.ID, 'the same message ID on both sides');
+  await sleep(200);
+  assert.deepEqual(texts(alice), [], 'no echo to the sending instance');
+});
+
+test('SDK to native and back', async () => {
+  const alice = await loggedIn('sn-alice');
+  const carol = await native('sn-carol');
+  assert.equal((await alice.call('sendText', { to: 'sn-carol', text: 'to native' })).status, 'success');
+  const m = (await carol.waitEvent('messageReceived')).data;
+  assert.equal(m.text, 'to native');
+  assert.equal(m.from, 'sn-alice');
+  assert.equal(m.flow, 'in');
+  assert.equal((await carol.request('sendMessage', { to: 'sn-alice', text: 'to the SDK' })).code, 0);
+  const back = await alice.waitEvent('MESSAGE_RECEIVED');
+  assert.equal(back.messages[0].text, 'to the SDK');
+  assert.equal(back.messages[0].from, 'sn-carol');
+  assert.equal(back.messages[0].flow, 'in');
+  carol.close();
+});
+
+test('offline messages arrive after the next login, after SDK_READY, once', async () => {
+  const alice = await native('so-alice');
+  assert.equal((await chatd.rest('im_open_login_svc/account_import', { UserID: 'so-bob' })).body.ErrorCode, 0);
+  for (const text of ['one', 'two', 'three'])
+    assert.equal((await alice.request('sendMessage', { to: 'so-bob', text })).code, 0);
+  const bob = await loggedIn('so-bob');
+  await until(() => texts(bob).length >= 3, 'the offline messages');
+  assert.deepEqual(texts(bob), ['one', 'two', 'three']);
+  const ready = bob.events.findIndex((e) => e.event === 'SDK_READY');
+  const first = bob.events.findIndex((e) => e.event === 'MESSAGE_RECEIVED');
+  assert.ok(ready < first, 'after SDK_READY');
+  // Live messages flow after the sync, and a new SDK login does not see them again.
+  await alice.request('sendMessage', { to: 'so-bob', text: 'four' });
+  await until(() => texts(bob).length === 4, 'the live message');
+  await bob.stop();
+  const again = await loggedIn('so-bob');
+  await sleep(1000);
+  assert.deepEqual(texts(again), [], 'delivered messages are not offline messages');
+  alice.close();
+});
+
+test('the sender\'s other SDK instance gets the copy with flow out', async () => {
+  const a1 = await loggedIn('sc-alice');
+  const a2 = await loggedIn('sc-alice');
+  await loggedIn('sc-bob');
+  const sent = await a1.call('sendText', { to: 'sc-bob', text: 'copied' });
+  assert.equal(sent.status, 'success');
+  const copy = await a2.waitEvent('MESSAGE_RECEIVED');
+  const m = copy.messages[0];
+  assert.equal(m.text, 'copied');
+  assert.equal(m.from, 'sc-alice');
+  assert.equal(m.to, 'sc-bob');
+  assert.equal(m.flow, 'out');
+  assert.equal(m.conversationID, 'C2Csc-bob');
+  assert.equal(m.ID, sent.message.ID);
+});
+
+test('getMessageList shows the conversation\'s history from the server', async () => {
+  const bob = await native('sh-bob');
+  // sh-alice does not exist yet: refused; make her, then send.
+  assert.equal((await bob.request('sendMessage', { to: 'sh-alice', text: 'h0' })).code, 20003);
+  await chatd.rest('im_open_login_svc/account_import', { UserID: 'sh-alice' });
+  for (const text of ['h1', 'h2', 'h3'])
+    assert.equal((await bob.request('sendMessage', { to: 'sh-alice', text })).code, 0);
+  const alice = await loggedIn('sh-alice');
+  const list = await alice.call('getMessageList', { conversationID: 'C2Csh-bob' });
+  assert.equal(list.code, 0, JSON.stringify(list));
+  const history = list.messages.map((m) => m.text).filter((t) => t.startsWith('h'));
+  assert.deepEqual(history, ['h1', 'h2', 'h3']);
+  assert.ok(list.messages.every((m) => m.from === 'sh-bob' && m.flow === 'in'));
+  bob.close();
+});
