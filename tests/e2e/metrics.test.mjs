@@ -88,10 +88,16 @@ async function driveTraffic(chatd) {
   await d.waitEvent('kickedOut');                             // REST_API_Kick
   await chatd.rest('openim/query_online_status', { To_Account: ['m-bob'] });
   await chatd.rest('chatd_admin/get_login_config', {}, { identifier: 'intruder' });  // 60010
+  const sender = await Client.connect(chatd.url);
+  await sender.login('m-erin');
+  const recipient = await Client.connect(chatd.url);
+  await recipient.login('m-frank');
+  assert.equal((await sender.request('sendMessage', { to: 'm-frank', text: 'counted' })).code, 0);
+  await recipient.waitEvent('messageReceived');               // sent 1, delivered 1
   const b = await Client.connect(chatd.url);
   b.ws.send(Buffer.from('x'), { binary: true });              // connection error
   await b.closed;
-  return [c, d, a, i];
+  return [c, d, a, i, sender, recipient];
 }
 
 test('every dashboard panel query returns series from a real Prometheus scraping chatd', async () => {
@@ -130,9 +136,14 @@ test('every dashboard panel query returns series from a real Prometheus scraping
   assert.equal(byCode['70009'], 1);
   assert.equal(byCode['70003'], 1);
   assert.equal(byCode['70020'], 1);
-  assert.equal(byCode['0'], 5);
+  assert.equal(byCode['0'], 7);
   const online = await query(prom, 'sum(chatd_online_instances)');
-  assert.equal(Number(online[0].value[1]), 0);
+  assert.equal(Number(online[0].value[1]), 2);
+  const value = async (expr) => Number((await query(prom, expr))[0].value[1]);
+  assert.equal(await value('sum(chatd_messages_sent_total)'), 1);
+  assert.equal(await value('sum(chatd_messages_delivered_total)'), 1);
+  assert.equal(await value('sum(chatd_message_delivery_seconds_count)'), 1);
+  assert.equal(await value('sum(chatd_timeline_entries)'), 2);  // the recipient's and the sender's
   const rules = await (await fetch(`${prom}/api/v1/rules`)).json();
   assert.equal(rules.data.groups[0].rules.length, 5, 'the shipped alert rules are loaded');
 });
@@ -152,7 +163,8 @@ test('promtool accepts the metrics, the rules and the scrape config', async () =
   execFileSync('promtool', ['check', 'config', join(CONFIGS, 'prometheus/prometheus.yml')]);
   for (const name of ['chatd_logins_total', 'chatd_online_instances', 'chatd_login_duration_seconds_bucket',
     'chatd_kicks_total', 'chatd_logouts_total', 'chatd_connections_open', 'chatd_rest_requests_total',
-    'chatd_messages_sent_total', 'chatd_messages_delivered_total', 'process_resident_memory_bytes',
+    'chatd_messages_sent_total', 'chatd_messages_delivered_total', 'chatd_message_delivery_seconds_bucket',
+    'chatd_timeline_entries', 'process_resident_memory_bytes',
     'process_cpu_seconds_total', 'process_open_fds', 'chatd_actors_running'])
     assert.match(scrape, new RegExp(`^${name}`, 'm'), name);
   assert.doesNotMatch(scrape, /user_?id|instance_?id/i, 'no per-user or per-instance labels');
