@@ -23,6 +23,8 @@ constexpr std::int64_t ms_per_day = 24LL * 3600 * 1000;
 // actors in that order, so every instance sees its timeline in seq order.
 void hand_over(session_service& sessions, const appended_message& appended,
                const std::string& sending_instance) {
+  if (appended.duplicate)
+    return;  // delivered when it was first sent
   sessions.deliver(appended.recipient, sending_instance);
   if (appended.sender)
     sessions.deliver(*appended.sender, sending_instance);

@@ -23,6 +23,9 @@ namespace chatd {
 struct appended_message {
   timeline_entry recipient;
   std::optional<timeline_entry> sender;
+  // The sender had sent this clientMsgID already: these are the entries of
+  // that first send, and nothing was appended (a retry is idempotent).
+  bool duplicate = false;
 };
 
 struct append_request {

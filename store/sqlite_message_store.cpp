@@ -42,6 +42,11 @@ constexpr const char* schema = R"sql(
   CREATE TABLE IF NOT EXISTS timeline_heads (
     sdkappid INTEGER NOT NULL, user_id TEXT NOT NULL, head INTEGER NOT NULL,
     PRIMARY KEY (sdkappid, user_id)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS sent_ids (
+    sdkappid INTEGER NOT NULL, sender TEXT NOT NULL, client_msg_id TEXT NOT NULL,
+    recipient TEXT NOT NULL, recipient_seq INTEGER NOT NULL, sender_seq INTEGER NOT NULL,
+    expire_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (sdkappid, sender, client_msg_id)) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS timeline_delivered (
     sdkappid INTEGER NOT NULL, user_id TEXT NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY (sdkappid, user_id)) WITHOUT ROWID;
@@ -158,6 +163,9 @@ class sqlite_message_store final : public message_store {
     statement after;
     statement set_delivered;
     statement get_delivered;
+    statement find_sent;
+    statement note_sent;
+    statement entry_at;
   };
 
   void prepare() {
@@ -165,6 +173,9 @@ class sqlite_message_store final : public message_store {
         std::string("SELECT ") + columns +
         " FROM timeline WHERE sdkappid = ?1 AND owner = ?2 AND seq > ?3"
         " AND expire_at_ms >= ?4 ORDER BY seq LIMIT ?5";
+    const std::string entry_at_sql =
+        std::string("SELECT ") + columns +
+        " FROM timeline WHERE sdkappid = ?1 AND owner = ?2 AND seq = ?3";
     statements_.reset(new prepared{
         statement(db_,
                   "INSERT INTO timeline VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
@@ -179,6 +190,11 @@ class sqlite_message_store final : public message_store {
                   "INSERT INTO timeline_delivered VALUES (?1, ?2, ?3) "
                   "ON CONFLICT DO UPDATE SET seq = MAX(seq, ?3)"),
         statement(db_, "SELECT seq FROM timeline_delivered WHERE sdkappid = ?1 AND user_id = ?2"),
+        statement(db_,
+                  "SELECT recipient, recipient_seq, sender_seq FROM sent_ids "
+                  "WHERE sdkappid = ?1 AND sender = ?2 AND client_msg_id = ?3"),
+        statement(db_, "INSERT INTO sent_ids VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+        statement(db_, entry_at_sql.c_str()),
     });
   }
 
@@ -288,9 +304,59 @@ class sqlite_message_store final : public message_store {
     return ++head;
   }
 
-  // Stamps the message (time, ids) and appends it to its timelines.
+  std::optional<timeline_entry> entry_at(std::uint32_t sdkappid, const std::string& owner,
+                                         std::uint64_t seq) {
+    auto& select = statements_->entry_at;
+    select.reset().bind(1, sdkappid).bind(2, owner).bind(3, static_cast<std::int64_t>(seq));
+    std::optional<timeline_entry> out;
+    if (select.step())
+      out = read_entry(select, sdkappid);
+    select.reset();
+    return out;
+  }
+
+  // The entries of an earlier send with the same sender and clientMsgID,
+  // if it is still retained.
+  std::optional<appended_message> earlier_send(const chat_message& m) {
+    if (m.client_msg_id.empty())
+      return std::nullopt;
+    auto& find = statements_->find_sent;
+    find.reset().bind(1, m.sdkappid).bind(2, m.from).bind(3, m.client_msg_id);
+    if (!find.step()) {
+      find.reset();
+      return std::nullopt;
+    }
+    const auto recipient = find.text(0);
+    const auto recipient_seq = static_cast<std::uint64_t>(find.integer(1));
+    const auto sender_seq = static_cast<std::uint64_t>(find.integer(2));
+    find.reset();
+    auto first = entry_at(m.sdkappid, recipient, recipient_seq);
+    if (!first)
+      return std::nullopt;  // dropped by retention: a new message
+    appended_message out{*first, std::nullopt, true};
+    if (sender_seq != 0)
+      out.sender = timeline_entry{sender_seq, message_flow::out, first->message};
+    return out;
+  }
+
+  void note_sent(const appended_message& sent, std::int64_t expire_at_ms) {
+    const auto& m = *sent.recipient.message;
+    statements_->note_sent.bind(1, m.sdkappid)
+        .bind(2, m.from)
+        .bind(3, m.client_msg_id)
+        .bind(4, m.to)
+        .bind(5, static_cast<std::int64_t>(sent.recipient.seq))
+        .bind(6, static_cast<std::int64_t>(sent.sender ? sent.sender->seq : 0))
+        .bind(7, expire_at_ms)
+        .run();
+  }
+
+  // Stamps the message (time, ids) and appends it to its timelines, unless
+  // the sender sent its clientMsgID before.
   appended_message write_one(append_request& request, std::int64_t& last_time_ms,
                              touched_map& touched) {
+    if (auto earlier = earlier_send(request.message))
+      return std::move(*earlier);
     auto message = std::make_shared<chat_message>(std::move(request.message));
     last_time_ms = std::max(last_time_ms, wall_ms());
     message->time_ms = last_time_ms;
@@ -312,6 +378,8 @@ class sqlite_message_store final : public message_store {
       out.sender = timeline_entry{next_seq(sender, cap, touched), message_flow::out, message};
       insert_row(*message, *out.sender, expire_at);
     }
+    if (!message->client_msg_id.empty())
+      note_sent(out, expire_at);
     return out;
   }
 
@@ -353,7 +421,8 @@ class sqlite_message_store final : public message_store {
     }
     std::uint64_t inserted = 0;
     for (const auto& r : results)
-      inserted += r.sender ? 2 : 1;
+      if (!r.duplicate)
+        inserted += r.sender ? 2 : 1;
     entries_ += inserted;
     entries_ -= static_cast<std::uint64_t>(deleted);
     for (std::size_t i = 0; i < batch.size(); ++i)
@@ -436,6 +505,7 @@ class sqlite_message_store final : public message_store {
       statement sweep(db_, "DELETE FROM timeline WHERE expire_at_ms < ?1");
       sweep.bind(1, wall_ms()).run();
       entries_ -= static_cast<std::uint64_t>(sqlite3_changes(db_));
+      statement(db_, "DELETE FROM sent_ids WHERE expire_at_ms < ?1").bind(1, wall_ms()).run();
     } catch (const std::exception& e) {
       ++write_failures_;
       spdlog::warn("store: retention sweep failed: {}", e.what());

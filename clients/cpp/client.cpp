@@ -73,6 +73,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
   bool finished = false;
   bool reconnecting = false;
   std::string instance;
+  std::uint64_t last_seq = 0;  // the highest timeline seq received
 
   impl(asio::any_io_executor ex, client_options opts, client* c)
       : executor(std::move(ex)), options(std::move(opts)), url(parse_url(options.url)), owner(c) {}
@@ -95,7 +96,13 @@ struct client::impl : std::enable_shared_from_this<impl> {
       co_return false;
     socket.set_option(tcp::no_delay(true), ec);  // small frames, latency-bound
     auto stream = std::make_unique<ws_stream>(std::move(socket));
-    stream->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+    // Pings when idle, so that chatd's idle timeout never closes a quiet
+    // client (a bot waiting for messages), and a dead server is noticed.
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = std::chrono::seconds(30);
+    timeouts.idle_timeout = std::chrono::seconds(120);
+    timeouts.keep_alive_pings = true;
+    stream->set_option(timeouts);
     auto [handshake_ec] =
         co_await stream->async_handshake(url.host + ":" + url.port, url.target, use_tuple);
     if (handshake_ec)
@@ -221,12 +228,40 @@ struct client::impl : std::enable_shared_from_this<impl> {
       const auto* type = data.if_contains("type");
       if (owner && owner->on_kicked_out)
         owner->on_kicked_out(type && type->is_string() ? std::string(type->get_string()) : "", by);
+    } else if (name == "messageReceived") {
+      on_message_event(data);
     } else if (name == "sdkStateNotReady") {
       ready = false;
       const auto* reason = data.if_contains("reason");
       if (owner && owner->on_not_ready)
         owner->on_not_ready(reason && reason->is_number() ? reason->to_number<int>() : 0);
     }
+  }
+
+  static std::string string_at(const json::object& data, std::string_view key) {
+    const auto* v = data.if_contains(key);
+    return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+  }
+
+  void on_message_event(const json::object& data) {
+    received_message m;
+    const auto* seq = data.if_contains("seq");
+    if (seq == nullptr || !seq->is_number())
+      return;
+    m.seq = seq->to_number<std::uint64_t>();
+    if (m.seq <= last_seq)
+      return;  // already received (a resumed sync overlapping live entries)
+    last_seq = m.seq;
+    m.from = string_at(data, "from");
+    m.to = string_at(data, "to");
+    m.text = string_at(data, "text");
+    m.message_id = string_at(data, "messageID");
+    m.client_msg_id = string_at(data, "clientMsgID");
+    if (const auto* t = data.if_contains("time"); t != nullptr && t->is_number())
+      m.time_ms = t->to_number<std::int64_t>();
+    m.outgoing = string_at(data, "flow") == "out";
+    if (owner && owner->on_message)
+      owner->on_message(m);
   }
 
   void on_connection_lost() {
@@ -258,6 +293,9 @@ struct client::impl : std::enable_shared_from_this<impl> {
       backoff = std::min(backoff * 2, self->options.reconnect_max);
       if (self->finished || !self->wanted || !co_await self->connect())
         continue;
+      // Resume after what was received, if the login asked for a sync.
+      if (self->wanted->sync_from_seq)
+        self->wanted->sync_from_seq = std::max(*self->wanted->sync_from_seq, self->last_seq);
       const auto result = co_await self->send_login(*self->wanted);
       if (result.code == 0)
         break;
@@ -278,6 +316,8 @@ struct client::impl : std::enable_shared_from_this<impl> {
     data["userID"] = p.user_id;
     data["userSig"] = p.user_sig;
     data["platform"] = p.platform;
+    if (p.sync_from_seq)
+      data["syncFromSeq"] = *p.sync_from_seq;
     auto reply = co_await request(std::string("login"), std::move(data));
     login_result r;
     r.code = reply.at("code").to_number<int>();
@@ -321,6 +361,7 @@ asio::awaitable<login_result> login_with(std::shared_ptr<client::impl> self,
     failed.message = "cannot connect to " + self->options.url;
     co_return failed;
   }
+  self->last_seq = params->sync_from_seq.value_or(0);
   auto result = co_await self->send_login(*params);
   if (result.code == 0 && !result.repeat_login)
     self->wanted = *params;
@@ -357,6 +398,48 @@ asio::awaitable<void> client::destroy() {
   if (self->connected)
     co_await self->request(std::string("destroy"), {});
   self->close();
+}
+
+asio::awaitable<send_result> client::send_message(std::string to, std::string text,
+                                                  std::string client_msg_id) {
+  auto self = impl_;
+  json::object data;
+  data["to"] = std::move(to);
+  data["text"] = std::move(text);
+  if (!client_msg_id.empty())
+    data["clientMsgID"] = std::move(client_msg_id);
+  auto reply = co_await self->request(std::string("sendMessage"), std::move(data));
+  send_result r;
+  r.code = reply.at("code").to_number<int>();
+  if (r.code == 0) {
+    const auto& out = reply.at("data").as_object();
+    r.message_id = json::value_to<std::string>(out.at("messageID"));
+    r.seq = out.at("seq").to_number<std::uint64_t>();
+    r.time_ms = out.at("time").to_number<std::int64_t>();
+  }
+  co_return r;
+}
+
+asio::awaitable<int> client::renew_user_sig(std::string user_sig) {
+  auto self = impl_;
+  json::object data;
+  data["userSig"] = user_sig;
+  auto reply = co_await self->request(std::string("renewUserSig"), std::move(data));
+  const int code = reply.at("code").to_number<int>();
+  if (code == 0 && self->wanted)
+    self->wanted->user_sig = std::move(user_sig);
+  co_return code;
+}
+
+std::uint64_t client::last_seq() const {
+  return impl_->last_seq;
+}
+
+void client::drop_connection() {
+  if (impl_->ws) {
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(*impl_->ws).socket().close(ignored);
+  }
 }
 
 bool client::ready() const {

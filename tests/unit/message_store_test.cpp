@@ -227,3 +227,38 @@ TEST_CASE("a full disk: a send is refused, never acknowledged, and no seq is los
   for (std::size_t i = 0; i < page.entries.size(); ++i)
     CHECK(page.entries[i].seq == i + 1);  // gap-free: refused sends took no seq
 }
+
+TEST_CASE("a repeated clientMsgID of the same sender is idempotent, also after reopening") {
+  const auto dir = fresh_dir();
+  std::uint64_t first_seq = 0;
+  std::string first_id;
+  {
+    auto store = open_sqlite_message_store(dir);
+    auto m = text_message("alice", "bob", "once");
+    m.client_msg_id = "retry-1";
+    const auto first = append_now(*store, m);
+    REQUIRE(first);
+    CHECK(!first->duplicate);
+    first_seq = first->recipient.seq;
+    first_id = first->recipient.message->message_id;
+    const auto again = append_now(*store, m);
+    REQUIRE(again);
+    CHECK(again->duplicate);
+    CHECK(again->recipient.seq == first_seq);
+    CHECK(again->recipient.message->message_id == first_id);
+    REQUIRE(again->sender);
+    CHECK(again->sender->seq == first->sender->seq);
+    CHECK(store->stored_entries() == 2);
+    // Another sender may use the same clientMsgID.
+    auto other = text_message("carol", "bob", "mine");
+    other.client_msg_id = "retry-1";
+    CHECK(!append_now(*store, other)->duplicate);
+  }
+  auto store = open_sqlite_message_store(dir);
+  auto m = text_message("alice", "bob", "once");
+  m.client_msg_id = "retry-1";
+  const auto after_restart = append_now(*store, m);
+  CHECK(after_restart->duplicate);
+  CHECK(after_restart->recipient.message->message_id == first_id);
+  CHECK(read_now(*store, "bob", 0).entries.size() == 2);
+}

@@ -28,6 +28,29 @@ struct login_params {
   std::string user_id;
   std::string user_sig;
   std::string platform = "Web";
+  // Receive the user's timeline after this seq first (CONTRACT §2c). When
+  // set, a reconnect resumes after the last seq this client received, so
+  // that nothing is lost or received twice across a lost connection.
+  std::optional<std::uint64_t> sync_from_seq;
+};
+
+// One entry of the user's timeline (event messageReceived).
+struct received_message {
+  std::string from;
+  std::string to;
+  std::string text;
+  std::string message_id;
+  std::string client_msg_id;
+  std::int64_t time_ms = 0;
+  std::uint64_t seq = 0;  // in this user's timeline
+  bool outgoing = false;  // flow "out": sent by this user from another instance
+};
+
+struct send_result {
+  int code = 0;  // 0 = durable; else chatd's code, or 2800 when the connection failed
+  std::string message_id;
+  std::uint64_t seq = 0;  // in the recipient's timeline
+  std::int64_t time_ms = 0;
 };
 
 struct login_result {
@@ -69,16 +92,29 @@ class client {
   boost::asio::awaitable<int> logout();
   // chatd's clock in ms, or a negative code.
   boost::asio::awaitable<std::int64_t> server_time();
+  // Sends a text message; resolves once it is durable (or refused).
+  boost::asio::awaitable<send_result> send_message(std::string to, std::string text,
+                                                   std::string client_msg_id = {});
+  // Replaces the live instance's UserSig; resolves with chatd's code. The
+  // new sig is also the one a reconnect logs in with.
+  boost::asio::awaitable<int> renew_user_sig(std::string user_sig);
   // Logs out if logged in, then closes the connection; the client is done.
   boost::asio::awaitable<void> destroy();
+  // Closes the connection as a network failure would (no logout); with
+  // reconnect on, the client reconnects and logs in again.
+  void drop_connection();
 
   bool ready() const;
   const std::string& instance_id() const;
+  // The highest timeline seq received (live or by sync); 0 if none.
+  std::uint64_t last_seq() const;
 
   std::function<void(const std::string& instance_id)> on_ready;
   std::function<void(int reason)> on_not_ready;
   std::function<void(const std::string& type, const std::optional<kicked_by>& by)> on_kicked_out;
   std::function<void(int attempt)> on_reconnecting;
+  // Each timeline entry once, in seq order (duplicates are dropped here).
+  std::function<void(const received_message&)> on_message;
 
   struct impl;  // public only so that the implementation's helpers can name it
 
