@@ -1,8 +1,9 @@
-// The floor: the least a server must do to serve chat-loadgen's login-hold
-// and churn modes, so that chatd's cost can be read as a ratio to it in the
-// same run. Single-threaded Asio + Beast WebSocket, callbacks (no
+// The floor: the least a server must do to serve chat-loadgen's login-hold,
+// churn and message modes, so that chatd's cost can be read as a ratio to it
+// in the same run. Single-threaded Asio + Beast WebSocket, callbacks (no
 // coroutines), the same JSON codec as chatd; a login is answered without any
-// check, actor, store or metric.
+// check, actor, store or metric; a message is relayed from memory (a seq per
+// recipient, nothing stored, nothing durable).
 //   floor_server [port]      prints "listening gateway=127.0.0.1:PORT"
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,6 +20,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <variant>
 
 #include "protocol/frame.hpp"
@@ -38,6 +40,11 @@ std::int64_t now_ms() {
 }
 
 std::uint64_t next_instance = 1;
+
+class floor_session;
+// Who is online (the last login of each user), and each user's next seq.
+std::unordered_map<std::string, std::weak_ptr<floor_session>> online;
+std::unordered_map<std::string, std::uint64_t> heads;
 
 class floor_session : public std::enable_shared_from_this<floor_session> {
  public:
@@ -70,6 +77,7 @@ class floor_session : public std::enable_shared_from_this<floor_session> {
     if (request->op == "login") {
       user_ = json::value_to<std::string>(request->data.at("userID"));
       instance_ = std::to_string(next_instance++);
+      online[user_] = weak_from_this();
       send(chatd::frame::encode_response(request->seq, errc::ok,
                                          {{"userID", user_},
                                           {"instanceID", instance_},
@@ -79,6 +87,8 @@ class floor_session : public std::enable_shared_from_this<floor_session> {
                                           {"repeatLogin", false}}));
       send(chatd::frame::encode_event("sdkStateReady",
                                       {{"userID", user_}, {"instanceID", instance_}}));
+    } else if (request->op == "sendMessage") {
+      relay(*request);
     } else if (request->op == "logout") {
       send(chatd::frame::encode_response(request->seq, errc::ok));
       send(chatd::frame::encode_event("sdkStateNotReady", {{"reason", 0}}));
@@ -90,12 +100,34 @@ class floor_session : public std::enable_shared_from_this<floor_session> {
     }
   }
 
+  void relay(const chatd::frame::request& request) {
+    const auto to = json::value_to<std::string>(request.data.at("to"));
+    const auto& text = request.data.at("text");
+    const auto seq = ++heads[to];
+    const auto time = now_ms();
+    const auto id = std::to_string(next_instance++);
+    send(chatd::frame::encode_response(request.seq, errc::ok,
+                                       {{"messageID", id}, {"seq", seq}, {"time", time}}));
+    if (auto it = online.find(to); it != online.end())
+      if (auto peer = it->second.lock())
+        peer->send(chatd::frame::encode_event("messageReceived", {{"from", user_},
+                                                                  {"to", to},
+                                                                  {"text", text},
+                                                                  {"messageID", id},
+                                                                  {"time", time},
+                                                                  {"clientMsgID", ""},
+                                                                  {"seq", seq},
+                                                                  {"flow", "in"}}));
+  }
+
+ public:
   void send(std::string text) {
     outbox_.push_back(std::move(text));
     if (outbox_.size() == 1)
       write();
   }
 
+ private:
   void write() {
     ws_.async_write(asio::buffer(outbox_.front()), [self = shared_from_this()](beast::error_code ec,
                                                                                std::size_t) {

@@ -56,3 +56,21 @@ test('churn: login, ready, logout, close in a loop', async () => {
   assert.deepEqual(report.failures_by_code, {});
   assert.equal(report.login_latency_ms.count, report.logins_ok);
 });
+
+test('message: senders to receivers over 2 workers, every acknowledged message received once, in order', async () => {
+  const { report, stdout } = await loadgen(['--mode', 'message', '--users', '400', '--workers', '2', '--rate', '2000/s',
+    '--duration', '2s', '--user-prefix', 'msg'], 'message');
+  assert.equal(report.mode, 'message');
+  assert.equal(report.logins_ok, 400);
+  const m = report.messages;
+  assert.ok(m.acked >= 3000, `only ${m.acked} acknowledged`);
+  assert.equal(m.acked, m.sent);
+  assert.equal(m.received, m.acked);
+  assert.ok(m.acked_per_s > 1000, `${m.acked_per_s}/s`);
+  assert.equal(m.latency_ms.count, m.received);
+  assert.ok(m.latency_ms.p50 > 0 && m.latency_ms.p50 <= m.latency_ms.p99);
+  assert.equal(m.answer_ms.count, m.acked);
+  assert.deepEqual(m.audit, { missing: 0, duplicates: 0, out_of_order: 0 });
+  assert.deepEqual(report.audit, { source: 'messages', sampled_users: 200, violations: 0, clean: true });
+  assert.match(stdout, /message audit: missing 0, duplicates 0, out of order 0/);
+});

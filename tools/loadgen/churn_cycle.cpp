@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/url/parse.hpp>
 #include <chrono>
 #include <memory>
 #include <random>
@@ -195,6 +196,18 @@ class cycle : public std::enable_shared_from_this<cycle> {
 };
 
 }  // namespace
+
+cycle_target target_of(const std::string& url_text) {
+  auto url = boost::urls::parse_uri(url_text);
+  if (!url || url->scheme() != "ws")
+    throw std::runtime_error("needs a ws:// URL: " + url_text);
+  const std::uint16_t port = url->has_port() ? url->port_number() : 80;
+  cycle_target t;
+  t.server = {asio::ip::make_address(std::string(url->host())), port};
+  t.host = std::string(url->encoded_host_and_port());
+  t.path = url->path().empty() ? "/" : std::string(url->path());
+  return t;
+}
 
 void start_churn_cycle(asio::io_context& io, cycle_target target, std::string login_data,
                        std::function<void(const cycle_result&)> done) {

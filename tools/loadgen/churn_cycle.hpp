@@ -20,6 +20,9 @@ struct cycle_target {
   std::optional<boost::asio::ip::address> local;  // source address, if spread
 };
 
+// The server a ws:// URL names; throws std::runtime_error for other URLs.
+cycle_target target_of(const std::string& url);
+
 struct cycle_result {
   int code = 0;            // the login's code; -1: no answer (connection failed or timed out)
   double ready_ms = 0;     // connect to sdkStateReady

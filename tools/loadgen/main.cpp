@@ -174,6 +174,16 @@ void print_human(const report& r, int workers) {
             << "connections held (peak) " << r.held_peak << "\n"
             << "audit (" << r.audit_source << ") sampled " << r.audit_sampled
             << " users, violations " << r.audit_violations << "\n";
+  if (r.mode == "message")
+    std::cout << "messages sent " << r.messages_sent << ", acknowledged " << r.messages_acked
+              << " (" << (r.send_s > 0 ? r.messages_acked / r.send_s : 0) << "/s), received "
+              << r.messages_received << "\n"
+              << "send to receive ms  p50 " << percentile(r.message_latency_ms, 50) << "  p99 "
+              << percentile(r.message_latency_ms, 99) << "; send to answer ms  p50 "
+              << percentile(r.answer_latency_ms, 50) << "  p99 "
+              << percentile(r.answer_latency_ms, 99) << "\n"
+              << "message audit: missing " << r.message_missing << ", duplicates "
+              << r.message_duplicates << ", out of order " << r.message_out_of_order << "\n";
   for (const auto& n : r.notes)
     std::cout << "note: " << n << "\n";
 }
@@ -188,15 +198,17 @@ int main(int argc, char** argv) {
   cli.add_option("--sdkappid", s.sdkappid, "SDKAppID");
   cli.add_option("--key", s.key, "the app's secret key (signs the UserSigs)")->required();
   cli.add_option("--admin", s.admin, "admin identity for the audit (REST)");
-  cli.add_option("--mode", s.mode, "login-hold | churn | kick-storm")
-      ->check(CLI::IsMember({"login-hold", "churn", "kick-storm"}));
+  cli.add_option(
+         "--mode", s.mode,
+         "login-hold | churn | kick-storm | message (half the users send to the other half)")
+      ->check(CLI::IsMember({"login-hold", "churn", "kick-storm", "message"}));
   cli.add_option("--users", s.users, "simulated users")->check(CLI::PositiveNumber);
   cli.add_option("--instances-per-user", s.instances_per_user, "instances per user")
       ->check(CLI::PositiveNumber);
   cli.add_option("--platform-mix", mix, "Platform:weight,... (default Web:100)");
-  cli.add_option("--rate", rate, "logins per second, e.g. 5000/s");
+  cli.add_option("--rate", rate, "logins (message mode: messages) per second, e.g. 5000/s");
   cli.add_option("--hold", hold, "login-hold/kick-storm: how long to hold, e.g. 60s");
-  cli.add_option("--duration", duration, "churn: how long to churn, e.g. 30s");
+  cli.add_option("--duration", duration, "churn, message: how long to run, e.g. 30s");
   cli.add_option("--workers", s.workers, "worker processes (each under the open-file limit)")
       ->check(CLI::PositiveNumber);
   cli.add_option("--worker-index", s.worker_index, "internal: this worker's index")->group("");

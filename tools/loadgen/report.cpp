@@ -67,6 +67,22 @@ json::object report::to_json(bool with_samples) const {
                                         {"violations", audit_violations},
                                         {"clean", audit_violations == 0 && audit_sampled > 0}}},
                  {"notes", notes_json}};
+  if (mode == "message") {
+    o["messages"] = json::object{{"sent", messages_sent},
+                                 {"acked", messages_acked},
+                                 {"received", messages_received},
+                                 {"send_s", send_s},
+                                 {"acked_per_s", send_s > 0 ? messages_acked / send_s : 0.0},
+                                 {"latency_ms", summary(message_latency_ms)},
+                                 {"answer_ms", summary(answer_latency_ms)},
+                                 {"audit", json::object{{"missing", message_missing},
+                                                        {"duplicates", message_duplicates},
+                                                        {"out_of_order", message_out_of_order}}}};
+    if (with_samples) {
+      o["message_latency_samples"] = samples_of(message_latency_ms);
+      o["answer_latency_samples"] = samples_of(answer_latency_ms);
+    }
+  }
   if (with_samples) {
     o["login_latency_samples"] = samples_of(login_latency_ms);
     o["kick_latency_samples"] = samples_of(kick_latency_ms);
@@ -94,6 +110,19 @@ report report::from_json(const json::object& o) {
   r.audit_violations = audit.at("violations").to_number<std::int64_t>();
   for (const auto& n : o.at("notes").as_array())
     r.notes.emplace_back(n.as_string());
+  if (const auto* m = o.if_contains("messages")) {
+    const auto& messages = m->as_object();
+    r.messages_sent = messages.at("sent").to_number<std::int64_t>();
+    r.messages_acked = messages.at("acked").to_number<std::int64_t>();
+    r.messages_received = messages.at("received").to_number<std::int64_t>();
+    r.send_s = messages.at("send_s").to_number<double>();
+    const auto& audit = messages.at("audit").as_object();
+    r.message_missing = audit.at("missing").to_number<std::int64_t>();
+    r.message_duplicates = audit.at("duplicates").to_number<std::int64_t>();
+    r.message_out_of_order = audit.at("out_of_order").to_number<std::int64_t>();
+    r.message_latency_ms = doubles(o.if_contains("message_latency_samples"));
+    r.answer_latency_ms = doubles(o.if_contains("answer_latency_samples"));
+  }
   return r;
 }
 
@@ -120,6 +149,17 @@ void report::merge(const report& other) {
   for (const auto& n : other.notes)
     if (std::find(notes.begin(), notes.end(), n) == notes.end())
       notes.push_back(n);
+  send_s = std::max(send_s, other.send_s);
+  messages_sent += other.messages_sent;
+  messages_acked += other.messages_acked;
+  messages_received += other.messages_received;
+  message_missing += other.message_missing;
+  message_duplicates += other.message_duplicates;
+  message_out_of_order += other.message_out_of_order;
+  message_latency_ms.insert(message_latency_ms.end(), other.message_latency_ms.begin(),
+                            other.message_latency_ms.end());
+  answer_latency_ms.insert(answer_latency_ms.end(), other.answer_latency_ms.begin(),
+                           other.answer_latency_ms.end());
 }
 
 }  // namespace chatd::loadgen

@@ -26,6 +26,17 @@ struct report {
   std::string audit_source;        // "rest" or "clients"
   std::vector<std::string> notes;  // limits hit and the like
 
+  // --mode message.
+  double send_s = 0;  // how long the senders sent
+  std::int64_t messages_sent = 0;
+  std::int64_t messages_acked = 0;  // answered code 0: durable
+  std::int64_t messages_received = 0;
+  std::int64_t message_missing = 0;     // acknowledged, never received
+  std::int64_t message_duplicates = 0;  // received more than once
+  std::int64_t message_out_of_order = 0;
+  std::vector<double> message_latency_ms;  // send -> the receiver's messageReceived
+  std::vector<double> answer_latency_ms;   // send -> the sender's answer (durable)
+
   boost::json::object to_json(bool with_samples) const;
   static report from_json(const boost::json::object& o);
   void merge(const report& other);

@@ -13,6 +13,7 @@
 
 #include "chatd/client.hpp"
 #include "churn_cycle.hpp"
+#include "message_mode.hpp"
 #include "protocol/usersig.hpp"
 #include "rest_client.hpp"
 
@@ -207,19 +208,6 @@ asio::awaitable<void> hold(worker* w, const std::function<void(const json::objec
   }
 }
 
-// Where churn cycles connect; source addresses rotate as for other modes.
-cycle_target churn_target(worker& w) {
-  auto url = boost::urls::parse_uri(w.s.url);
-  if (!url || url->scheme() != "ws")
-    throw std::runtime_error("churn needs a ws:// URL: " + w.s.url);
-  const auto port = url->has_port() ? static_cast<std::uint16_t>(url->port_number()) : 80;
-  cycle_target t;
-  t.server = {asio::ip::make_address(std::string(url->host())), port};
-  t.host = std::string(url->encoded_host_and_port());
-  t.path = url->path().empty() ? "/" : std::string(url->path());
-  return t;
-}
-
 // One user's login data, its UserSig made once per user (as a real client
 // keeps its sig): the cycle then costs what a login costs, not a signature.
 const std::string& login_data_for(worker& w, int user) {
@@ -258,7 +246,7 @@ void start_cycle(worker& w, const cycle_target& base, int user) {
 
 asio::awaitable<void> churn(worker* w, const std::function<void(const json::object&)>* progress) {
   const auto users = my_users(w->s);
-  const auto target = churn_target(*w);
+  const auto target = target_of(w->s.url);
   const double per_tick = w->s.rate / w->s.workers / 100.0;
   const auto until = clock_type::now() + w->s.duration;
   double budget = 0;
@@ -345,6 +333,11 @@ asio::awaitable<void> run(worker* w, const std::function<void(const json::object
 
 report run_worker(const settings& s, const std::function<void(const json::object&)>& progress) {
   worker w(s);
+  if (s.mode == "message") {
+    run_message_mode(
+        w.io, s, [&w](const std::string& user) { return w.sig_for(user); }, progress, w.r);
+    return w.r;
+  }
   asio::co_spawn(w.io, run(&w, &progress), [](std::exception_ptr e) {
     if (e)
       std::rethrow_exception(e);
