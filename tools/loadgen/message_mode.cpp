@@ -51,6 +51,7 @@ struct run_state {
   clock_type::time_point epoch = clock_type::now();
   clock_type::time_point phase_started = clock_type::now();
   clock_type::time_point last_report = clock_type::now();
+  clock_type::time_point last_tick = clock_type::now();
   double budget = 0;
   asio::steady_timer tick{io};
 };
@@ -199,12 +200,19 @@ void on_tick(run_state& st) {
     case phase::senders:
       if (st.settled == static_cast<int>(st.senders.size())) {
         enter(st, phase::sending);
+        st.last_tick = clock_type::now();
         st.r.ramp_s = std::chrono::duration<double>(clock_type::now() - st.epoch).count();
       }
       break;
     case phase::sending: {
-      st.budget = std::min(st.budget + st.s.rate / st.s.workers / 100.0,
-                           st.s.rate / st.s.workers / 10.0);  // no burst after a stall
+      // Sends owed for the time that passed (a tick may come late), but no
+      // more than 10 ms worth at once after a stall.
+      const auto now = clock_type::now();
+      const double per_s = st.s.rate / st.s.workers;
+      st.budget =
+          std::min(st.budget + per_s * std::chrono::duration<double>(now - st.last_tick).count(),
+                   per_s / 100.0);
+      st.last_tick = now;
       for (; st.budget >= 1 && static_cast<int>(st.in_flight.size()) < st.s.max_in_flight;
            st.budget -= 1)
         send_one(st);
@@ -226,7 +234,9 @@ void on_tick(run_state& st) {
     case phase::done:
       return;
   }
-  st.tick.expires_after(10ms);
+  // 1 ms ticks: sends go out evenly, not in bursts that would show up as
+  // latency of the server.
+  st.tick.expires_after(1ms);
   st.tick.async_wait([&st](const boost::system::error_code& ec) {
     if (!ec)
       on_tick(st);
