@@ -15,6 +15,7 @@ Usage: bench/messages.py BUILD_DIR [--quick] [--rounds N]
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -85,6 +86,10 @@ def message_run(build, server, rate, seconds, users, prefix):
     }
 
 
+def clear_state(work):
+    shutil.rmtree(os.path.join(work, "state-messages"), ignore_errors=True)
+
+
 def median_of(runs, key):
     return statistics.median(r[key] for r in runs)
 
@@ -103,9 +108,15 @@ def main():
     results = {name: {"saturated": [], "fixed": []} for name in servers}
     for r in range(rounds):
         for name, argv in servers.items():
+            # A fresh server (and store) for each measurement: a fixed-rate
+            # run right after a saturated one measures the checkpoints of
+            # the saturated run's backlog (docs/DESIGN.md).
+            clear_state(work)
+            with Server(name, argv) as server:
+                fixed = message_run(build, server, FIXED_RATE, seconds, users, f"fix{r}")
+            clear_state(work)
             with Server(name, argv) as server:
                 sat = message_run(build, server, SATURATING_RATE, seconds, users, f"sat{r}")
-                fixed = message_run(build, server, FIXED_RATE, seconds, users, f"fix{r}")
             results[name]["saturated"].append(sat)
             results[name]["fixed"].append(fixed)
             print(f"round {r} {name}: saturated {sat['acked_per_s']:.0f} msg/s "

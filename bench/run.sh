@@ -12,7 +12,7 @@ KEY=5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e
 BUILD=build-release
 
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-cmake --build "$BUILD" -j "$(nproc)" --target chatd chat-loadgen usersig_bench floor_server >/dev/null
+cmake --build "$BUILD" -j "$(nproc)" --target chatd chat-loadgen chat-bots usersig_bench floor_server >/dev/null
 
 STATE=$(mktemp -d /tmp/chatd-bench.XXXXXX)
 CHATD_PID=""
@@ -55,6 +55,9 @@ loadgen() { "$BUILD/tools/chat-loadgen" --url "$URL" --key "$KEY" "$@" 2>/dev/nu
 
 echo "== chatd against the floor server (pinned: chatd and the floor on core 1, chat-loadgen on core 0)"
 python3 bench/versus_floor.py "$BUILD" ${QUICK:+--quick}
+
+echo "== messages: chatd (durable) against the floor's in-memory relay"
+python3 bench/messages.py "$BUILD" ${QUICK:+--quick}
 
 echo "== UserSig verifications per second per core"
 "$BUILD/bench/usersig_bench" 3 | tee "$OUT/usersig.json"

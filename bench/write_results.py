@@ -13,6 +13,46 @@ m = json.loads((r / "machine.json").read_text())
 analysis = (here / "ANALYSIS.md").read_text()
 vf = json.loads((r / "versus_floor.json").read_text())
 memory = (here / "MEMORY.md").read_text() if (here / "MEMORY.md").exists() else ""
+messages = json.loads((r / "messages.json").read_text()) if (r / "messages.json").exists() else None
+
+
+def messages_section(mj):
+    """The section of bench/messages.py's results (chatd vs the floor's relay)."""
+    if mj is None:
+        return ""
+    c, f, ratio = mj["summary"]["chatd"], mj["summary"]["floor"], mj["ratios"]
+    runs = mj["runs"]["chatd"]
+    fixed_p99s = ", ".join(f"{x['latency_p99_ms']:.1f}" for x in runs["fixed"])
+    sat_rates = ", ".join(f"{x['acked_per_s']:,.0f}" for x in runs["saturated"])
+    t = mj["targets"]
+    return f"""## Messages
+
+`bench/messages.py` ({mj['when']}, {mj['rounds']} rounds of {mj['seconds']} s, medians;
+{mj['users']} users, half sending to the other half; chat-loadgen on the same
+2 cores as the server; a fresh server and store per measurement). chatd's
+messages are durable (SQLite, synchronous=FULL, group commit) before the
+answer; the floor relays them from memory.
+
+| | chatd | floor (in-memory relay) | chatd / floor |
+|---|---|---|---|
+| acknowledged messages/s, saturated | {c['saturated_acked_per_s']:,.0f} | {f['saturated_acked_per_s']:,.0f} | {ratio['throughput_vs_floor']:.2f}x |
+| server CPU per message, saturated | {c['saturated_server_cpu_us_per_message']:.0f} µs | {f['saturated_server_cpu_us_per_message']:.0f} µs | {ratio['server_cpu_per_message_vs_floor']:.2f}x |
+| loadgen CPU per message, saturated | {c['saturated_loadgen_cpu_us_per_message']:.0f} µs | {f['saturated_loadgen_cpu_us_per_message']:.0f} µs | |
+| send to receive at {mj['fixed_rate']:,}/s, p50 / p99 | {c['fixed_p50_ms']:.2f} / {c['fixed_p99_ms']:.2f} ms | {f['fixed_p50_ms']:.2f} / {f['fixed_p99_ms']:.2f} ms | |
+| server CPU per message at {mj['fixed_rate']:,}/s | {c['fixed_server_cpu_us_per_message']:.0f} µs | {f['fixed_server_cpu_us_per_message']:.0f} µs | |
+
+| target | measured | verdict |
+|---|---|---|
+| >= 20,000 acknowledged durable messages/s | {c['saturated_acked_per_s']:,.0f}/s (rounds: {sat_rates}) | {verdict(t['acked_durable_per_s >= 20000'])} |
+| send-to-receive p99 < 10 ms at {mj['fixed_rate']:,}/s | {c['fixed_p99_ms']:.1f} ms (rounds: {fixed_p99s}) | {verdict(t[f"p99 send-to-receive < 10 ms at {mj['fixed_rate']}/s"])} |
+| every acknowledged message received once, in order | audit of every receiver | {verdict(t['every acknowledged message received once, in order'])} |
+
+The tail at {mj['fixed_rate']:,}/s is checkpoint I/O: with checkpoints off the same
+runs measured p99 5.3-7.1 ms; a fixed-rate run right after a saturated one
+(the checkpointer copying its backlog) measured 28-32 ms. See
+docs/DESIGN.md, "A message, end to end".
+"""
+
 
 
 def verdict(ok):
@@ -125,5 +165,6 @@ login latency (connect + upgrade + login + ready) p50 {churn['login_latency_ms']
 p99 {churn['login_latency_ms']['p99']:.1f} ms with 500 cycles in flight per worker (that
 latency is queueing: with 100 in flight p50 was 16 ms at the same rate).
 
+{messages_section(messages)}
 {analysis}"""
 (here / "RESULTS.md").write_text(text)

@@ -2,9 +2,12 @@
 // by one thread. Sends waiting when the thread comes round are committed in
 // one transaction (group commit): one fsync for the lot, so durability costs
 // per batch, not per message. Seqs are assigned in that thread, in commit
-// order, from heads kept in memory (and in timeline_heads, so that a seq is
-// never reused after its entries were dropped).
+// order, from heads kept in memory (loaded as the larger of the last seq
+// stored and timeline_heads, which the expiry sweep fills before it drops
+// entries, so that a seq is never reused).
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -26,7 +29,7 @@ using sqlite::transaction;
 
 constexpr std::size_t max_batch = 4096;
 constexpr auto sweep_interval = std::chrono::seconds(60);
-constexpr auto checkpoint_interval = std::chrono::milliseconds(500);
+constexpr auto checkpoint_interval = std::chrono::milliseconds(2000);
 
 // A commit writes every page it changed to the WAL, and a message changes
 // a leaf of each of its two timelines: each index on a timeline would add a
@@ -36,15 +39,18 @@ constexpr auto checkpoint_interval = std::chrono::milliseconds(500);
 // page per commit.
 //
 // Durability stays synchronous=FULL (every commit is fsynced). The rest is
-// for throughput and tail latency, measured with bench/messages.py: reads
-// through mmap and a 64 MiB page cache instead of a pread per page, and no
-// checkpoint on the committing thread (the checkpointer below does them).
+// for throughput and tail latency, measured with bench/messages.py (see
+// docs/DESIGN.md, "A message, end to end"): reads through mmap and an 8 MiB
+// page cache (a larger one made every commit scan its hash table), and no
+// checkpoint on the committing thread: a niced checkpointer does them every
+// 2 s (checkpoint I/O is what makes the send latency's tail).
 constexpr const char* schema = R"sql(
   PRAGMA journal_mode=WAL;
   PRAGMA synchronous=FULL;
   PRAGMA cache_size=-8192;
   PRAGMA mmap_size=268435456;
   PRAGMA wal_autocheckpoint=0;
+  PRAGMA journal_size_limit=67108864;
   CREATE TABLE IF NOT EXISTS timeline (
     sdkappid INTEGER NOT NULL, owner TEXT NOT NULL, seq INTEGER NOT NULL,
     flow INTEGER NOT NULL, peer TEXT NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
@@ -263,6 +269,8 @@ class sqlite_message_store final : public message_store {
   // a commit never waits for a checkpoint (PASSIVE: it never blocks the
   // writer either; what it could not copy waits for the next round).
   void checkpoint_periodically(const std::string& file) {
+    // Below the threads that answer clients: a checkpoint may wait, a send should not.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
     sqlite3* db = nullptr;
     if (sqlite3_open(file.c_str(), &db) != SQLITE_OK) {
       spdlog::error("store: no checkpointer for {}: {}", file, sqlite3_errmsg(db));
