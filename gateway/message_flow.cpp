@@ -5,6 +5,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+
 #include "actors/session_service.hpp"
 #include "gateway/actor_ask.hpp"
 #include "gateway/connection.hpp"
@@ -56,10 +58,11 @@ errc check_recipient(gateway_context& context, const chat_message& m) {
 
 asio::awaitable<outcome<timeline_page>> read_page(message_store& store, std::uint32_t sdkappid,
                                                   std::string user_id,
-                                                  std::optional<std::uint64_t> after) {
+                                                  std::optional<std::uint64_t> after,
+                                                  std::size_t max_entries) {
   return ask<timeline_page>(
-      [&store, sdkappid, user = std::move(user_id), after](reply<timeline_page> done) {
-        store.read_timeline(sdkappid, user, after, sync_page_entries,
+      [&store, sdkappid, user = std::move(user_id), after, max_entries](reply<timeline_page> done) {
+        store.read_timeline(sdkappid, user, after, max_entries,
                             [done](timeline_page page) { done(std::move(page)); });
       });
 }
@@ -115,9 +118,12 @@ asio::awaitable<void> sync_timeline(std::shared_ptr<connection> link,
   const auto attempt = link->login_attempt();
   const auto sdkappid = link->login()->sdkappid;
   const auto user_id = link->login()->user_id;
+  // A page fits in a quarter of the outbox (pace() leaves it at most half full).
+  const auto page_entries = std::clamp<std::size_t>(link->capacity() / 4, 1, sync_page_entries);
   bool first = true;
   for (;;) {
-    auto page = co_await read_page(link->context().messages, sdkappid, user_id, after);
+    auto page =
+        co_await read_page(link->context().messages, sdkappid, user_id, after, page_entries);
     if (!same_login(*link, attempt))
       co_return;
     if (!page.ok()) {
@@ -127,7 +133,7 @@ asio::awaitable<void> sync_timeline(std::shared_ptr<connection> link,
     }
     auto& entries = page.value.entries;
     show(entries, std::exchange(first, false));
-    const bool last_page = entries.size() < sync_page_entries;
+    const bool last_page = entries.size() < page_entries;
     if (last_page && link->timeline().finish_sync_if_caught_up(page.value.head))
       co_return;
     after = entries.empty() ? page.value.head : entries.back().seq;

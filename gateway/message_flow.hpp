@@ -54,7 +54,7 @@ boost::asio::awaitable<void> sync_timeline(std::shared_ptr<connection> link,
 boost::asio::awaitable<outcome<std::vector<timeline_entry>>> read_conversation(
     message_store& store, conversation_query query);
 
-// Pages of at most this many entries.
+// Pages of at most this many entries (and a quarter of the client's outbox).
 inline constexpr std::size_t sync_page_entries = 200;
 
 }  // namespace chatd

@@ -294,9 +294,10 @@ asio::awaitable<void> stop_all(std::shared_ptr<bot_host::impl> host) {
 
 asio::awaitable<void> start_all(std::shared_ptr<bot_host::impl> host) {
   auto next = std::make_shared<std::size_t>(0);
-  auto active =
-      std::make_shared<std::size_t>(std::max<std::size_t>(1, host->options.login_concurrency));
-  for (std::size_t i = 0; i < *active; ++i)
+  const auto workers = std::max<std::size_t>(1, host->options.login_concurrency);
+  auto active = std::make_shared<std::size_t>(workers);
+  // Not `i < *active`: a worker may run (and finish) inside co_spawn.
+  for (std::size_t i = 0; i < workers; ++i)
     asio::co_spawn(host->executor, login_worker(host.get(), next, active), asio::detached);
   asio::steady_timer timer(host->executor);
   while (*active > 0) {

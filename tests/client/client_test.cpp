@@ -7,18 +7,11 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include "chatd/client.hpp"
 #include "chatd_process.hpp"
+#include "scenario.hpp"
 
-namespace asio = boost::asio;
-using namespace std::chrono_literals;
-using chatd::test::app;
-using chatd::test::sig_for;
+using namespace chatd::test;
 
 namespace {
 
@@ -43,33 +36,6 @@ void observe(chatd::client& c, observer& o) {
     o.kick_type = type;
     o.kicker = by;
   };
-}
-
-asio::awaitable<void> sleep_for(asio::io_context& io, std::chrono::milliseconds d) {
-  asio::steady_timer t(io, d);
-  co_await t.async_wait(asio::use_awaitable);
-}
-
-#define WAIT_UNTIL(io, condition)                                 \
-  for (int waited_ = 0; waited_ < 500 && !(condition); ++waited_) \
-  co_await sleep_for(io, 10ms)
-
-using scenario = asio::awaitable<void> (*)(asio::io_context&, chatd::test::chatd_process&);
-
-// Runs one scenario coroutine on a fresh io_context, bounded in time.
-void run_scenario(scenario body, const std::string& app_extra = "") {
-  chatd::test::chatd_process server(app_extra);
-  asio::io_context io;
-  bool done = false;
-  std::exception_ptr failure;
-  asio::co_spawn(io, body(io, server), [&](std::exception_ptr e) {
-    done = true;
-    failure = e;
-  });
-  io.run_for(30s);
-  REQUIRE(done);
-  if (failure)
-    std::rethrow_exception(failure);
 }
 
 asio::awaitable<void> login_ready_time_logout(asio::io_context& io,

@@ -269,3 +269,29 @@ test('retention: max_timeline_messages keeps the newest entries', async () => {
   await sleep(100);
   assert.deepEqual(received(bob).map((m) => m.seq), [3, 4, 5]);
 });
+
+test('a recipient that does not read stalls neither the sender nor other recipients, and is cut off', async () => {
+  const s = await server({ server: { outbox_frames: 64, send_stall_timeout_s: 2 } });
+  const alice = await loggedIn(s, 'alice');
+  const slow = await loggedIn(s, 'bob');
+  const carol = await loggedIn(s, 'carol');
+  slow.ws.pause();  // reads nothing more: the socket buffers fill, then its outbox
+  const text = 'x'.repeat(12000);
+  const started = Date.now();
+  const count = 1000;  // 12 MB: more than loopback's socket buffers hold
+  for (let i = 0; i < count; ++i)
+    assert.equal((await alice.request('sendMessage', { to: 'bob', text })).code, 0);
+  assert.equal((await alice.request('sendMessage', { to: 'carol', text: 'still flowing' })).code, 0);
+  assert.ok(Date.now() - started < 10000, 'the sender was not held up');
+  assert.equal((await carol.waitEvent('messageReceived')).data.text, 'still flowing');
+  // The paused client cannot see its connection end; the server's view can.
+  const online = async () => (await s.rest('openim/query_online_status', { To_Account: ['bob'] })).body.QueryResult[0].Status;
+  for (let i = 0; i < 150 && await online() === 'Online'; ++i) await sleep(100);
+  assert.equal(await online(), 'Offline', 'the slow recipient was cut off');
+  const metrics = await (await fetch(`http://${s.metrics}/metrics`)).text();
+  assert.match(metrics, /chatd_connection_errors_total\{kind="slow_client"\} [1-9]/);
+  slow.close();
+  // Nothing is lost for it: its next login syncs the backlog.
+  const again = await loggedIn(s, 'bob', { syncFromSeq: 0 });
+  await until(() => received(again).length === count, 'the backlog', 30000);
+});

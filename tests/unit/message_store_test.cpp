@@ -145,6 +145,20 @@ TEST_CASE("max_timeline_messages keeps the newest entries; seqs are never reused
   CHECK(store->stored_entries() == 6);  // 3 for bob, 3 for alice
 }
 
+TEST_CASE("entries past their retention are never read, and their seqs are not reused") {
+  auto store = open_sqlite_message_store(fresh_dir());
+  std::promise<std::optional<appended_message>> done;
+  append_request request;
+  request.message = text_message("alice", "bob", "short-lived");
+  request.retention_ms = 1;
+  request.done = [&done](std::optional<appended_message> r) { done.set_value(std::move(r)); };
+  store->append(std::move(request));
+  REQUIRE(done.get_future().get());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(read_now(*store, "bob", 0).entries.empty());
+  CHECK(append_now(*store, text_message("alice", "bob", "kept"))->recipient.seq == 2);
+}
+
 TEST_CASE("a conversation reads one pair, newest first, bounded by time and count") {
   auto store = open_sqlite_message_store(fresh_dir());
   for (int i = 1; i <= 4; ++i)

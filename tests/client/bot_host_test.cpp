@@ -1,0 +1,127 @@
+// chatd::bot_host against a real chatd process: exactly-once, in-order
+// handling through a queue that overflows, replies, sig renewal, metrics.
+#include <prometheus/registry.h>
+
+#include <doctest/doctest.h>
+
+#include "chatd/bot_host.hpp"
+#include "chatd/client.hpp"
+#include "scenario.hpp"
+
+using namespace chatd::test;
+
+namespace {
+
+struct handled_log {
+  std::vector<std::uint64_t> seqs;  // in the order the handler saw them
+  std::vector<std::string> texts;
+};
+
+// A slow handler: the bot's queue (limit 4) overflows under a burst.
+asio::awaitable<void> slow_echo(chatd::bot& bot, chatd::received_message m, handled_log* log) {
+  log->seqs.push_back(m.seq);
+  log->texts.push_back(m.text);
+  asio::steady_timer pause(co_await asio::this_coro::executor, 15ms);
+  co_await pause.async_wait(asio::use_awaitable);
+  co_await bot.send(m.from, "re: " + m.text);
+}
+
+double metric(const chatd::bot_host& host, const std::string& name) {
+  for (const auto& family : host.metrics()->Collect())
+    if (family.name == name && !family.metric.empty()) {
+      const auto& m = family.metric.front();
+      return family.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+    }
+  return -1;
+}
+
+void count_replies(chatd::client& c, int& replies) {
+  c.on_message = [&replies](const chatd::received_message& m) {
+    if (!m.outgoing && m.text.starts_with("re: "))
+      ++replies;
+  };
+}
+
+asio::awaitable<void> burst_through_a_small_queue(asio::io_context& io, chatd_process& server) {
+  handled_log log;
+  chatd::bot_host_options options;
+  options.url = server.url();
+  options.sdkappid = app;
+  options.secret_key = key;
+  options.queue_limit = 4;
+  options.reconnect_min = 20ms;
+  chatd::bot_host host(
+      io.get_executor(), options,
+      [&log](chatd::bot& b, const chatd::received_message& m) { return slow_echo(b, m, &log); });
+  host.add("b-bot");
+  co_await host.start();
+  CHECK(host.stats().online == 1);
+
+  chatd::client sender(io.get_executor(), {.url = server.url()});
+  int replies = 0;
+  count_replies(sender, replies);
+  const chatd::login_params params{
+      .sdkappid = app, .user_id = "b-sender", .user_sig = sig_for("b-sender")};
+  REQUIRE((co_await sender.login(params)).code == 0);
+  constexpr int burst = 30;
+  for (int i = 0; i < burst; ++i) {
+    const auto r = co_await sender.send_message("b-bot", "m" + std::to_string(i));
+    REQUIRE(r.code == 0);
+  }
+  WAIT_UNTIL(io, replies == burst);
+  CHECK(replies == burst);
+  REQUIRE(log.seqs.size() == burst);  // each once, none lost to the overflow
+  for (std::size_t i = 0; i < log.seqs.size(); ++i) {
+    CHECK(log.texts[i] == "m" + std::to_string(i));
+    if (i > 0)
+      CHECK(log.seqs[i] > log.seqs[i - 1]);  // timeline order (its own replies sit between)
+  }
+  WAIT_UNTIL(io, host.stats().online == 1);  // back from the last overflow's resync
+  CHECK(host.stats().overflows > 0);
+  CHECK(host.stats().messages_in == burst);
+  CHECK(host.stats().messages_out == burst);
+  CHECK(host.handled_seq("b-bot") >= log.seqs.back());
+  CHECK(metric(host, "chatd_bot_messages_handled_total") == burst);
+  CHECK(metric(host, "chatd_bot_messages_sent_total") == burst);
+  CHECK(metric(host, "chatd_bots_online") == 1);
+  co_await host.stop();
+  CHECK(host.stats().online == 0);
+  co_await sender.destroy();
+}
+
+asio::awaitable<void> ignore(chatd::bot&, chatd::received_message) {
+  co_return;
+}
+
+asio::awaitable<void> renews_before_expiry(asio::io_context& io, chatd_process& server) {
+  int sigs_made = 0;
+  chatd::bot_host_options options;
+  options.url = server.url();
+  options.sdkappid = app;
+  options.sig_lifetime = 3s;
+  options.usersig_provider = [&sigs_made](const std::string& user) {
+    ++sigs_made;
+    return sig_for(user, 3);  // valid 3 s: without renewal the bot is kicked (userSigExpired)
+  };
+  chatd::bot_host host(
+      io.get_executor(), options,
+      [](chatd::bot& b, const chatd::received_message& m) { return ignore(b, m); });
+  host.add("r-bot");
+  co_await host.start();
+  REQUIRE(host.stats().online == 1);
+  co_await sleep_for(io, 6500ms);
+  CHECK(host.stats().online == 1);
+  CHECK(sigs_made >= 3);  // the login and at least two renewals
+  CHECK(host.stats().reconnects == 0);
+  co_await host.stop();
+}
+
+}  // namespace
+
+TEST_CASE("bot_host: a burst through a small queue is handled once each, in order, and answered") {
+  run_scenario(burst_through_a_small_queue);
+}
+
+TEST_CASE("bot_host: renews the UserSig before it expires, from the user's provider") {
+  run_scenario(renews_before_expiry);
+}
