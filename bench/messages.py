@@ -23,35 +23,10 @@ import tempfile
 import time
 
 from benchlib import KEY, chatd_config
-from versus_floor import cpu_seconds
-import re
+from versus_floor import Server, cpu_seconds
 
 SATURATING_RATE = 60000  # more than either server acknowledges
 FIXED_RATE = 5000
-
-
-class Server:
-    def __init__(self, name, argv):
-        self.name, self.argv = name, argv
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline()
-        m = re.search(r"gateway=(\S+)", line)
-        if not m:
-            raise RuntimeError(f"{self.name} did not start: {line!r}")
-        self.url = f"ws://{m.group(1)}/v1/ws"
-        time.sleep(0.5)
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def message_run(build, server, rate, seconds, users, prefix):
@@ -112,10 +87,10 @@ def main():
             # run right after a saturated one measures the checkpoints of
             # the saturated run's backlog (docs/DESIGN.md).
             clear_state(work)
-            with Server(name, argv) as server:
+            with Server(name, argv, core=None) as server:
                 fixed = message_run(build, server, FIXED_RATE, seconds, users, f"fix{r}")
             clear_state(work)
-            with Server(name, argv) as server:
+            with Server(name, argv, core=None) as server:
                 sat = message_run(build, server, SATURATING_RATE, seconds, users, f"sat{r}")
             results[name]["saturated"].append(sat)
             results[name]["fixed"].append(fixed)

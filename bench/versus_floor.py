@@ -45,12 +45,14 @@ def rss_kib(pid):
 
 
 class Server:
-    def __init__(self, name, argv):
-        self.name, self.argv = name, argv
+    """A server process on 127.0.0.1, pinned to `core` (None: not pinned)."""
+
+    def __init__(self, name, argv, core=SERVER_CORE):
+        self.name, self.argv, self.core = name, argv, core
 
     def __enter__(self):
-        self.out = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(["taskset", "-c", SERVER_CORE] + self.argv,
+        pin = ["taskset", "-c", self.core] if self.core else []
+        self.proc = subprocess.Popen(pin + self.argv,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r"gateway=(\S+)", line)

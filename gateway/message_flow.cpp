@@ -84,6 +84,7 @@ asio::awaitable<void> pace(connection& link) {
 
 asio::awaitable<sent_message> send_message(gateway_context& context, outgoing_message out) {
   auto& m = out.message;
+  m.received_steady_ns = std::chrono::steady_clock::now().time_since_epoch().count();
   if (const auto code = check_recipient(context, m); code != errc::ok)
     co_return sent_message{code, {}};
   auto app = context.backend.find_app(m.sdkappid);
@@ -102,6 +103,13 @@ asio::awaitable<sent_message> send_message(gateway_context& context, outgoing_me
     co_return sent_message{errc::internal_error, {}};
   }
   co_return sent_message{errc::ok, std::move(*answer.value)};
+}
+
+asio::awaitable<sent_message> send_message(gateway_context& context,
+                                           std::variant<outgoing_message, errc> request) {
+  if (auto* refused = std::get_if<errc>(&request))
+    co_return sent_message{*refused, {}};
+  co_return co_await send_message(context, std::move(std::get<outgoing_message>(request)));
 }
 
 asio::awaitable<outcome<std::vector<timeline_entry>>> read_conversation(message_store& store,

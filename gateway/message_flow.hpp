@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <variant>
 
 #include "actors/reply.hpp"
 #include "protocol/error_codes.hpp"
@@ -36,6 +37,11 @@ struct sent_message {
 // recipient's and sender's instances in commit order, and answers. 70500
 // if the store failed or did not answer.
 boost::asio::awaitable<sent_message> send_message(gateway_context& context, outgoing_message out);
+
+// The send of a connection's instance, read by the dialect (or the code
+// that refused it: 2024 when not logged in, the reader's own codes).
+boost::asio::awaitable<sent_message> send_message(gateway_context& context,
+                                                  std::variant<outgoing_message, errc> request);
 
 // Shows one page of a sync: the first page of an SDK sync goes into the
 // getmsg reply, every other page out as the dialect's pushes.

@@ -181,23 +181,15 @@ std::variant<outgoing_message, errc> read_send(const json::object& data,
       return errc::invalid_parameter;
     m.client_msg_id = std::string(id->get_string());
   }
-  m.received_steady_ns = std::chrono::steady_clock::now().time_since_epoch().count();
   return out;
 }
 
 // Answered once the message is durable in both timelines (CONTRACT §2c).
 asio::awaitable<void> op_send_message(op_call& call) {
-  if (!call.link->login()) {
-    call.respond(errc::not_logged_in);
-    co_return;
-  }
-  auto parsed = read_send(call.request.data, *call.link->login());
-  if (auto* code = std::get_if<errc>(&parsed)) {
-    call.respond(*code);
-    co_return;
-  }
-  const auto sent =
-      co_await send_message(*call.context, std::move(std::get<outgoing_message>(parsed)));
+  const auto* login = call.link->login() ? &*call.link->login() : nullptr;
+  auto request = login ? read_send(call.request.data, *login)
+                       : std::variant<outgoing_message, errc>(errc::not_logged_in);
+  const auto sent = co_await send_message(*call.context, std::move(request));
   if (sent.code != errc::ok) {
     call.respond(sent.code);
     co_return;

@@ -58,7 +58,6 @@ std::variant<outgoing_message, rest_result> read_sendmsg(const rest_call& call) 
       std::clamp<std::int64_t>(integer_field(body, "MsgRandom").value_or(0), 0, 99'999'999));
   m.client_seq = static_cast<std::uint64_t>(
       std::max<std::int64_t>(0, integer_field(body, "MsgSeq").value_or(0)));
-  m.received_steady_ns = std::chrono::steady_clock::now().time_since_epoch().count();
   return out;
 }
 

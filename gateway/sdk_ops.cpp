@@ -218,22 +218,14 @@ std::variant<outgoing_message, errc> read_sendmsg(const json::object& body,
   m.client_time_s = body_integer(body, "MsgClientTime", 0);
   m.client_msg_id = sdk::tiny_id(m.sdkappid, m.from) + '-' + std::to_string(m.client_time_s) + '-' +
                     std::to_string(m.random);
-  m.received_steady_ns = std::chrono::steady_clock::now().time_since_epoch().count();
   return out;
 }
 
 asio::awaitable<void> sdk_sendmsg(sdk_call& call) {
-  if (!call.link->login()) {
-    call.reply(errc::not_logged_in);
-    co_return;
-  }
-  auto parsed = read_sendmsg(call.request.body, *call.link->login());
-  if (auto* code = std::get_if<errc>(&parsed)) {
-    call.reply(*code);
-    co_return;
-  }
-  const auto sent =
-      co_await send_message(*call.context, std::move(std::get<outgoing_message>(parsed)));
+  const auto* login = call.link->login() ? &*call.link->login() : nullptr;
+  auto request = login ? read_sendmsg(call.request.body, *login)
+                       : std::variant<outgoing_message, errc>(errc::not_logged_in);
+  const auto sent = co_await send_message(*call.context, std::move(request));
   if (sent.code != errc::ok) {
     call.reply(sent.code);
     co_return;

@@ -10,9 +10,11 @@
 #include <random>
 #include <thread>
 
+#include "full_disk.hpp"
 #include "store/message_store.hpp"
 
 using namespace chatd;
+using chatd::test::full_disk;
 
 namespace {
 
@@ -199,27 +201,6 @@ TEST_CASE("the delivered mark: an SDK login reads what no instance got yet, also
   auto store = open_sqlite_message_store(dir);
   CHECK(read_now(*store, "bob", std::nullopt).entries.size() == 2);
 }
-
-namespace {
-
-class full_disk {
- public:
-  explicit full_disk(const std::filesystem::path& dir) {
-    std::signal(SIGXFSZ, SIG_IGN);
-    getrlimit(RLIMIT_FSIZE, &saved_);
-    std::uintmax_t largest = 0;
-    for (const auto& f : std::filesystem::directory_iterator(dir))
-      largest = std::max(largest, f.file_size());
-    rlimit full{largest, saved_.rlim_max};
-    setrlimit(RLIMIT_FSIZE, &full);
-  }
-  ~full_disk() { setrlimit(RLIMIT_FSIZE, &saved_); }
-
- private:
-  rlimit saved_{};
-};
-
-}  // namespace
 
 TEST_CASE("a full disk: a send is refused, never acknowledged, and no seq is lost or reused") {
   const auto dir = fresh_dir();

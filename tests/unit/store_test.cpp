@@ -7,10 +7,12 @@
 #include <filesystem>
 #include <random>
 
+#include "full_disk.hpp"
 #include "server/lockout.hpp"
 #include "store/state_store.hpp"
 
 using namespace chatd;
+using chatd::test::full_disk;
 
 namespace {
 
@@ -85,28 +87,6 @@ TEST_CASE("random userIDs from an attacker cannot grow the lock table past its b
     locks.record_failure("random-" + std::to_string(i), t0);
   CHECK(locks.tracked() <= 1000);
 }
-
-namespace {
-
-// Files may not grow past their current size while it lives: a full disk.
-class full_disk {
- public:
-  explicit full_disk(const std::filesystem::path& dir) {
-    std::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead
-    getrlimit(RLIMIT_FSIZE, &saved_);
-    std::uintmax_t largest = 0;
-    for (const auto& f : std::filesystem::directory_iterator(dir))
-      largest = std::max(largest, f.file_size());
-    rlimit full{largest, saved_.rlim_max};
-    setrlimit(RLIMIT_FSIZE, &full);
-  }
-  ~full_disk() { setrlimit(RLIMIT_FSIZE, &saved_); }
-
- private:
-  rlimit saved_{};
-};
-
-}  // namespace
 
 TEST_CASE("a full disk: failed writes are counted and refused, batches kept, nothing stuck") {
   const auto dir = fresh_dir();
