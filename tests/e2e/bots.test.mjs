@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import readline from 'node:readline';
-import { startChatd, Client, sig, sleep, KEY, APP } from './lib/chatd.mjs';
+import { startChatd, Client, sig, sleep, KEY, APP, until } from './lib/chatd.mjs';
 
 const BOTS_BIN = process.env.CHAT_BOTS_BIN ?? '../../build/tools/chat-bots';
 const BOTS = 1000;
@@ -31,14 +31,6 @@ function startBots(url) {
   const exited = new Promise((r) => proc.on('exit', r));
   cleanups.push(async () => { proc.kill('SIGKILL'); await exited; });
   return fleet;
-}
-
-async function until(predicate, what, timeoutMs = 60000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
 }
 
 async function senders(s) {
@@ -86,17 +78,17 @@ test('1,000 bots answer every message exactly once, across a kill -9 and restart
   let chatd = await startChatd({ server: { listen: `127.0.0.1:${port}` } });
   cleanups.push(() => chatd.stop('SIGKILL'));
   const fleet = startBots(`ws://127.0.0.1:${port}/v1/ws`);
-  await until(() => fleet.stats.online === BOTS, 'every bot online');
+  await until(() => fleet.stats.online === BOTS, 'every bot online', 60000);
 
   let clients = await senders(chatd);
   const first = await wave(clients, 'before');
   assert.equal(first.length, BOTS);
-  await until(() => fleet.stats.messages_in >= BOTS, 'the first wave handled');
+  await until(() => fleet.stats.messages_in >= BOTS, 'the first wave handled', 60000);
 
   // kill -9 while the second wave is being answered.
   const acked = [];  // second-wave sends acknowledged before the kill
   const second = wave(clients, 'during', acked, 2);  // paced: about 0.3 s
-  await until(() => acked.length >= 300, 'the second wave under way');
+  await until(() => acked.length >= 300, 'the second wave under way', 60000);
   const dir = chatd.keep();
   await chatd.stop('SIGKILL');
   await second;

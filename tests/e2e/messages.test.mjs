@@ -2,7 +2,7 @@
 // native protocol and REST, against real chatd processes.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startChatd, appConfig, Client, sig, sleep, APP } from './lib/chatd.mjs';
+import { startChatd, appConfig, Client, sig, sleep, APP, until } from './lib/chatd.mjs';
 
 const servers = [];
 after(async () => { for (const s of servers) await s.stop('SIGKILL'); });
@@ -27,14 +27,6 @@ async function account(s, user) {
 
 function received(c) {
   return c.events.filter((e) => e.event === 'messageReceived').map((e) => e.data);
-}
-
-async function until(predicate, what, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
 }
 
 test('fan-out: every instance of the recipient, the sender\'s other instances, not the sending one', async () => {

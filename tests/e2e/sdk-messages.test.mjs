@@ -3,7 +3,7 @@
 // native instances are the same users on the same timelines.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startChatd, appConfig, Client, sig, sleep, APP } from './lib/chatd.mjs';
+import { startChatd, appConfig, Client, sig, sleep, APP, until } from './lib/chatd.mjs';
 import { SdkDevice } from './lib/sdk.mjs';
 
 let chatd;
@@ -31,14 +31,6 @@ async function native(user) {
 
 function texts(d) {
   return d.events.filter((e) => e.event === 'MESSAGE_RECEIVED').flatMap((e) => e.messages.map((m) => m.text));
-}
-
-async function until(predicate, what, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 test('SDK to SDK: sendMessage resolves with success, the recipient gets MESSAGE_RECEIVED with the same ID', async () => {

@@ -179,6 +179,15 @@ export class Client {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Polls `predicate` until it holds; throws after `timeoutMs`.
+export async function until(predicate, what, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
 // CPU seconds (user + system) a process has used so far.
 export function cpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
