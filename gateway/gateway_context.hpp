@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "actors/reply.hpp"
 #include "actors/session_service.hpp"
 #include "protocol/app_config.hpp"
 
@@ -40,13 +41,16 @@ class gateway_backend {
   virtual std::int64_t kick_time_s(std::uint32_t sdkappid, const std::string& user_id) = 0;
   virtual void record_login(std::uint32_t sdkappid, const std::string& user_id) = 0;
 
-  // Admin (REST) operations; the durable ones are committed on return.
+  // Admin (REST) operations. The durable ones run on the store's thread
+  // and answer once committed (unavailable: the write failed).
   virtual bool account_known(std::uint32_t sdkappid, const std::string& user_id) = 0;
-  virtual void import_account(std::uint32_t sdkappid, const std::string& user_id) = 0;
-  // Revokes every sig issued up to now; returns the kick time (unix s).
-  virtual std::int64_t record_kick(std::uint32_t sdkappid, const std::string& user_id) = 0;
+  virtual void import_account(std::uint32_t sdkappid, const std::string& user_id,
+                              reply<bool> done) = 0;
+  // Revokes every sig issued up to now; answers the kick time (unix s).
+  virtual void record_kick(std::uint32_t sdkappid, const std::string& user_id,
+                           reply<std::int64_t> done) = 0;
   // Persists and applies a changed app (login settings only).
-  virtual void change_login_config(const app_config& changed) = 0;
+  virtual void change_login_config(const app_config& changed, reply<bool> done) = 0;
 };
 
 class connection;

@@ -51,6 +51,33 @@ asio::awaitable<outcome<std::vector<online_instance>>> online_of(session_service
       });
 }
 
+// The durable writes, on the store's thread. Plain functions, not
+// coroutines: the captures live here, not in a coroutine frame.
+asio::awaitable<outcome<std::int64_t>> durable_kick(gateway_backend& backend, std::uint32_t app,
+                                                    std::string user) {
+  return ask<std::int64_t>([&backend, app, user](reply<std::int64_t> done) {
+    backend.record_kick(app, user, std::move(done));
+  });
+}
+
+asio::awaitable<outcome<bool>> durable_import(gateway_backend& backend, std::uint32_t app,
+                                              std::string user) {
+  return ask<bool>([&backend, app, user](reply<bool> done) {
+    backend.import_account(app, user, std::move(done));
+  });
+}
+
+asio::awaitable<outcome<bool>> durable_config(gateway_backend& backend, app_config changed) {
+  return ask<bool>([&backend, changed](reply<bool> done) {
+    backend.change_login_config(changed, std::move(done));
+  });
+}
+
+// The store refused or did not answer: not written, never acknowledged.
+rest_result store_failed() {
+  return fail(errc::internal_error, "the server could not complete the request");
+}
+
 // The actors did not answer: a 70500 the caller sees, never a made-up value.
 rest_result actors_failed(ask_error error) {
   return fail(errc::internal_error, error == ask_error::timeout
@@ -67,7 +94,9 @@ asio::awaitable<rest_result> rest_kick(rest_call& call) {
   if (!backend.account_known(app, *user))
     co_return fail(errc::account_not_found);
   // Durable first: once we answer, the old sigs stay revoked across restarts.
-  backend.record_kick(app, *user);
+  const auto recorded = co_await durable_kick(backend, app, *user);
+  if (!recorded.ok())
+    co_return store_failed();
   const auto kicked = co_await kick_live_instances(call.context->sessions, app, *user);
   if (!kicked.ok())
     co_return actors_failed(kicked.error);
@@ -79,8 +108,9 @@ asio::awaitable<rest_result> rest_account_import(rest_call& call) {
   auto user = user_id_field(call.body, "UserID");
   if (!user)
     co_return fail(errc::invalid_rest_parameter, "UserID must be a valid userID");
-  call.context->backend.import_account(call.app->sdkappid, *user);
-  co_return rest_result{};
+  auto& backend = call.context->backend;
+  const auto imported = co_await durable_import(backend, call.app->sdkappid, *user);
+  co_return imported.ok() ? rest_result{} : store_failed();
 }
 
 json::object detail_of(const std::vector<online_instance>& instances) {
@@ -200,7 +230,10 @@ asio::awaitable<rest_result> rest_set_login_config(rest_call& call) {
   for (const auto& [key, value] : call.body)
     if (auto problem = apply_field(changed, key, value))
       co_return fail(errc::invalid_rest_parameter, *problem);
-  call.context->backend.change_login_config(changed);
+  auto& backend = call.context->backend;
+  const auto saved = co_await durable_config(backend, changed);
+  if (!saved.ok())
+    co_return store_failed();
   co_return rest_result{errc::ok, {}, login_config_of(changed)};
 }
 

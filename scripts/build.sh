@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds chatd.
 # Usage: scripts/build.sh [BUILD_DIR] [BUILD_TYPE] [TARGET...]  (no target: everything)
+# CHATD_SANITIZE=address,undefined (or thread) builds with those sanitizers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:-build}
@@ -8,5 +9,6 @@ build_type=${2:-RelWithDebInfo}
 shift $(( $# > 2 ? 2 : $# ))
 targets=()
 for t in "$@"; do targets+=(--target "$t"); done
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" \
+  -DCHATD_SANITIZE="${CHATD_SANITIZE:-}" >/dev/null
 cmake --build "$build_dir" -j "$(nproc)" "${targets[@]}"

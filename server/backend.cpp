@@ -66,17 +66,30 @@ bool server_backend::account_known(std::uint32_t sdkappid, const std::string& us
   return store_.account_known(sdkappid, user_id);
 }
 
-void server_backend::import_account(std::uint32_t sdkappid, const std::string& user_id) {
-  store_.import_account(sdkappid, user_id);
+void server_backend::import_account(std::uint32_t sdkappid, const std::string& user_id,
+                                    reply<bool> done) {
+  store_.on_store_thread([this, sdkappid, user_id] { store_.import_account(sdkappid, user_id); },
+                         [done](bool ok) { ok ? done(true) : done.fail(ask_error::unavailable); });
 }
 
-std::int64_t server_backend::record_kick(std::uint32_t sdkappid, const std::string& user_id) {
+void server_backend::record_kick(std::uint32_t sdkappid, const std::string& user_id,
+                                 reply<std::int64_t> done) {
   const auto t = now_s();
-  store_.record_kick(sdkappid, user_id, t);
-  return t;
+  store_.on_store_thread([this, sdkappid, user_id, t] { store_.record_kick(sdkappid, user_id, t); },
+                         [done, t](bool ok) { ok ? done(t) : done.fail(ask_error::unavailable); });
 }
 
-void server_backend::change_login_config(const app_config& changed) {
+void server_backend::change_login_config(const app_config& changed, reply<bool> done) {
+  store_.on_store_thread([this, changed] { save_login_config(changed); },
+                         [this, changed, done](bool ok) {
+                           if (!ok)
+                             return done.fail(ask_error::unavailable);
+                           apply_login_config(changed);
+                           done(true);
+                         });
+}
+
+void server_backend::save_login_config(const app_config& changed) {
   login_config_override o;
   o.sdkappid = changed.sdkappid;
   o.policy = changed.limits.policy;
@@ -85,6 +98,10 @@ void server_backend::change_login_config(const app_config& changed) {
   o.package_expire_at_ms = changed.package_expire_at_ms;
   o.allowed_origins = changed.allowed_origins;
   store_.save_login_config(o);
+}
+
+// Live for the next login once durable.
+void server_backend::apply_login_config(const app_config& changed) {
   apps_.replace(changed);
   spdlog::info(
       "login config of app {} changed: policy={} max_web={} max_devices={} package_expire_at={} "

@@ -24,11 +24,16 @@ class server_backend final : public gateway_backend {
   std::int64_t kick_time_s(std::uint32_t sdkappid, const std::string& user_id) override;
   void record_login(std::uint32_t sdkappid, const std::string& user_id) override;
   bool account_known(std::uint32_t sdkappid, const std::string& user_id) override;
-  void import_account(std::uint32_t sdkappid, const std::string& user_id) override;
-  std::int64_t record_kick(std::uint32_t sdkappid, const std::string& user_id) override;
-  void change_login_config(const app_config& changed) override;
+  void import_account(std::uint32_t sdkappid, const std::string& user_id,
+                      reply<bool> done) override;
+  void record_kick(std::uint32_t sdkappid, const std::string& user_id,
+                   reply<std::int64_t> done) override;
+  void change_login_config(const app_config& changed, reply<bool> done) override;
 
  private:
+  void save_login_config(const app_config& changed);
+  void apply_login_config(const app_config& changed);
+
   app_catalog& apps_;
   state_store& store_;
   lockout locks_;

@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <shared_mutex>
 #include <stdexcept>
@@ -202,7 +203,29 @@ class sqlite_store final : public state_store {
 
   std::uint64_t write_failures() const override { return write_failures_.load(); }
 
+  void on_store_thread(std::function<void()> write, std::function<void(bool ok)> done) override {
+    {
+      std::lock_guard lock(pending_mutex_);
+      jobs_.emplace_back(std::move(write), std::move(done));
+    }
+    wake_.notify_one();
+  }
+
  private:
+  using job = std::pair<std::function<void()>, std::function<void(bool)>>;
+
+  // A failed write was counted by write(); the caller learns it (70500).
+  static void run_job(job& j) {
+    bool ok = true;
+    try {
+      j.first();
+    } catch (const std::exception& e) {
+      spdlog::error("store: write failed: {}", e.what());
+      ok = false;
+    }
+    j.second(ok);
+  }
+
   void exec(const char* sql) { exec_sql(db_, sql); }
 
   // One durable write under the database lock; a failure is counted and
@@ -244,13 +267,24 @@ class sqlite_store final : public state_store {
           account_key(static_cast<std::uint32_t>(accounts.integer(0)), accounts.text(1)));
   }
 
-  // Batches account inserts: one transaction (one fsync) per interval
+  // The store's thread: durable writes as they come (on_store_thread), and
+  // account inserts batched: one transaction (one fsync) per interval
   // instead of one per login.
   void flush_periodically() {
     std::unique_lock lock(pending_mutex_);
-    while (!stopping_) {
-      wake_.wait_for(lock, std::chrono::milliseconds(200));
+    auto next_flush = std::chrono::steady_clock::now();
+    while (!stopping_ || !jobs_.empty()) {
+      wake_.wait_until(lock, next_flush, [this] { return stopping_ || !jobs_.empty(); });
+      auto jobs = std::move(jobs_);
+      jobs_.clear();
       lock.unlock();
+      for (auto& j : jobs)
+        run_job(j);
+      if (std::chrono::steady_clock::now() < next_flush) {
+        lock.lock();
+        continue;
+      }
+      next_flush = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
       try {
         flush();
       } catch (const std::exception& e) {
@@ -270,6 +304,7 @@ class sqlite_store final : public state_store {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::vector<std::pair<std::uint32_t, std::string>> pending_accounts_;
+  std::deque<job> jobs_;
   std::thread flusher_;
   std::atomic<std::uint64_t> write_failures_{0};
 };

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,10 @@ class state_store {
   virtual void note_account(std::uint32_t sdkappid, const std::string& user_id) = 0;
   virtual void import_account(std::uint32_t sdkappid, const std::string& user_id) = 0;
   virtual bool account_known(std::uint32_t sdkappid, const std::string& user_id) const = 0;
+
+  // Runs `write` (one of the durable writes above) on the store's own
+  // thread, then `done(ok)` there: request handlers never wait on an fsync.
+  virtual void on_store_thread(std::function<void()> write, std::function<void(bool ok)> done) = 0;
 
   // Commits everything batched so far. On failure the batch stays queued
   // (retried by the next flush) and the error is thrown.

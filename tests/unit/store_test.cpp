@@ -5,7 +5,9 @@
 
 #include <csignal>
 #include <filesystem>
+#include <future>
 #include <random>
+#include <thread>
 
 #include "full_disk.hpp"
 #include "server/lockout.hpp"
@@ -116,4 +118,31 @@ TEST_CASE("a full disk: failed writes are counted and refused, batches kept, not
   CHECK(reopened->account_known(1, "after"));
   CHECK(reopened->kick_time(1, "kicked") == 1700000200);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("durable writes run on the store's thread and answer once committed, or not written") {
+  const auto dir = fresh_dir();
+  auto store = open_sqlite_store(dir);
+  const auto caller = std::this_thread::get_id();
+  std::promise<std::pair<bool, bool>> done;  // {ok, ran elsewhere}
+  auto ran_elsewhere = std::make_shared<std::atomic<bool>>(false);
+  store->on_store_thread(
+      [&store, caller, ran_elsewhere] {
+        *ran_elsewhere = std::this_thread::get_id() != caller;
+        store->record_kick(1, "alice", 1700000000);
+      },
+      [&done, ran_elsewhere](bool ok) {
+        done.set_value({ok, ran_elsewhere->load()});
+      });
+  const auto [ok, elsewhere] = done.get_future().get();
+  CHECK(ok);
+  CHECK(elsewhere);
+  CHECK(store->kick_time(1, "alice") == 1700000000);
+  std::promise<bool> refused;
+  {
+    full_disk full(dir);
+    store->on_store_thread([&store] { store->record_kick(1, std::string(100000, 'x'), 1); },
+                           [&refused](bool ok) { refused.set_value(ok); });
+    CHECK_FALSE(refused.get_future().get());
+  }
 }

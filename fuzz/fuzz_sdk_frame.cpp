@@ -1,0 +1,19 @@
+// The Tencent SDK's {head, body} frames: parsing, the head fields chatd
+// reads, message bodies, and the reply encoder.
+#include <boost/json.hpp>
+#include <string>
+
+#include "protocol/sdk_frame.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto request = chatd::sdk::parse(text);
+  if (!request)
+    return 0;
+  (void)chatd::sdk::platform_of(request->head);
+  (void)chatd::sdk::is_telemetry(request->servcmd);
+  if (const auto* body = request->body.if_contains("MsgBody"))
+    (void)chatd::sdk::text_of_msg_body(*body);
+  (void)chatd::sdk::encode_reply(*request, chatd::errc::ok, request->body);
+  return 0;
+}

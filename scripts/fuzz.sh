@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (fuzz/) with clang-14 under ASan+UBSan and runs
+# each for SECONDS (default 60) on a copy of its seed corpus (fuzz/corpus/).
+# A crash, leak or sanitizer report fails the script and leaves the input in
+# build-fuzz/findings/<target>/. Bounded in time; runs nothing on the network.
+#   scripts/fuzz.sh [SECONDS] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(websocket_frame native_frame usersig sdk_frame a2 config)
+./scripts/install-deps.sh
+build=build-fuzz
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF \
+  -DCHATD_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++-14 \
+  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+cmake --build "$build" -j "$(nproc)" $(printf -- '--target fuzz_%s ' "${targets[@]}")
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+status=0
+for t in "${targets[@]}"; do
+  corpus="$build/corpus/$t"
+  findings="$build/findings/$t"
+  mkdir -p "$corpus" "$findings"
+  cp -n fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null || true
+  echo "== fuzz_$t for ${seconds}s"
+  if ! "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+       -artifact_prefix="$findings/" -print_final_stats=1 "$corpus" 2> "$build/fuzz_$t.log"; then
+    echo "fuzz_$t FAILED: see $build/fuzz_$t.log and $findings/" >&2
+    tail -40 "$build/fuzz_$t.log" >&2
+    status=1
+  fi
+  grep -E "^stat::number_of_executed_units|^stat::new_units_added|cov: " "$build/fuzz_$t.log" | tail -3
+done
+exit $status
