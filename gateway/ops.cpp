@@ -14,6 +14,7 @@
 #include "gateway/message_flow.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/frame.hpp"
+#include "protocol/json_number.hpp"
 #include "protocol/login_request.hpp"
 
 namespace chatd {
@@ -60,9 +61,7 @@ class native_login final : public login_dialect {
   explicit native_login(const op_call& call) : call_(call) {}
 
   std::uint32_t claimed_sdkappid() const override {
-    const auto* id = call_.request.data.if_contains("SDKAppID");
-    return id != nullptr && id->is_number() ? static_cast<std::uint32_t>(id->to_number<double>())
-                                            : 0;
+    return sdkappid_field(call_.request.data, "SDKAppID");
   }
 
   checked_login check() override {

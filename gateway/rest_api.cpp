@@ -13,6 +13,7 @@
 #include "gateway/gateway_context.hpp"
 #include "gateway/rest_call.hpp"
 #include "metrics/metrics.hpp"
+#include "protocol/json_number.hpp"
 #include "protocol/login_request.hpp"
 #include "protocol/usersig.hpp"
 
@@ -130,7 +131,7 @@ asio::awaitable<rest_result> rest_query_online_status(rest_call& call) {
     co_return fail(errc::invalid_account_count);
   bool need_detail = false;
   if (const auto* d = call.body.if_contains("IsNeedDetail"); d != nullptr && d->is_number())
-    need_detail = d->to_number<double>() != 0;
+    need_detail = exact_integer(*d).value_or(0) != 0;
   json::array results;
   json::array errors;
   auto& backend = call.context->backend;

@@ -6,6 +6,7 @@
 
 #include "gateway/message_flow.hpp"
 #include "gateway/rest_call.hpp"
+#include "protocol/json_number.hpp"
 #include "protocol/sdk_frame.hpp"
 
 namespace chatd {
@@ -13,11 +14,7 @@ namespace {
 
 std::optional<std::int64_t> integer_field(const json::object& body, std::string_view key) {
   const auto* v = body.if_contains(key);
-  if (v == nullptr || !v->is_number())
-    return std::nullopt;
-  boost::system::error_code ec;
-  const auto n = v->to_number<std::int64_t>(ec);
-  return ec ? std::nullopt : std::optional<std::int64_t>(n);
+  return v != nullptr ? exact_integer(*v) : std::nullopt;
 }
 
 // A Tencent-shaped MsgList item: the real sender and recipient.

@@ -18,6 +18,7 @@
 #include "gateway/message_flow.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/a2.hpp"
+#include "protocol/json_number.hpp"
 #include "protocol/sdk_frame.hpp"
 #include "store/message_store.hpp"
 
@@ -113,9 +114,7 @@ class sdk_login_dialect final : public login_dialect {
   explicit sdk_login_dialect(sdk_call& call) : call_(call) {}
 
   std::uint32_t claimed_sdkappid() const override {
-    const auto* id = call_.request.head.if_contains("sdkappid");
-    return id != nullptr && id->is_number() ? static_cast<std::uint32_t>(id->to_number<double>())
-                                            : 0;
+    return sdkappid_field(call_.request.head, "sdkappid");
   }
 
   checked_login check() override {
@@ -190,11 +189,7 @@ std::string body_string(const json::object& body, std::string_view key) {
 
 std::int64_t body_integer(const json::object& body, std::string_view key, std::int64_t fallback) {
   const auto* v = body.if_contains(key);
-  if (v == nullptr || !v->is_number())
-    return fallback;
-  boost::system::error_code ec;
-  const auto n = v->to_number<std::int64_t>(ec);
-  return ec ? fallback : n;
+  return (v != nullptr ? exact_integer(*v) : std::nullopt).value_or(fallback);
 }
 
 // openim.sendmsg, as the SDK sends it (MESSAGING §1); only text elements.

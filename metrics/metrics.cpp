@@ -153,9 +153,12 @@ struct app_series {
 using app_map = std::unordered_map<std::uint32_t, app_series*>;
 
 // Read on every event without a lock: an immutable map, replaced whole
-// (and the old one leaked, a few bytes) only by register_apps at start-up.
+// only by register_apps at start-up. Replaced maps are kept (a few bytes),
+// never freed, since a reader may still hold one; and never destroyed at
+// exit, when a late thread might still count something.
 std::atomic<const app_map*> known_apps{new app_map};
 std::mutex register_mutex;
+auto* const retired_maps = new std::vector<const app_map*>;
 
 app_series& other_app() {
   static app_series series("other");
@@ -176,7 +179,7 @@ void register_apps(const std::vector<std::uint32_t>& sdkappids) {
   for (auto id : sdkappids)
     if (next->count(id) == 0)
       next->emplace(id, new app_series(std::to_string(id)));
-  known_apps.store(next.release(), std::memory_order_release);
+  retired_maps->push_back(known_apps.exchange(next.release(), std::memory_order_acq_rel));
 }
 
 void login_finished(std::uint32_t sdkappid, errc code,

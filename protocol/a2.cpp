@@ -1,5 +1,7 @@
 #include "protocol/a2.hpp"
 
+#include "protocol/json_number.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -50,11 +52,14 @@ std::optional<claims> parse_payload(std::string_view payload) {
   const auto* user = o.if_contains("u");
   const auto* issued = o.if_contains("i");
   const auto* expires = o.if_contains("e");
-  if (!app || !user || !issued || !expires || !app->is_number() || !user->is_string() ||
-      !issued->is_int64() || !expires->is_int64())
+  if (!app || !user || !issued || !expires || !user->is_string() || !issued->is_int64() ||
+      !expires->is_int64())
     return std::nullopt;
-  return claims{static_cast<std::uint32_t>(app->to_number<std::int64_t>()),
-                std::string(user->get_string()), issued->get_int64(), expires->get_int64()};
+  const auto sdkappid = exact_integer(*app, 1, UINT32_MAX);
+  if (!sdkappid)
+    return std::nullopt;
+  return claims{static_cast<std::uint32_t>(*sdkappid), std::string(user->get_string()),
+                issued->get_int64(), expires->get_int64()};
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "protocol/sdk_frame.hpp"
 
+#include "protocol/json_number.hpp"
+
 #include <boost/json.hpp>
 
 namespace chatd::sdk {
@@ -16,12 +18,14 @@ std::optional<request> parse(std::string_view text) {
     return std::nullopt;
   const auto* servcmd = head->get_object().if_contains("servcmd");
   const auto* seq = head->get_object().if_contains("seq");
-  if (servcmd == nullptr || !servcmd->is_string() || seq == nullptr || !seq->is_number())
+  if (servcmd == nullptr || !servcmd->is_string() || seq == nullptr)
+    return std::nullopt;
+  const auto seq_number = exact_unsigned(*seq);
+  if (!seq_number)
     return std::nullopt;
   request out;
   out.servcmd = std::string(servcmd->get_string());
-  out.seq =
-      seq->is_uint64() ? seq->get_uint64() : static_cast<std::uint64_t>(seq->to_number<double>());
+  out.seq = *seq_number;
   out.head = std::move(head->get_object());
   if (auto* body = obj.if_contains("body"); body != nullptr && body->is_object())
     out.body = std::move(body->get_object());
@@ -122,9 +126,10 @@ std::optional<std::string> text_of_msg_body(const json::value& msg_body) {
 
 platform platform_of(const json::object& head) {
   const auto* p = head.if_contains("platform");
-  if (p == nullptr || !p->is_number())
+  const auto code = p != nullptr ? exact_integer(*p) : std::nullopt;
+  if (!code)
     return platform::web;
-  switch (p->to_number<std::int64_t>()) {
+  switch (*code) {
     case 2:
       return platform::android;
     case 3:

@@ -76,3 +76,18 @@ TEST_CASE("SDK platform codes map to the contract's platforms") {
   CHECK(sdk::tiny_id(1, "a") != sdk::tiny_id(1, "b"));
   CHECK(std::stoull(sdk::tiny_id(1400000000, "alice")) < (1ULL << 53));
 }
+
+// Inputs the fuzzers found (fuzz/corpus/*/regression-*): refused, no
+// exception, no undefined conversion.
+TEST_CASE("SDK frames and A2 tokens with numbers that are not exact integers are refused") {
+  CHECK_FALSE(chatd::sdk::parse(R"({"head":{"servcmd":"x","seq":2.8e50},"body":{}})"));
+  CHECK_FALSE(chatd::sdk::parse(R"({"head":{"servcmd":"x","seq":-1},"body":{}})"));
+  CHECK(chatd::sdk::parse(R"({"head":{"servcmd":"x","seq":7.0},"body":{}})")->seq == 7);
+  boost::json::object head{{"platform", 7.5}};
+  CHECK(chatd::sdk::platform_of(head) == chatd::platform::web);
+  const std::string forged =
+      "eyJhIjoxNDAuMTAwMDAwLCJ1IjoiYWxpY2UiLCJpIjoxNzAwMDAwLCJlIjoxNzAwMDg2NDAwMDAwfQ==."
+      "xkk5TmY7s9nTXUHnzGLtz6ay99=";
+  CHECK_FALSE(chatd::a2::sdkappid_of(forged));
+  CHECK_FALSE(chatd::a2::verify(forged, "key"));
+}

@@ -88,6 +88,9 @@ async function launch(dir, configFile, wrap) {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       const result = await exited;
       if (!keep) rmSync(dir, { recursive: true, force: true });
+      // Under scripts/test.sh --sanitize, a report anywhere in chatd's life fails the test.
+      const report = stderr.match(/(ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error:)[^]*/);
+      if (report) throw new Error(`chatd's sanitizer report:\n${report[0].slice(0, 4000)}`);
       return result;
     },
     // An admin REST call; resolves with { status, body }.
