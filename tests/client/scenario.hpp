@@ -26,8 +26,9 @@ inline asio::awaitable<void> sleep_for(asio::io_context& io, std::chrono::millis
   co_await t.async_wait(asio::use_awaitable);
 }
 
-#define WAIT_UNTIL(io, condition)                                 \
-  for (int waited_ = 0; waited_ < 500 && !(condition); ++waited_) \
+// Polls for up to 20 s (a loaded CI machine); scenarios end long before.
+#define WAIT_UNTIL(io, condition)                                  \
+  for (int waited_ = 0; waited_ < 2000 && !(condition); ++waited_) \
   co_await sleep_for(io, 10ms)
 
 using scenario = asio::awaitable<void> (*)(asio::io_context&, chatd::test::chatd_process&);
@@ -42,7 +43,7 @@ inline void run_scenario(scenario body, const std::string& app_extra = "") {
     done = true;
     failure = e;
   });
-  io.run_for(30s);
+  io.run_for(60s);
   REQUIRE(done);
   if (failure)
     std::rethrow_exception(failure);
