@@ -25,7 +25,10 @@ struct gateway_settings {
   std::size_t max_frame_bytes = 64 * 1024;
   std::size_t outbox_frames = 1024;             // queued frames per client before it is cut off
   std::chrono::seconds send_stall_timeout{10};  // a client that reads nothing this long is cut off
-  std::chrono::seconds handshake_timeout{30};
+  // An HTTP request (REST, or the WebSocket upgrade) must arrive whole in
+  // this time (slowloris), with a header block of at most this size.
+  std::chrono::seconds request_timeout{10};
+  std::size_t max_header_bytes = 8 * 1024;
 };
 
 // What the gateway needs from the rest of the server (apps, durable state,

@@ -122,8 +122,24 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<gateway_context>
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(max_http_body_bytes);
-    stream.expires_after(context->settings.handshake_timeout);
+    parser.header_limit(static_cast<std::uint32_t>(context->settings.max_header_bytes));
+    stream.expires_after(context->settings.request_timeout);
     auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    if (ec == beast::error::timeout && (buffer.size() > 0 || parser.got_some())) {
+      metrics::connection_failed(metrics::connection_error::request_timeout);
+      co_return;  // a request begun and never finished (slowloris): closed
+    }
+    if (ec == http::error::header_limit) {
+      metrics::connection_failed(metrics::connection_error::header_too_large);
+      http::response<http::string_body> too_large{http::status::request_header_fields_too_large,
+                                                  11};
+      too_large.body() =
+          "header over " + std::to_string(context->settings.max_header_bytes) + " bytes\n";
+      too_large.keep_alive(false);
+      too_large.prepare_payload();
+      co_await http::async_write(stream, too_large, use_tuple);
+      co_return;
+    }
     if (ec == http::error::body_limit) {
       http::response<http::string_body> too_large{http::status::payload_too_large, 11};
       too_large.body() = "body over 1 MiB\n";

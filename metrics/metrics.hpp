@@ -28,7 +28,9 @@ enum class connection_error : std::uint8_t {
   binary_frame,
   slow_client,
   accept_exhausted,
-  read_error
+  read_error,
+  request_timeout,  // an HTTP request (or upgrade) that did not arrive in time
+  header_too_large  // an HTTP header block over the cap
 };
 
 // Apps named here get their own `app` label; any other SDKAppID is counted

@@ -92,6 +92,8 @@ const std::vector<key_spec<server_config>> server_keys{
     {"outbox_frames", [](auto& at, auto& c) { c.outbox_frames = at.integer(16, 1 << 20); }},
     {"send_stall_timeout_s",
      [](auto& at, auto& c) { c.send_stall_timeout_s = at.integer(1, 3600); }},
+    {"request_timeout_s", [](auto& at, auto& c) { c.request_timeout_s = at.integer(1, 300); }},
+    {"max_header_bytes", [](auto& at, auto& c) { c.max_header_bytes = at.integer(1024, 1 << 20); }},
     {"log_level",
      [](auto& at, auto& c) {
        c.log_level = at.one_of({"trace", "debug", "info", "warn", "error", "off"});

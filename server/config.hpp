@@ -30,6 +30,8 @@ struct server_config {
   std::string actor_scheduler = "io";  // io | sharing | stealing
   int outbox_frames = 1024;
   int send_stall_timeout_s = 10;
+  int request_timeout_s = 10;
+  int max_header_bytes = 8192;
   std::string log_level = "info";
   lockout_config lockout;
   std::vector<app_config> apps;

@@ -132,6 +132,8 @@ int run_server(server_config config) {
   settings.max_frame_bytes = static_cast<std::size_t>(config.max_frame_bytes);
   settings.outbox_frames = static_cast<std::size_t>(config.outbox_frames);
   settings.send_stall_timeout = std::chrono::seconds(config.send_stall_timeout_s);
+  settings.request_timeout = std::chrono::seconds(config.request_timeout_s);
+  settings.max_header_bytes = static_cast<std::size_t>(config.max_header_bytes);
   auto context = std::make_shared<gateway_context>(settings, sessions, backend, *timelines);
 
   metrics_endpoint metrics(config.metrics_listen);

@@ -3,6 +3,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { startChatd, appConfig, Client, sleep, cpuSeconds } from './lib/chatd.mjs';
 
 const servers = [];
@@ -100,4 +101,37 @@ test('a client that does not read is cut off, and memory stays bounded', async (
   assert.ok(grownKiB < rssBudgetKiB, `chatd grew by ${grownKiB} KiB`);
   assert.equal((await bystander.request('ping')).code, 0);
   bystander.close();
+});
+
+test('slowloris: a request that does not arrive whole in request_timeout_s is closed, and counted', async () => {
+  const s = await startChatd({ server: { request_timeout_s: 1 } });
+  servers.push(s);
+  const bystander = await Client.connect(s.url);
+  assert.equal((await bystander.login('bystander')).code, 0);
+  const [host, port] = s.gateway.split(':');
+  const socket = net.connect(Number(port), host);
+  await new Promise((r) => socket.once('connect', r));
+  const closed = new Promise((r) => socket.once('close', r));
+  socket.on('error', () => {});
+  const started = Date.now();
+  socket.write('GET /v1/ws HTTP/1.1\r\nHost: x\r\n');  // and never the rest
+  const drip = setInterval(() => socket.write('X-Slow: 1\r\n'), 200);  // activity does not extend it
+  await closed;
+  clearInterval(drip);
+  const took = Date.now() - started;
+  assert.ok(took >= 900 && took < 4000, `closed after ${took} ms`);
+  assert.equal((await bystander.request('ping')).code, 0);
+  const metrics = await (await fetch(`http://${s.metrics}/metrics`)).text();
+  assert.match(metrics, /chatd_connection_errors_total\{kind="request_timeout"\} 1/);
+});
+
+test('an HTTP header block over max_header_bytes gets 431, and is counted', async () => {
+  const s = await startChatd({ server: { max_header_bytes: 2048 } });
+  servers.push(s);
+  const res = await fetch(`http://${s.gateway}/healthz`, { headers: { 'x-big': 'y'.repeat(4096) } });
+  assert.equal(res.status, 431);
+  const ok = await fetch(`http://${s.gateway}/healthz`, { headers: { 'x-small': 'y'.repeat(512) } });
+  assert.equal(ok.status, 200);
+  const metrics = await (await fetch(`http://${s.metrics}/metrics`)).text();
+  assert.match(metrics, /chatd_connection_errors_total\{kind="header_too_large"\} 1/);
 });
