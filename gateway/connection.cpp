@@ -79,6 +79,7 @@ connection::connection(socket_type socket, std::shared_ptr<gateway_context> cont
 connection::~connection() {
   if (!ended_)
     end();  // an exception skipped the normal end: the instance still goes offline
+  count_as_unauthenticated(false);
   context_->connections.remove(this);
   metrics::connection_closed();
 }
@@ -89,8 +90,22 @@ std::int64_t connection::steady_ms() {
       .count();
 }
 
+// A connection without a ready instance counts against
+// max_unauthenticated (checked at upgrade, http_session.cpp).
+void connection::count_as_unauthenticated(bool yes) {
+  if (std::exchange(unauthenticated_, yes) != yes)
+    context_->unauthenticated += yes ? 1 : -1;
+}
+
+void connection::drop_login() {
+  login_.reset();
+  if (!ended_)
+    count_as_unauthenticated(true);
+}
+
 void connection::start(std::string early_bytes) {
   context_->connections.add(shared_from_this());
+  count_as_unauthenticated(true);
   metrics::connection_opened();
   error_code ignored;
   socket_.non_blocking(true, ignored);
@@ -406,6 +421,7 @@ void connection::finish_login(active_login login) {
   login_in_flight_ = false;
   sig_expired_unreported_ = false;
   login_ = std::move(login);
+  count_as_unauthenticated(false);
   if (early_kick_)
     deliver_kick(*std::exchange(early_kick_, std::nullopt));
   else if (std::exchange(early_loss_, false))
@@ -417,7 +433,7 @@ void connection::fail_login() {
 }
 
 void connection::clear_login() {
-  login_.reset();
+  drop_login();
 }
 
 void connection::on_kicked(std::uint64_t attempt, const kick_notice& notice) {
@@ -493,7 +509,7 @@ void connection::deliver_kick(const kick_notice& notice) {
     by["instanceID"] = notice.by->instance_id;
     data["by"] = std::move(by);
   }
-  login_.reset();
+  drop_login();
   send(frame::encode_event("kickedOut", std::move(data)));
   send(frame::encode_event("sdkStateNotReady",
                            {{"reason", code_number(not_ready_reason(notice.type))}}));
@@ -502,7 +518,7 @@ void connection::deliver_kick(const kick_notice& notice) {
 // The SDK learns of kicks by a stat_forceoffline push, and of an expired sig
 // by ErrorCode 70001 on its next request (a heartbeat comes within 10 s).
 void connection::deliver_sdk_kick(const kick_notice& notice) {
-  login_.reset();
+  drop_login();
   if (notice.type == kick_type::usersig_expired) {
     sig_expired_unreported_ = true;
     return;
@@ -514,7 +530,7 @@ void connection::deliver_sdk_kick(const kick_notice& notice) {
 }
 
 void connection::deliver_loss() {
-  login_.reset();
+  drop_login();
   if (dialect_ == wire_dialect::tencent_sdk) {
     // The SDK reconnects and logs in again with its A2: a transparent recovery.
     close(websocket::close_code::internal_error, "session lost");

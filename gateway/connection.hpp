@@ -153,6 +153,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void resume_reading_if_drained();
   // The end: the socket is gone; the instance goes offline.
   void end();
+  void count_as_unauthenticated(bool yes);
+  void drop_login();  // the instance went offline (logout, kick, loss)
   // Kicks and losses.
   void on_kicked(std::uint64_t attempt, const kick_notice& notice);
   void on_lost(std::uint64_t attempt);
@@ -197,6 +199,7 @@ class connection : public std::enable_shared_from_this<connection> {
   // A kick (or loss) that arrived before the login grant did.
   std::optional<kick_notice> early_kick_;
   bool early_loss_ = false;
+  bool unauthenticated_ = false;  // counted in gateway_context::unauthenticated
   timeline_cursor timeline_;
 };
 

@@ -29,6 +29,8 @@ struct gateway_settings {
   // this time (slowloris), with a header block of at most this size.
   std::chrono::seconds request_timeout{10};
   std::size_t max_header_bytes = 8 * 1024;
+  // WebSocket connections without a logged-in instance; more get HTTP 503.
+  std::int64_t max_unauthenticated = 10000;
 };
 
 // What the gateway needs from the rest of the server (apps, durable state,
@@ -109,6 +111,7 @@ struct gateway_context {
   gateway_backend& backend;
   message_store& messages;
   connection_set connections;
+  std::atomic<std::int64_t> unauthenticated{0};
   std::atomic<bool> accepting{false};
 };
 

@@ -153,12 +153,18 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<gateway_context>
     auto request = parser.release();
     if (is_websocket_upgrade(request)) {
       const auto* where = websocket_endpoint(request.target());
-      if (where == nullptr || !context->accepting || !valid_handshake(request)) {
+      const bool crowded = context->unauthenticated.load() >= context->settings.max_unauthenticated;
+      if (where == nullptr || !context->accepting || !valid_handshake(request) || crowded) {
+        if (crowded && where != nullptr)
+          metrics::connection_failed(metrics::connection_error::unauthenticated_cap);
         auto response =
             where == nullptr ? plain_response(request, http::status::not_found, "not found\n")
             : !context->accepting
                 ? plain_response(request, http::status::service_unavailable, "draining\n")
-                : plain_response(request, http::status::bad_request, "bad WebSocket handshake\n");
+            : !valid_handshake(request)
+                ? plain_response(request, http::status::bad_request, "bad WebSocket handshake\n")
+                : plain_response(request, http::status::service_unavailable,
+                                 "too many connections not logged in\n");
         response.keep_alive(false);
         co_await http::async_write(stream, response, use_tuple);
         co_return;

@@ -29,8 +29,9 @@ enum class connection_error : std::uint8_t {
   slow_client,
   accept_exhausted,
   read_error,
-  request_timeout,  // an HTTP request (or upgrade) that did not arrive in time
-  header_too_large  // an HTTP header block over the cap
+  request_timeout,     // an HTTP request (or upgrade) that did not arrive in time
+  header_too_large,    // an HTTP header block over the cap
+  unauthenticated_cap  // an upgrade refused: too many connections not logged in
 };
 
 // Apps named here get their own `app` label; any other SDKAppID is counted

@@ -93,6 +93,8 @@ const std::vector<key_spec<server_config>> server_keys{
     {"send_stall_timeout_s",
      [](auto& at, auto& c) { c.send_stall_timeout_s = at.integer(1, 3600); }},
     {"request_timeout_s", [](auto& at, auto& c) { c.request_timeout_s = at.integer(1, 300); }},
+    {"max_unauthenticated",
+     [](auto& at, auto& c) { c.max_unauthenticated = at.integer(1, 1'000'000); }},
     {"max_header_bytes", [](auto& at, auto& c) { c.max_header_bytes = at.integer(1024, 1 << 20); }},
     {"log_level",
      [](auto& at, auto& c) {

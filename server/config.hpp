@@ -32,6 +32,7 @@ struct server_config {
   int send_stall_timeout_s = 10;
   int request_timeout_s = 10;
   int max_header_bytes = 8192;
+  int max_unauthenticated = 10000;
   std::string log_level = "info";
   lockout_config lockout;
   std::vector<app_config> apps;

@@ -134,6 +134,7 @@ int run_server(server_config config) {
   settings.send_stall_timeout = std::chrono::seconds(config.send_stall_timeout_s);
   settings.request_timeout = std::chrono::seconds(config.request_timeout_s);
   settings.max_header_bytes = static_cast<std::size_t>(config.max_header_bytes);
+  settings.max_unauthenticated = config.max_unauthenticated;
   auto context = std::make_shared<gateway_context>(settings, sessions, backend, *timelines);
 
   metrics_endpoint metrics(config.metrics_listen);

@@ -135,3 +135,21 @@ test('an HTTP header block over max_header_bytes gets 431, and is counted', asyn
   const metrics = await (await fetch(`http://${s.metrics}/metrics`)).text();
   assert.match(metrics, /chatd_connection_errors_total\{kind="header_too_large"\} 1/);
 });
+
+test('connections that never log in are capped (max_unauthenticated): the next upgrade gets 503', async () => {
+  const s = await startChatd({ server: { max_unauthenticated: 5 } });
+  servers.push(s);
+  const idle = [];
+  for (let i = 0; i < 5; ++i) idle.push(await Client.connect(s.url));
+  const refused = await Client.connect(s.url).then(() => 'opened', (e) => String(e.message));
+  assert.match(refused, /503/);
+  // A login frees a place; so does a close.
+  assert.equal((await idle[0].login('now-known')).code, 0);
+  const next = await Client.connect(s.url);
+  idle[1].close();
+  await sleep(200);
+  const another = await Client.connect(s.url);
+  const metrics = await (await fetch(`http://${s.metrics}/metrics`)).text();
+  assert.match(metrics, /chatd_connection_errors_total\{kind="unauthenticated_cap"\} 1/);
+  for (const c of [...idle, next, another]) c.close();
+});
