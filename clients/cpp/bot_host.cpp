@@ -34,6 +34,7 @@ struct bot::state {
   bool online = false;
   bool stopped = false;  // stop() or kicked: no more reconnects
   bool reconnecting = false;
+  std::uint64_t drops = 0;  // connections lost so far (a login that raced one failed)
   // The message being handled, for the clientMsgIDs of the handler's sends.
   std::uint64_t handling_seq = 0;
   int sends_in_handler = 0;
@@ -139,8 +140,10 @@ asio::awaitable<void> consume(std::shared_ptr<bot::state> b) {
     b->queue.pop_front();
   }
   b->consuming = false;
-  // Dropped messages are re-read from the server: reconnect after the last queued.
-  if (std::exchange(b->overflowed, false) && !b->stopped)
+  // Dropped messages are re-read from the server: reconnect after the last
+  // queued. Until that login, nothing more is queued (frames of the old
+  // connection still on their way would skip the dropped ones).
+  if (b->overflowed && !b->stopped)
     b->link->drop_connection();
 }
 
@@ -167,8 +170,12 @@ asio::awaitable<bool> log_in(std::shared_ptr<bot::state> b) {
   params.user_sig = host.sig_for(b->user_id);
   params.platform = host.options.platform;
   params.sync_from_seq = b->queued_up_to;
+  b->overflowed = false;  // the sync of this login brings what was dropped
+  const auto drops_before = b->drops;
   const auto result = co_await b->link->login(std::move(params));
-  if (result.code != 0 || b->stopped)
+  // The connection may have dropped between the answer and now (a queue
+  // that overflowed on the sync): that login is over already.
+  if (result.code != 0 || b->stopped || b->drops != drops_before)
     co_return false;
   host.set_online(*b, true);
   schedule_renew(b, result.sig_expire_at_ms);
@@ -193,6 +200,9 @@ asio::awaitable<void> reconnect(std::shared_ptr<bot::state> b) {
       break;
   }
   b->reconnecting = false;
+  // A drop while this loop was finishing found it still running: go again.
+  if (!b->stopped && !b->online)
+    schedule_reconnect(b);
 }
 
 void schedule_reconnect(const std::shared_ptr<bot::state>& b) {
@@ -235,6 +245,7 @@ void attach(const std::shared_ptr<bot::state>& b) {
     auto s = weak.lock();
     if (!s)
       return;
+    ++s->drops;
     s->host->set_online(*s, false);
     s->renew_timer.cancel();
     schedule_reconnect(s);

@@ -69,6 +69,9 @@ asio::awaitable<void> burst_through_a_small_queue(asio::io_context& io, chatd_pr
     REQUIRE(r.code == 0);
   }
   WAIT_UNTIL(io, replies == burst);
+  const auto st = host.stats();
+  INFO("handled " << st.messages_in << ", sent " << st.messages_out << ", online " << st.online
+                  << ", reconnects " << st.reconnects << ", overflows " << st.overflows);
   CHECK(replies == burst);
   REQUIRE(log.seqs.size() == burst);  // each once, none lost to the overflow
   for (std::size_t i = 0; i < log.seqs.size(); ++i) {
