@@ -469,12 +469,11 @@ void connection::record_delivered(const timeline_entry& entry) {
   timeline_.delivered(entry.seq);
   const auto& m = *entry.message;
   context_->messages.note_delivered(m.sdkappid, entry.owner(), entry.seq);
-  const auto latency = std::chrono::steady_clock::now().time_since_epoch() -
-                       std::chrono::nanoseconds(m.received_steady_ns);
-  metrics::message_delivered(
-      m.sdkappid, m.received_steady_ns != 0
-                      ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(latency)
-                      : std::chrono::steady_clock::duration::zero());
+  std::optional<std::chrono::steady_clock::duration> latency;
+  if (m.received_steady_ns != 0)  // a live entry; synced ones were read back from the store
+    latency = std::chrono::steady_clock::now() -
+              std::chrono::steady_clock::time_point(std::chrono::nanoseconds(m.received_steady_ns));
+  metrics::message_delivered(m.sdkappid, latency);
 }
 
 void connection::deliver_entries(std::span<const timeline_entry> entries) {

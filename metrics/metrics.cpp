@@ -210,9 +210,11 @@ void message_sent(std::uint32_t sdkappid) {
   series_of(sdkappid).sent->Increment();
 }
 
-void message_delivered(std::uint32_t sdkappid, std::chrono::steady_clock::duration latency) {
+void message_delivered(std::uint32_t sdkappid,
+                       std::optional<std::chrono::steady_clock::duration> latency) {
   series_of(sdkappid).delivered->Increment();
-  instruments().delivery.Observe(std::chrono::duration<double>(latency).count());
+  if (latency)
+    instruments().delivery.Observe(std::chrono::duration<double>(*latency).count());
 }
 
 void connection_opened() {

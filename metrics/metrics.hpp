@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,8 +61,11 @@ void set_timeline_entries_source(std::function<double()> source);
 
 // A message committed to its timelines.
 void message_sent(std::uint32_t sdkappid);
-// A timeline entry queued to one instance, `latency` after its send arrived.
-void message_delivered(std::uint32_t sdkappid, std::chrono::steady_clock::duration latency);
+// A timeline entry queued to one instance; `latency` after its send
+// arrived when it is live (a synced entry, read back from the store, has
+// none: its send may be days old).
+void message_delivered(std::uint32_t sdkappid,
+                       std::optional<std::chrono::steady_clock::duration> latency);
 
 std::shared_ptr<prometheus::Registry> registry();
 
