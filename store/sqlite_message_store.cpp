@@ -58,7 +58,6 @@ constexpr const char* schema = R"sql(
     time_ms INTEGER NOT NULL, random INTEGER NOT NULL, client_seq INTEGER NOT NULL,
     client_time INTEGER NOT NULL, expire_at_ms INTEGER NOT NULL,
     PRIMARY KEY (sdkappid, owner, seq)) WITHOUT ROWID;
-  DROP INDEX IF EXISTS timeline_by_peer;
   CREATE INDEX IF NOT EXISTS timeline_by_expiry ON timeline (expire_at_ms);
   CREATE TABLE IF NOT EXISTS timeline_heads (
     sdkappid INTEGER NOT NULL, user_id TEXT NOT NULL, head INTEGER NOT NULL,
