@@ -10,6 +10,7 @@
 #include "gateway/gateway_context.hpp"
 #include "gateway/ops.hpp"
 #include "gateway/sdk_ops.hpp"
+#include "gateway/tls_stream.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/sdk_frame.hpp"
@@ -76,6 +77,21 @@ connection::connection(socket_type socket, std::shared_ptr<gateway_context> cont
       binary_frames_(binary_frames),
       capacity_(context_->settings.outbox_frames) {}
 
+connection::connection(std::unique_ptr<tls_link> tls, std::shared_ptr<gateway_context> context,
+                       std::string origin, wire_dialect dialect, bool binary_frames)
+    : socket_(tls->stream.get_executor()),
+      tls_(std::move(tls)),
+      strand_(tls_->stream.get_executor()),
+      context_(std::move(context)),
+      origin_(std::move(origin)),
+      dialect_(dialect),
+      binary_frames_(binary_frames),
+      capacity_(context_->settings.outbox_frames) {}
+
+connection::socket_type& connection::tcp_socket() {
+  return tls_ ? boost::beast::get_lowest_layer(tls_->stream).socket() : socket_;
+}
+
 connection::~connection() {
   if (!ended_)
     end();  // an exception skipped the normal end: the instance still goes offline
@@ -108,7 +124,8 @@ void connection::start(std::string early_bytes) {
   count_as_unauthenticated(true);
   metrics::connection_opened();
   error_code ignored;
-  socket_.non_blocking(true, ignored);
+  if (!tls_)
+    socket_.non_blocking(true, ignored);
   if (!early_bytes.empty())
     consume({early_bytes.data(), early_bytes.size()});
   if (!ended_)
@@ -118,8 +135,37 @@ void connection::start(std::string early_bytes) {
 // --- reading --------------------------------------------------------------
 
 void connection::wait_readable() {
+  if (tls_) {
+    tls_->stream.async_read_some(asio::buffer(tls_->buffer),
+                                 [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                                   self->on_tls_read(ec, n);
+                                 });
+    return;
+  }
   socket_.async_wait(socket_type::wait_read,
                      [self = shared_from_this()](const error_code& ec) { self->on_readable(ec); });
+}
+
+// true: the connection ended (counted unless the peer simply went away).
+bool connection::read_failed(const error_code& ec) {
+  if (!ec)
+    return false;
+  const bool peer_left = ec == asio::error::eof || ec == asio::error::connection_reset ||
+                         ec == asio::ssl::error::stream_truncated ||
+                         ec == asio::error::operation_aborted;
+  if (!peer_left && !closing())
+    metrics::connection_failed(metrics::connection_error::read_error);
+  end();
+  return true;
+}
+
+void connection::on_tls_read(const error_code& ec, std::size_t n) {
+  if (ended_ || read_failed(ec))
+    return;
+  last_frame_ms_.store(steady_ms(), std::memory_order_relaxed);
+  consume({tls_->buffer.data(), n});
+  if (!ended_ && !read_paused_)
+    wait_readable();
 }
 
 void connection::on_readable(const error_code& ec) {
@@ -133,12 +179,8 @@ void connection::on_readable(const error_code& ec) {
     const auto n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), read_ec);
     if (read_ec == asio::error::would_block || read_ec == asio::error::try_again)
       break;
-    if (read_ec) {
-      if (read_ec != asio::error::eof && read_ec != asio::error::connection_reset && !closing())
-        metrics::connection_failed(metrics::connection_error::read_error);
-      end();
+    if (read_failed(read_ec))
       return;
-    }
     last_frame_ms_.store(steady_ms(), std::memory_order_relaxed);
     consume(buffer.first(n));
     if (ended_ || read_paused_ || n < buffer.size())
@@ -366,9 +408,13 @@ void connection::flush() {
     buffers.emplace_back(f.payload.data(), f.payload.size());
     offset += n;
   }
-  asio::async_write(
-      socket_, buffers,
-      [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_written(ec); });
+  auto done = [self = shared_from_this()](const error_code& ec, std::size_t) {
+    self->on_written(ec);
+  };
+  if (tls_)
+    asio::async_write(tls_->stream, buffers, std::move(done));
+  else
+    asio::async_write(socket_, buffers, std::move(done));
 }
 
 void connection::on_written(const error_code& ec) {
@@ -402,7 +448,7 @@ void connection::end() {
     return;
   ended_ = true;
   error_code ignored;
-  socket_.close(ignored);
+  tcp_socket().close(ignored);
   release_connection(*this, *context_);
   std::vector<out_frame>().swap(queued_);
 }

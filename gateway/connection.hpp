@@ -25,6 +25,7 @@
 namespace chatd {
 
 struct gateway_context;
+struct tls_link;  // gateway/tls_stream.hpp
 
 // Which protocol the connection speaks, chosen once at upgrade: the native
 // JSON protocol (/v1/ws), or the Tencent Web SDK's (/binfo binary frames,
@@ -46,6 +47,9 @@ class connection : public std::enable_shared_from_this<connection> {
 
   connection(socket_type socket, std::shared_ptr<gateway_context> context, std::string origin,
              wire_dialect dialect, bool binary_frames);
+  // Over TLS (wss://): the handshake is done.
+  connection(std::unique_ptr<tls_link> tls, std::shared_ptr<gateway_context> context,
+             std::string origin, wire_dialect dialect, bool binary_frames);
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -136,6 +140,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // Reading.
   void wait_readable();
   void on_readable(const boost::system::error_code& ec);
+  void on_tls_read(const boost::system::error_code& ec, std::size_t bytes);
+  bool read_failed(const boost::system::error_code& ec);
+  socket_type& tcp_socket();
   void consume(std::span<char> bytes);
   std::size_t parse_frames(std::span<char> bytes);
   bool on_frame(const websocket::frame& frame);
@@ -163,7 +170,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void deliver_sdk_kick(const kick_notice& notice);
   void deliver_loss();
 
-  socket_type socket_;
+  socket_type socket_;             // plain connections
+  std::unique_ptr<tls_link> tls_;  // TLS connections (socket_ is then unused)
   boost::asio::any_io_executor strand_;
   std::shared_ptr<gateway_context> context_;
   std::string origin_;

@@ -16,11 +16,22 @@
 #include "actors/session_service.hpp"
 #include "protocol/app_config.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace chatd {
 
+// One listening address of the gateway: plain (ws://, http://) or TLS
+// (wss://, https://); WebSocket, REST and health checks share each.
+struct listener_settings {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0 picks a free port
+  bool tls = false;
+};
+
 struct gateway_settings {
-  std::string listen_host = "127.0.0.1";
-  std::uint16_t listen_port = 8080;
+  std::vector<listener_settings> listeners{listener_settings{}};
   std::chrono::seconds idle_timeout{300};
   std::size_t max_frame_bytes = 64 * 1024;
   std::size_t outbox_frames = 1024;             // queued frames per client before it is cut off
@@ -31,6 +42,10 @@ struct gateway_settings {
   std::size_t max_header_bytes = 8 * 1024;
   // WebSocket connections without a logged-in instance; more get HTTP 503.
   std::int64_t max_unauthenticated = 10000;
+  // Per source address: open TCP connections (more are closed at accept),
+  // and login attempts per second (more are answered 60018).
+  std::int64_t max_connections_per_address = 5000;
+  std::int64_t max_logins_per_address_per_s = 1000;
 };
 
 // What the gateway needs from the rest of the server (apps, durable state,
@@ -110,6 +125,8 @@ struct gateway_context {
   session_service& sessions;
   gateway_backend& backend;
   message_store& messages;
+  // Set when a listener is TLS (gateway/tls_context.hpp).
+  std::shared_ptr<boost::asio::ssl::context> tls;
   connection_set connections;
   std::atomic<std::int64_t> unauthenticated{0};
   std::atomic<bool> accepting{false};

@@ -1,5 +1,7 @@
 #include "gateway/gateway_server.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -46,12 +48,34 @@ constexpr std::chrono::milliseconds longest_backoff{500};
 }  // namespace
 
 struct gateway_server::impl {
+  struct listener {
+    tcp::acceptor acceptor;
+    bool tls;
+  };
+
   asio::io_context& io;
   std::shared_ptr<gateway_context> context;
-  tcp::acceptor acceptor;
+  std::vector<std::unique_ptr<listener>> listeners;
 
   impl(asio::io_context& io, std::shared_ptr<gateway_context> ctx)
-      : io(io), context(std::move(ctx)), acceptor(io) {}
+      : io(io), context(std::move(ctx)) {}
+
+  bool any_listening() const {
+    return std::any_of(listeners.begin(), listeners.end(),
+                       [](const auto& l) { return l->acceptor.is_open(); });
+  }
+
+  std::uint16_t listen(const listener_settings& where) {
+    tcp::endpoint endpoint(asio::ip::make_address(where.host), where.port);
+    auto l = std::make_unique<listener>(listener{tcp::acceptor(io), where.tls});
+    l->acceptor.open(endpoint.protocol());
+    l->acceptor.set_option(asio::socket_base::reuse_address(true));
+    l->acceptor.bind(endpoint);
+    l->acceptor.listen(asio::socket_base::max_listen_connections);
+    const auto port = l->acceptor.local_endpoint().port();
+    listeners.push_back(std::move(l));
+    return port;
+  }
 
   asio::awaitable<void> drain(std::chrono::milliseconds grace, std::function<void()> done) {
     const auto deadline = std::chrono::steady_clock::now() + grace;
@@ -76,7 +100,7 @@ struct gateway_server::impl {
     const auto limit_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(context->settings.idle_timeout)
             .count();
-    while (acceptor.is_open() || context->connections.size() > 0) {
+    while (any_listening() || context->connections.size() > 0) {
       tick.expires_after(std::chrono::seconds(1));
       co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
       const auto now = connection::steady_ms();
@@ -89,7 +113,8 @@ struct gateway_server::impl {
     }
   }
 
-  asio::awaitable<void> accept_loop() {
+  asio::awaitable<void> accept_loop(listener& from) {
+    auto& acceptor = from.acceptor;
     auto backoff = first_backoff;
     asio::steady_timer pause(io);
     std::uint64_t exhausted = 0;
@@ -104,7 +129,7 @@ struct gateway_server::impl {
         // when a response and an event go out back to back).
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        start_http_session(std::move(socket), context);
+        start_http_session(std::move(socket), context, from.tls);
         continue;
       }
       if (ec == asio::error::operation_aborted || !acceptor.is_open())
@@ -127,19 +152,16 @@ gateway_server::gateway_server(asio::io_context& io, std::shared_ptr<gateway_con
 
 gateway_server::~gateway_server() = default;
 
-std::uint16_t gateway_server::start() {
+std::vector<std::uint16_t> gateway_server::start() {
   declare_rest_metrics();
-  const auto& s = impl_->context->settings;
-  tcp::endpoint endpoint(asio::ip::make_address(s.listen_host), s.listen_port);
-  auto& acceptor = impl_->acceptor;
-  acceptor.open(endpoint.protocol());
-  acceptor.set_option(asio::socket_base::reuse_address(true));
-  acceptor.bind(endpoint);
-  acceptor.listen(asio::socket_base::max_listen_connections);
-  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  std::vector<std::uint16_t> ports;
+  for (const auto& where : impl_->context->settings.listeners)
+    ports.push_back(impl_->listen(where));
+  for (auto& l : impl_->listeners)
+    asio::co_spawn(impl_->io, impl_->accept_loop(*l), asio::detached);
   asio::co_spawn(impl_->io, impl_->sweep_connections(), asio::detached);
   impl_->context->accepting = true;
-  return acceptor.local_endpoint().port();
+  return ports;
 }
 
 void gateway_server::drain(std::chrono::milliseconds grace, std::function<void()> done) {
@@ -151,7 +173,8 @@ void gateway_server::stop_accepting() {
   impl_->context->accepting = false;
   asio::post(impl_->io, [this] {
     boost::system::error_code ignored;
-    impl_->acceptor.close(ignored);
+    for (auto& l : impl_->listeners)
+      l->acceptor.close(ignored);
   });
 }
 

@@ -1,10 +1,12 @@
-// The gateway's listening socket: WebSocket, REST and health checks share it.
+// The gateway's listening sockets (plain and TLS): WebSocket, REST and health
+// checks share each.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
@@ -21,9 +23,10 @@ class gateway_server {
   gateway_server(const gateway_server&) = delete;
   gateway_server& operator=(const gateway_server&) = delete;
 
-  // Binds (port 0 picks a free port) and starts accepting; returns the port.
-  // Throws std::system_error when the address cannot be bound.
-  std::uint16_t start();
+  // Binds every listener of the settings (port 0 picks a free port) and
+  // starts accepting; returns their ports, in the settings' order. Throws
+  // std::system_error when an address cannot be bound.
+  std::vector<std::uint16_t> start();
   void stop_accepting();
   // Stops accepting, tells every connection (sdkStateNotReady, close 1001)
   // and calls `done` once all are closed or `grace` has passed.

@@ -17,6 +17,7 @@
 #include "gateway/coroutine_errors.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/rest_api.hpp"
+#include "gateway/tls_stream.hpp"
 #include "metrics/metrics.hpp"
 
 namespace chatd {
@@ -76,20 +77,36 @@ http::response<http::empty_body> switching_protocols(
   return response;
 }
 
-// Answers the upgrade and hands the socket to a callback-driven connection;
+// The upgraded stream becomes a callback-driven connection: a plain one
+// keeps only its socket, a TLS one its whole stream.
+std::shared_ptr<connection> upgraded(beast::tcp_stream& stream,
+                                     std::shared_ptr<gateway_context> context, std::string origin,
+                                     endpoint where) {
+  return std::make_shared<connection>(stream.release_socket(), std::move(context),
+                                      std::move(origin), where.dialect, where.binary);
+}
+
+std::shared_ptr<connection> upgraded(tls_stream& stream, std::shared_ptr<gateway_context> context,
+                                     std::string origin, endpoint where) {
+  return std::make_shared<connection>(std::make_unique<tls_link>(std::move(stream)),
+                                      std::move(context), std::move(origin), where.dialect,
+                                      where.binary);
+}
+
+// Answers the upgrade and hands the stream to a callback-driven connection;
 // this coroutine (and its parser and buffers) ends here.
-asio::awaitable<void> upgrade(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+template <class Stream>
+asio::awaitable<void> upgrade(Stream& stream, beast::flat_buffer& buffer,
                               http::request<http::string_body> request,
                               std::shared_ptr<gateway_context> context, endpoint where) {
   auto response = switching_protocols(request);
   auto [ec, written] = co_await http::async_write(stream, response, use_tuple);
   if (ec)
     co_return;
-  stream.expires_never();
+  beast::get_lowest_layer(stream).expires_never();
   std::string early(static_cast<const char*>(buffer.data().data()), buffer.size());
-  auto link = std::make_shared<connection>(stream.release_socket(), std::move(context),
-                                           std::string(request[http::field::origin]), where.dialect,
-                                           where.binary);
+  auto link =
+      upgraded(stream, std::move(context), std::string(request[http::field::origin]), where);
   link->start(std::move(early));
 }
 
@@ -116,14 +133,14 @@ http::response<http::string_body> route_http(const http::request<http::string_bo
   return plain_response(request, http::status::not_found, "not found\n");
 }
 
-asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<gateway_context> context) {
-  beast::tcp_stream stream(std::move(socket));
+template <class Stream>
+asio::awaitable<void> serve_requests(Stream& stream, std::shared_ptr<gateway_context> context) {
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(max_http_body_bytes);
     parser.header_limit(static_cast<std::uint32_t>(context->settings.max_header_bytes));
-    stream.expires_after(context->settings.request_timeout);
+    beast::get_lowest_layer(stream).expires_after(context->settings.request_timeout);
     auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, use_tuple);
     if (ec == beast::error::timeout && (buffer.size() > 0 || parser.got_some())) {
       metrics::connection_failed(metrics::connection_error::request_timeout);
@@ -196,11 +213,35 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<gateway_context>
   }
 }
 
+asio::awaitable<void> serve_plain(tcp::socket socket, std::shared_ptr<gateway_context> context) {
+  beast::tcp_stream stream(std::move(socket));
+  co_await serve_requests(stream, std::move(context));
+}
+
+// The TLS handshake shares the request deadline: a client that never
+// finishes it holds a socket no longer than one that never sends a request.
+asio::awaitable<void> serve_tls(tcp::socket socket, std::shared_ptr<gateway_context> context) {
+  tls_stream stream(std::move(socket), *context->tls);
+  beast::get_lowest_layer(stream).expires_after(context->settings.request_timeout);
+  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+  if (ec) {
+    metrics::connection_failed(metrics::connection_error::tls_handshake);
+    spdlog::debug("tls handshake failed: {}", ec.message());
+    co_return;
+  }
+  co_await serve_requests(stream, std::move(context));
+}
+
 }  // namespace
 
-void start_http_session(tcp::socket socket, std::shared_ptr<gateway_context> context) {
+void start_http_session(tcp::socket socket, std::shared_ptr<gateway_context> context, bool tls) {
   auto executor = socket.get_executor();
-  asio::co_spawn(executor, serve(std::move(socket), std::move(context)), log_coroutine_failure);
+  if (tls)
+    asio::co_spawn(executor, serve_tls(std::move(socket), std::move(context)),
+                   log_coroutine_failure);
+  else
+    asio::co_spawn(executor, serve_plain(std::move(socket), std::move(context)),
+                   log_coroutine_failure);
 }
 
 }  // namespace chatd

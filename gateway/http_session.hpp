@@ -1,5 +1,5 @@
-// One accepted TCP connection: HTTP requests, or the upgrade to the native
-// WebSocket protocol. All Beast code of the server lives behind this call.
+// One accepted TCP connection, plain or TLS: HTTP requests, or the upgrade to
+// a WebSocket protocol. All Beast code of the server lives behind this call.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -9,7 +9,9 @@ namespace chatd {
 
 struct gateway_context;
 
+// With `tls`, the connection first completes a TLS handshake (context->tls)
+// within the request timeout.
 void start_http_session(boost::asio::ip::tcp::socket socket,
-                        std::shared_ptr<gateway_context> context);
+                        std::shared_ptr<gateway_context> context, bool tls);
 
 }  // namespace chatd

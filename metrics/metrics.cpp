@@ -21,9 +21,10 @@ using prometheus::Histogram;
 
 constexpr std::array<std::string_view, 4> logout_reason_names{"logout", "destroy", "disconnect",
                                                               "shutdown"};
-constexpr std::array<std::string_view, 8> connection_error_names{
-    "frame_too_big", "binary_frame",    "slow_client",      "accept_exhausted",
-    "read_error",    "request_timeout", "header_too_large", "unauthenticated_cap"};
+constexpr std::array<std::string_view, 11> connection_error_names{
+    "frame_too_big", "binary_frame",    "slow_client",       "accept_exhausted",
+    "read_error",    "request_timeout", "header_too_large",  "unauthenticated_cap",
+    "tls_handshake", "address_cap",     "address_login_rate"};
 
 // 100 µs .. 10 s.
 const Histogram::BucketBoundaries latency_buckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,

@@ -30,9 +30,12 @@ enum class connection_error : std::uint8_t {
   slow_client,
   accept_exhausted,
   read_error,
-  request_timeout,     // an HTTP request (or upgrade) that did not arrive in time
-  header_too_large,    // an HTTP header block over the cap
-  unauthenticated_cap  // an upgrade refused: too many connections not logged in
+  request_timeout,      // an HTTP request (or upgrade) that did not arrive in time
+  header_too_large,     // an HTTP header block over the cap
+  unauthenticated_cap,  // an upgrade refused: too many connections not logged in
+  tls_handshake,        // a TLS handshake that failed or did not finish in time
+  address_cap,          // a connection refused: its source address holds too many
+  address_login_rate    // a login refused: its source address tries too often
 };
 
 // Apps named here get their own `app` label; any other SDKAppID is counted

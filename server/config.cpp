@@ -80,6 +80,13 @@ const std::vector<key_spec<server_config>> server_keys{
        split_host_port(c.metrics_listen);
      }},
     {"state_dir", [](auto& at, auto& c) { c.state_dir = at.string(); }},
+    {"tls_cert_file", [](auto& at, auto& c) { c.tls_cert_file = at.string(); }},
+    {"tls_key_file", [](auto& at, auto& c) { c.tls_key_file = at.string(); }},
+    {"plain_listen",
+     [](auto& at, auto& c) {
+       c.plain_listen = at.string();
+       split_host_port(c.plain_listen);
+     }},
     {"idle_timeout_s", [](auto& at, auto& c) { c.idle_timeout_s = at.integer(1, 86400); }},
     {"max_frame_bytes", [](auto& at, auto& c) { c.max_frame_bytes = at.integer(256, 16 << 20); }},
     {"drain_grace_s", [](auto& at, auto& c) { c.drain_grace_s = at.integer(0, 3600); }},
@@ -95,6 +102,10 @@ const std::vector<key_spec<server_config>> server_keys{
     {"request_timeout_s", [](auto& at, auto& c) { c.request_timeout_s = at.integer(1, 300); }},
     {"max_unauthenticated",
      [](auto& at, auto& c) { c.max_unauthenticated = at.integer(1, 1'000'000); }},
+    {"max_connections_per_address",
+     [](auto& at, auto& c) { c.max_connections_per_address = at.integer(1, 1'000'000); }},
+    {"max_logins_per_address_per_s",
+     [](auto& at, auto& c) { c.max_logins_per_address_per_s = at.integer(1, 1'000'000); }},
     {"max_header_bytes", [](auto& at, auto& c) { c.max_header_bytes = at.integer(1024, 1 << 20); }},
     {"log_level",
      [](auto& at, auto& c) {
@@ -182,6 +193,27 @@ void read_apps(const location& at, server_config& config) {
   }
 }
 
+// TLS needs both files (readable; their contents are checked at start);
+// a second, plain listener only makes sense beside a TLS one.
+void check_tls(server_config& config, const std::string& source_name,
+               const std::filesystem::path& base_dir) {
+  const bool cert = !config.tls_cert_file.empty();
+  const bool key = !config.tls_key_file.empty();
+  if (cert != key)
+    throw config_error(source_name + ": server.tls_cert_file and server.tls_key_file go together");
+  if (!cert && !config.plain_listen.empty())
+    throw config_error(source_name + ": server.plain_listen needs TLS on server.listen " +
+                       "(tls_cert_file and tls_key_file)");
+  for (auto* file : {&config.tls_cert_file, &config.tls_key_file}) {
+    if (file->empty())
+      continue;
+    if (file->is_relative())
+      *file = base_dir / *file;
+    if (!std::ifstream(*file))
+      throw config_error(source_name + ": cannot read " + file->string());
+  }
+}
+
 }  // namespace
 
 host_port split_host_port(const std::string& address) {
@@ -227,6 +259,7 @@ server_config parse_config(std::string_view text, const std::string& source_name
   }
   if (config.state_dir.is_relative())
     config.state_dir = base_dir / config.state_dir;
+  check_tls(config, source_name, base_dir);
   return config;
 }
 

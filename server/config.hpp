@@ -21,6 +21,11 @@ struct lockout_config {
 struct server_config {
   std::string listen = "127.0.0.1:8080";
   std::string metrics_listen = "127.0.0.1:9464";
+  // TLS: with both set, `listen` serves wss:// and https://; `plain_listen`
+  // adds a plain listener beside it. Resolved against the config's folder.
+  std::filesystem::path tls_cert_file;
+  std::filesystem::path tls_key_file;
+  std::string plain_listen;
   std::filesystem::path state_dir = "var";  // resolved against the config's folder
   int idle_timeout_s = 300;
   int max_frame_bytes = 65536;
@@ -33,6 +38,8 @@ struct server_config {
   int request_timeout_s = 10;
   int max_header_bytes = 8192;
   int max_unauthenticated = 10000;
+  int max_connections_per_address = 5000;
+  int max_logins_per_address_per_s = 1000;
   std::string log_level = "info";
   lockout_config lockout;
   std::vector<app_config> apps;

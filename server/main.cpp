@@ -17,6 +17,7 @@
 #include "gateway/gateway_context.hpp"
 #include "gateway/gateway_server.hpp"
 #include "gateway/io_actor_executor.hpp"
+#include "gateway/tls_context.hpp"
 #include "metrics/exposer.hpp"
 #include "metrics/metrics.hpp"
 #include "server/app_catalog.hpp"
@@ -124,10 +125,14 @@ int run_server(server_config config) {
   metrics::set_actor_count_source(
       [&sessions] { return static_cast<double>(sessions.running_actors()); });
 
-  auto gateway_listen = split_host_port(config.listen);
+  const bool tls = !config.tls_cert_file.empty();
   gateway_settings settings;
-  settings.listen_host = gateway_listen.host;
-  settings.listen_port = gateway_listen.port;
+  const auto gateway_listen = split_host_port(config.listen);
+  settings.listeners = {{gateway_listen.host, gateway_listen.port, tls}};
+  if (!config.plain_listen.empty()) {
+    const auto plain = split_host_port(config.plain_listen);
+    settings.listeners.push_back({plain.host, plain.port, false});
+  }
   settings.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
   settings.max_frame_bytes = static_cast<std::size_t>(config.max_frame_bytes);
   settings.outbox_frames = static_cast<std::size_t>(config.outbox_frames);
@@ -135,14 +140,24 @@ int run_server(server_config config) {
   settings.request_timeout = std::chrono::seconds(config.request_timeout_s);
   settings.max_header_bytes = static_cast<std::size_t>(config.max_header_bytes);
   settings.max_unauthenticated = config.max_unauthenticated;
+  settings.max_connections_per_address = config.max_connections_per_address;
+  settings.max_logins_per_address_per_s = config.max_logins_per_address_per_s;
   auto context = std::make_shared<gateway_context>(settings, sessions, backend, *timelines);
+  if (tls)
+    context->tls = make_tls_context(config.tls_cert_file, config.tls_key_file);
 
   metrics_endpoint metrics(config.metrics_listen);
   gateway_server gateway(io, context);
-  const auto gateway_port = gateway.start();
+  const auto ports = gateway.start();
   const auto metrics_host = split_host_port(config.metrics_listen).host;
-  std::cout << "listening gateway=" << gateway_listen.host << ':' << gateway_port
-            << " metrics=" << metrics_host << ':' << metrics.port() << std::endl;
+  // One line for scripts: the gateway's address (TLS or not), metrics, and
+  // the plain listener beside a TLS one.
+  std::cout << "listening gateway=" << gateway_listen.host << ':' << ports[0]
+            << " metrics=" << metrics_host << ':' << metrics.port()
+            << " scheme=" << (tls ? "wss" : "ws");
+  if (ports.size() > 1)
+    std::cout << " plain=" << settings.listeners[1].host << ':' << ports[1];
+  std::cout << std::endl;
   spdlog::info("chatd serving {} app(s) with {} io thread(s)", config.apps.size(), io_threads);
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -3,7 +3,9 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
+import http from 'node:http';
+import https from 'node:https';
 import WebSocket from 'ws';
 import TLSSigAPIv2 from 'tls-sig-api-v2';
 
@@ -69,19 +71,27 @@ async function launch(dir, configFile, wrap) {
     const timer = setTimeout(() => reject(new Error('chatd did not start: ' + stderr)), 15000);
     proc.stdout.on('data', (d) => {
       out += d;
-      const m = out.match(/listening gateway=(\S+) metrics=(\S+)/);
-      if (m) { clearTimeout(timer); resolve({ gateway: m[1], metrics: m[2] }); }
+      const m = out.match(/listening gateway=(\S+) metrics=(\S+) scheme=(\S+)(?: plain=(\S+))?/);
+      if (m) { clearTimeout(timer); resolve({ gateway: m[1], metrics: m[2], scheme: m[3], plain: m[4] }); }
     });
     exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`chatd exited ${code}: ${stderr}`)); });
   });
+  const tls = addresses.scheme === 'wss';
+  // The certificate a TLS server was given, as the CA its clients trust.
+  const caFile = tls ? tlsCertOf(configFile) : undefined;
+  const ca = tls ? readFileSync(caFile) : undefined;
   return {
     ...addresses,
+    ca,
+    caFile,
     pid: proc.pid,
     dir,
     configFile,
     exited,
     stderr: () => stderr,
-    url: `ws://${addresses.gateway}/v1/ws`,
+    url: `${addresses.scheme}://${addresses.gateway}/v1/ws`,
+    // Options for a ws client of this server (the CA of a TLS server).
+    wsOptions: tls ? { ca } : {},
     // Keep the config and state for a restart (startChatd({ dir })).
     keep() { keep = true; return dir; },
     async stop(signal = 'SIGTERM') {
@@ -99,12 +109,42 @@ async function launch(dir, configFile, wrap) {
       const params = new URLSearchParams({ sdkappid: String(sdkappid), identifier, usersig: sigParam,
         random: String(Math.floor(Math.random() * 4294967295)), contenttype: 'json' });
       if (sdkappid === null) params.delete('sdkappid');
-      const res = await fetch(`http://${addresses.gateway}/v4/${command}?${params}`, {
-        method: 'POST', body: raw ?? JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-      const text = await res.text();
-      return { status: res.status, body: res.status === 200 ? JSON.parse(text) : text };
+      const url = `${tls ? 'https' : 'http'}://${addresses.gateway}/v4/${command}?${params}`;
+      const { status, text } = await post(url, raw ?? JSON.stringify(body), ca);
+      return { status, body: status === 200 ? JSON.parse(text) : text };
     },
   };
+}
+
+function tlsCertOf(configFile) {
+  const m = readFileSync(configFile, 'utf8').match(/^tls_cert_file = "(.*)"$/m);
+  return m[1].startsWith('/') ? m[1] : join(dirname(configFile), m[1]);
+}
+
+// POSTs over http or https (trusting `ca`); resolves with { status, text }.
+function post(url, body, ca) {
+  const { request } = url.startsWith('https:') ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', ca, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// A self-signed certificate for 127.0.0.1 and localhost, made with the
+// openssl CLI in `dir`; returns the two file paths.
+export function makeCertificate(dir) {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+    '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  return { cert, key };
 }
 
 // One native-protocol connection: requests by seq, events in arrival order.

@@ -6,12 +6,15 @@ import { fileURLToPath } from 'node:url';
 const DEVICE = fileURLToPath(new URL('./sdk-device.mjs', import.meta.url));
 
 export class SdkDevice {
+  // Over wss when the server is TLS: the device trusts its certificate the
+  // way an operator's Node app would, through NODE_EXTRA_CA_CERTS.
   static start(server, sdkappid) {
-    return new SdkDevice(`ws://${server.gateway}`, sdkappid);
+    const env = server.scheme === 'wss' ? { ...process.env, NODE_EXTRA_CA_CERTS: server.caFile } : process.env;
+    return new SdkDevice(`${server.scheme ?? 'ws'}://${server.gateway}`, sdkappid, env);
   }
 
-  constructor(proxyServer, sdkappid) {
-    this.proc = spawn(process.execPath, [DEVICE, proxyServer, String(sdkappid)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  constructor(proxyServer, sdkappid, env = process.env) {
+    this.proc = spawn(process.execPath, [DEVICE, proxyServer, String(sdkappid)], { stdio: ['pipe', 'pipe', 'inherit'], env });
     this.nextId = 0;
     this.pending = new Map();
     this.events = [];
