@@ -15,6 +15,8 @@ metrics_listen = "127.0.0.1:0"
 state_dir = "{state_dir}/state-{name}"
 log_level = "warn"
 idle_timeout_s = 600
+max_connections_per_address = 1000000
+max_logins_per_address_per_s = 1000000
 {extra}
 
 [[app]]

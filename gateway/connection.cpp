@@ -67,26 +67,26 @@ class connection::sink final : public instance_sink {
   std::uint64_t attempt_;
 };
 
-connection::connection(socket_type socket, std::shared_ptr<gateway_context> context,
-                       std::string origin, wire_dialect dialect, bool binary_frames)
+connection::connection(socket_type socket, upgrade_info info)
     : socket_(std::move(socket)),
       strand_(socket_.get_executor()),
-      context_(std::move(context)),
-      origin_(std::move(origin)),
-      dialect_(dialect),
-      binary_frames_(binary_frames),
-      capacity_(context_->settings.outbox_frames) {}
+      context_(std::move(info.context)),
+      origin_(std::move(info.origin)),
+      dialect_(info.dialect),
+      binary_frames_(info.binary_frames),
+      capacity_(context_->settings.outbox_frames),
+      address_(std::move(info.address)) {}
 
-connection::connection(std::unique_ptr<tls_link> tls, std::shared_ptr<gateway_context> context,
-                       std::string origin, wire_dialect dialect, bool binary_frames)
+connection::connection(std::unique_ptr<tls_link> tls, upgrade_info info)
     : socket_(tls->stream.get_executor()),
       tls_(std::move(tls)),
       strand_(tls_->stream.get_executor()),
-      context_(std::move(context)),
-      origin_(std::move(origin)),
-      dialect_(dialect),
-      binary_frames_(binary_frames),
-      capacity_(context_->settings.outbox_frames) {}
+      context_(std::move(info.context)),
+      origin_(std::move(info.origin)),
+      dialect_(info.dialect),
+      binary_frames_(info.binary_frames),
+      capacity_(context_->settings.outbox_frames),
+      address_(std::move(info.address)) {}
 
 connection::socket_type& connection::tcp_socket() {
   return tls_ ? boost::beast::get_lowest_layer(tls_->stream).socket() : socket_;

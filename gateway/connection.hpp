@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "actors/session_service.hpp"
+#include "gateway/address_limits.hpp"
 #include "gateway/timeline_cursor.hpp"
 #include "protocol/websocket_frame.hpp"
 
@@ -45,11 +46,18 @@ class connection : public std::enable_shared_from_this<connection> {
  public:
   using socket_type = boost::asio::ip::tcp::socket;
 
-  connection(socket_type socket, std::shared_ptr<gateway_context> context, std::string origin,
-             wire_dialect dialect, bool binary_frames);
+  // What the upgrade decided about the connection.
+  struct upgrade_info {
+    std::shared_ptr<gateway_context> context;
+    std::string origin;
+    wire_dialect dialect = wire_dialect::native;
+    bool binary_frames = false;
+    address_table::slot address;  // held until the connection is destroyed
+  };
+
+  connection(socket_type socket, upgrade_info info);
   // Over TLS (wss://): the handshake is done.
-  connection(std::unique_ptr<tls_link> tls, std::shared_ptr<gateway_context> context,
-             std::string origin, wire_dialect dialect, bool binary_frames);
+  connection(std::unique_ptr<tls_link> tls, upgrade_info info);
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -62,6 +70,7 @@ class connection : public std::enable_shared_from_this<connection> {
   const boost::asio::any_io_executor& strand() const { return strand_; }
   const std::string& origin() const { return origin_; }
   gateway_context& context() const { return *context_; }
+  address_table::slot& address() { return address_; }
 
   // Queues a text (or, on /binfo, binary) message; frames queued in one
   // handler go out in one gather write. A client whose outbox is full is
@@ -178,6 +187,7 @@ class connection : public std::enable_shared_from_this<connection> {
   wire_dialect dialect_;
   bool binary_frames_;
   std::size_t capacity_;
+  address_table::slot address_;
 
   std::string pending_;  // a partial frame, between reads
   std::string message_;  // a fragmented message being assembled

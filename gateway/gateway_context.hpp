@@ -14,6 +14,7 @@
 
 #include "actors/reply.hpp"
 #include "actors/session_service.hpp"
+#include "gateway/address_limits.hpp"
 #include "protocol/app_config.hpp"
 
 namespace boost::asio::ssl {
@@ -128,6 +129,7 @@ struct gateway_context {
   // Set when a listener is TLS (gateway/tls_context.hpp).
   std::shared_ptr<boost::asio::ssl::context> tls;
   connection_set connections;
+  address_table addresses;  // per source address: connections, login budget
   std::atomic<std::int64_t> unauthenticated{0};
   std::atomic<bool> accepting{false};
 };

@@ -104,6 +104,7 @@ struct gateway_server::impl {
       tick.expires_after(std::chrono::seconds(1));
       co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
       const auto now = connection::steady_ms();
+      context->addresses.forget_idle(context->settings.max_logins_per_address_per_s, now);
       for (const auto& link : due_connections(*context, now, limit_ms)) {
         if (link->sweep(now, limit_ms) == connection::due::abort)
           asio::post(link->strand(), [link] { link->abort(); });
@@ -111,6 +112,23 @@ struct gateway_server::impl {
           asio::post(link->strand(), [link] { link->close(1000, "idle timeout"); });
       }
     }
+  }
+
+  // A source address over its connection cap is closed at once, before
+  // it costs a TLS handshake or an HTTP parser.
+  void admit(tcp::socket socket, bool tls) {
+    boost::system::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    if (ec)
+      return;  // it is gone already
+    auto address =
+        context->addresses.admit(peer.address(), context->settings.max_connections_per_address);
+    if (!address) {
+      metrics::connection_failed(metrics::connection_error::address_cap);
+      socket.close(ec);
+      return;
+    }
+    start_http_session(std::move(socket), context, tls, std::move(*address));
   }
 
   asio::awaitable<void> accept_loop(listener& from) {
@@ -129,7 +147,7 @@ struct gateway_server::impl {
         // when a response and an event go out back to back).
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        start_http_session(std::move(socket), context, from.tls);
+        admit(std::move(socket), from.tls);
         continue;
       }
       if (ec == asio::error::operation_aborted || !acceptor.is_open())

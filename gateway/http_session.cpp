@@ -79,18 +79,13 @@ http::response<http::empty_body> switching_protocols(
 
 // The upgraded stream becomes a callback-driven connection: a plain one
 // keeps only its socket, a TLS one its whole stream.
-std::shared_ptr<connection> upgraded(beast::tcp_stream& stream,
-                                     std::shared_ptr<gateway_context> context, std::string origin,
-                                     endpoint where) {
-  return std::make_shared<connection>(stream.release_socket(), std::move(context),
-                                      std::move(origin), where.dialect, where.binary);
+std::shared_ptr<connection> upgraded(beast::tcp_stream& stream, connection::upgrade_info info) {
+  return std::make_shared<connection>(stream.release_socket(), std::move(info));
 }
 
-std::shared_ptr<connection> upgraded(tls_stream& stream, std::shared_ptr<gateway_context> context,
-                                     std::string origin, endpoint where) {
+std::shared_ptr<connection> upgraded(tls_stream& stream, connection::upgrade_info info) {
   return std::make_shared<connection>(std::make_unique<tls_link>(std::move(stream)),
-                                      std::move(context), std::move(origin), where.dialect,
-                                      where.binary);
+                                      std::move(info));
 }
 
 // Answers the upgrade and hands the stream to a callback-driven connection;
@@ -98,15 +93,16 @@ std::shared_ptr<connection> upgraded(tls_stream& stream, std::shared_ptr<gateway
 template <class Stream>
 asio::awaitable<void> upgrade(Stream& stream, beast::flat_buffer& buffer,
                               http::request<http::string_body> request,
-                              std::shared_ptr<gateway_context> context, endpoint where) {
+                              std::shared_ptr<gateway_context> context, endpoint where,
+                              address_table::slot& address) {
   auto response = switching_protocols(request);
   auto [ec, written] = co_await http::async_write(stream, response, use_tuple);
   if (ec)
     co_return;
   beast::get_lowest_layer(stream).expires_never();
   std::string early(static_cast<const char*>(buffer.data().data()), buffer.size());
-  auto link =
-      upgraded(stream, std::move(context), std::string(request[http::field::origin]), where);
+  auto link = upgraded(stream, {std::move(context), std::string(request[http::field::origin]),
+                                where.dialect, where.binary, std::move(address)});
   link->start(std::move(early));
 }
 
@@ -134,7 +130,8 @@ http::response<http::string_body> route_http(const http::request<http::string_bo
 }
 
 template <class Stream>
-asio::awaitable<void> serve_requests(Stream& stream, std::shared_ptr<gateway_context> context) {
+asio::awaitable<void> serve_requests(Stream& stream, std::shared_ptr<gateway_context> context,
+                                     address_table::slot& address) {
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::string_body> parser;
@@ -186,7 +183,7 @@ asio::awaitable<void> serve_requests(Stream& stream, std::shared_ptr<gateway_con
         co_await http::async_write(stream, response, use_tuple);
         co_return;
       }
-      co_await upgrade(stream, buffer, std::move(request), context, *where);
+      co_await upgrade(stream, buffer, std::move(request), context, *where, address);
       co_return;
     }
     if (is_rest_target(request.target())) {
@@ -213,14 +210,16 @@ asio::awaitable<void> serve_requests(Stream& stream, std::shared_ptr<gateway_con
   }
 }
 
-asio::awaitable<void> serve_plain(tcp::socket socket, std::shared_ptr<gateway_context> context) {
+asio::awaitable<void> serve_plain(tcp::socket socket, std::shared_ptr<gateway_context> context,
+                                  address_table::slot address) {
   beast::tcp_stream stream(std::move(socket));
-  co_await serve_requests(stream, std::move(context));
+  co_await serve_requests(stream, std::move(context), address);
 }
 
 // The TLS handshake shares the request deadline: a client that never
 // finishes it holds a socket no longer than one that never sends a request.
-asio::awaitable<void> serve_tls(tcp::socket socket, std::shared_ptr<gateway_context> context) {
+asio::awaitable<void> serve_tls(tcp::socket socket, std::shared_ptr<gateway_context> context,
+                                address_table::slot address) {
   tls_stream stream(std::move(socket), *context->tls);
   beast::get_lowest_layer(stream).expires_after(context->settings.request_timeout);
   auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
@@ -229,18 +228,19 @@ asio::awaitable<void> serve_tls(tcp::socket socket, std::shared_ptr<gateway_cont
     spdlog::debug("tls handshake failed: {}", ec.message());
     co_return;
   }
-  co_await serve_requests(stream, std::move(context));
+  co_await serve_requests(stream, std::move(context), address);
 }
 
 }  // namespace
 
-void start_http_session(tcp::socket socket, std::shared_ptr<gateway_context> context, bool tls) {
+void start_http_session(tcp::socket socket, std::shared_ptr<gateway_context> context, bool tls,
+                        address_table::slot address) {
   auto executor = socket.get_executor();
   if (tls)
-    asio::co_spawn(executor, serve_tls(std::move(socket), std::move(context)),
+    asio::co_spawn(executor, serve_tls(std::move(socket), std::move(context), std::move(address)),
                    log_coroutine_failure);
   else
-    asio::co_spawn(executor, serve_plain(std::move(socket), std::move(context)),
+    asio::co_spawn(executor, serve_plain(std::move(socket), std::move(context), std::move(address)),
                    log_coroutine_failure);
 }
 

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+
 #include <memory>
+#include "gateway/address_limits.hpp"
 
 namespace chatd {
 
@@ -11,7 +13,10 @@ struct gateway_context;
 
 // With `tls`, the connection first completes a TLS handshake (context->tls)
 // within the request timeout.
+// `address` is the connection's claim on its source address, held until the
+// connection ends.
 void start_http_session(boost::asio::ip::tcp::socket socket,
-                        std::shared_ptr<gateway_context> context, bool tls);
+                        std::shared_ptr<gateway_context> context, bool tls,
+                        address_table::slot address);
 
 }  // namespace chatd

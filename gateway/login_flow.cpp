@@ -103,6 +103,14 @@ asio::awaitable<void> login_steps(std::shared_ptr<connection> link, gateway_cont
     dialect.answer_refused(timer.result = errc::repeat_login);
     co_return;
   }
+  // Before the UserSig is verified: an address's attempts cost it nothing
+  // once over its budget.
+  if (!link->address().admit_login(context.settings.max_logins_per_address_per_s,
+                                   connection::steady_ms())) {
+    metrics::connection_failed(metrics::connection_error::address_login_rate);
+    dialect.answer_refused(timer.result = errc::too_many_requests);
+    co_return;
+  }
   auto checked = dialect.check();
   if (checked.request.sdkappid != 0)
     timer.sdkappid = checked.request.sdkappid;

@@ -30,6 +30,7 @@ constexpr std::array code_table{
     code_entry{errc::recipient_invalid, "the recipient is not a valid account"},
     code_entry{errc::text_invalid, "the text must be 1 to 12 KiB of UTF-8"},
     code_entry{errc::bad_json, "request is not a valid JSON object"},
+    code_entry{errc::too_many_requests, "too many login attempts from this address; retry later"},
     code_entry{errc::not_admin, "identifier is not an app admin"},
     code_entry{errc::sdkappid_missing, "sdkappid is missing"},
     code_entry{errc::invalid_rest_command, "unknown REST command"},

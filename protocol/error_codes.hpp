@@ -29,6 +29,7 @@ enum class errc : int {
   text_invalid = 80002,
   // Server-side codes shared with the REST API.
   bad_json = 60003,
+  too_many_requests = 60018,
   not_admin = 60010,
   sdkappid_missing = 60012,
   invalid_rest_command = 60009,

@@ -45,8 +45,9 @@ class chatd_process {
     const auto config = dir_ / "chatd.toml";
     std::ofstream(config)
         << "[server]\nlisten = \"127.0.0.1:0\"\nmetrics_listen = \"127.0.0.1:0\"\n"
-        << "state_dir = \"state\"\nlog_level = \"warn\"\n\n[[app]]\nsdkappid = " << app
-        << "\nsecret_key = \"" << key << "\"\n"
+        << "state_dir = \"state\"\nlog_level = \"warn\"\n"
+        << "max_connections_per_address = 1000000\nmax_logins_per_address_per_s = 1000000\n"
+        << "\n[[app]]\nsdkappid = " << app << "\nsecret_key = \"" << key << "\"\n"
         << app_extra;
     int out[2];
     if (pipe(out) != 0)

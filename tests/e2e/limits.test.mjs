@@ -153,3 +153,53 @@ test('connections that never log in are capped (max_unauthenticated): the next u
   assert.match(metrics, /chatd_connection_errors_total\{kind="unauthenticated_cap"\} 1/);
   for (const c of [...idle, next, another]) c.close();
 });
+
+const errorCount = async (s, kind) => {
+  const text = await (await fetch(`http://${s.metrics}/metrics`)).text();
+  return Number(text.match(new RegExp(`chatd_connection_errors_total\\{kind="${kind}"\\} (\\d+)`))[1]);
+};
+
+test('one source address holds at most max_connections_per_address; others are not affected', async () => {
+  const s = await startChatd({ server: { max_connections_per_address: 5 } });
+  servers.push(s);
+  const held = [];
+  for (let i = 0; i < 5; ++i) held.push(await Client.connect(s.url, { localAddress: '127.0.0.1' }));
+  // The sixth is closed at accept, WebSocket and plain HTTP alike.
+  const refused = await Client.connect(s.url, { localAddress: '127.0.0.1' }).then(() => 'opened', () => 'refused');
+  assert.equal(refused, 'refused');
+  const health = await fetch(`http://${s.gateway}/healthz`).then(() => 'answered', () => 'refused');
+  assert.equal(health, 'refused');
+  // Another address is served, and the held connections work.
+  const other = await Client.connect(s.url, { localAddress: '127.0.0.2' });
+  assert.equal((await other.login('elsewhere')).code, 0);
+  assert.equal((await held[0].login('held')).code, 0);
+  // A close gives the address its place back.
+  held[4].close();
+  await sleep(200);
+  const again = await Client.connect(s.url, { localAddress: '127.0.0.1' });
+  assert.equal((await again.request('ping')).code, 0);
+  assert.equal(await errorCount(s, 'address_cap'), 2);
+  for (const c of [...held, other, again]) c.close();
+});
+
+test('login attempts per source address are rate limited (60018), before any UserSig check', async () => {
+  const s = await startChatd({ server: { max_logins_per_address_per_s: 5 } });
+  servers.push(s);
+  const c = await Client.connect(s.url, { localAddress: '127.0.0.1' });
+  // Five attempts with bad sigs spend the budget (no lockout: five users).
+  for (let i = 0; i < 5; ++i) assert.equal((await c.login(`u${i}`, { userSig: 'bad' })).code, 70003);
+  const limited = await c.login('u5', { userSig: 'bad' });
+  assert.equal(limited.code, 60018);
+  assert.match(limited.message, /too many login attempts/);
+  // Reconnecting does not refill it; another address has its own budget.
+  const fresh = await Client.connect(s.url, { localAddress: '127.0.0.1' });
+  assert.equal((await fresh.login('good')).code, 60018);
+  const other = await Client.connect(s.url, { localAddress: '127.0.0.3' });
+  assert.equal((await other.login('good-elsewhere')).code, 0);
+  // The budget refills at 5 a second: a good login goes through shortly after.
+  await sleep(400);
+  const ok = await fresh.login('good');
+  assert.equal(ok.code, 0, JSON.stringify(ok));
+  assert.ok(await errorCount(s, 'address_login_rate') >= 2);
+  for (const x of [c, fresh, other]) x.close();
+});

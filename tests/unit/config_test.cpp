@@ -60,3 +60,27 @@ TEST_CASE("port 0 and absolute state dirs are accepted") {
   CHECK_THROWS_AS(split_host_port("nohost"), config_error);
   CHECK_THROWS_AS(split_host_port("h:99999"), config_error);
 }
+
+TEST_CASE("abuse limits: generous defaults, bounded settings") {
+  const auto defaults = parse_config(embedded_default_config(), "embedded", "/srv");
+  CHECK(defaults.max_connections_per_address == 5000);
+  CHECK(defaults.max_logins_per_address_per_s == 1000);
+  CHECK(defaults.max_unauthenticated == 10000);
+  CHECK(defaults.tls_cert_file.empty());
+  const auto set = parse_config(
+      "[server]\nmax_connections_per_address = 3\nmax_logins_per_address_per_s = 7\n" + good_app,
+      "t", "/base");
+  CHECK(set.max_connections_per_address == 3);
+  CHECK(set.max_logins_per_address_per_s == 7);
+  CHECK(error_of("[server]\nmax_connections_per_address = 0\n") ==
+        "test.toml:2: server.max_connections_per_address: expected an integer in 1..1000000");
+}
+
+TEST_CASE("TLS takes both files, resolved against the config's folder") {
+  CHECK(error_of("[server]\ntls_cert_file = \"c.pem\"\n" + good_app) ==
+        "test.toml: server.tls_cert_file and server.tls_key_file go together");
+  CHECK(error_of("[server]\nplain_listen = \"127.0.0.1:0\"\n" + good_app)
+            .find("plain_listen needs TLS") != std::string::npos);
+  CHECK(error_of("[server]\ntls_cert_file = \"c.pem\"\ntls_key_file = \"k.pem\"\n" + good_app) ==
+        "test.toml: cannot read /base/c.pem");
+}

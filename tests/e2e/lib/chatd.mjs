@@ -49,8 +49,10 @@ export async function startChatd({ server = {}, apps = [appConfig()], wrap = [],
 }
 
 function writeConfig(configFile, server, apps, lockout) {
+  // Every test client comes from 127.0.0.1: the per-address caps are off
+  // unless a test sets them (limits.test.mjs).
   const serverKeys = { listen: '127.0.0.1:0', metrics_listen: '127.0.0.1:0', state_dir: 'state',
-    log_level: 'warn', ...server };
+    log_level: 'warn', max_connections_per_address: 1000000, max_logins_per_address_per_s: 1000000, ...server };
   let text = '[server]\n' + Object.entries(serverKeys).map(([k, v]) => `${k} = ${toml(v)}`).join('\n');
   if (lockout)
     text += '\n\n[lockout]\n' + Object.entries(lockout).map(([k, v]) => `${k} = ${toml(v)}`).join('\n');
