@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(websocket_frame native_frame usersig sdk_frame a2 config)
+[ ${#targets[@]} -gt 0 ] || targets=(websocket_frame native_frame usersig sdk_frame a2 config rest)
 ./scripts/install-deps.sh
 build=build-fuzz
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF \
@@ -18,6 +18,9 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTIN
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 cmake --build "$build" -j "$(nproc)" $(printf -- '--target fuzz_%s ' "${targets[@]}")
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# fuzz_rest keeps a whole chatd's state in a temporary folder: under the build.
+export TMPDIR="$PWD/$build/tmp"
+rm -rf "$TMPDIR" && mkdir -p "$TMPDIR"
 status=0
 for t in "${targets[@]}"; do
   corpus="$build/corpus/$t"
