@@ -14,6 +14,51 @@ analysis = (here / "ANALYSIS.md").read_text()
 vf = json.loads((r / "versus_floor.json").read_text())
 memory = (here / "MEMORY.md").read_text() if (here / "MEMORY.md").exists() else ""
 messages = json.loads((r / "messages.json").read_text()) if (r / "messages.json").exists() else None
+soak = json.loads((r / "soak.json").read_text()) if (r / "soak.json").exists() else None
+tls = json.loads((r / "tls_cost.json").read_text()) if (r / "tls_cost.json").exists() else None
+
+
+def soak_section(sj):
+    """The section of bench/soak.py's results."""
+    if sj is None:
+        return ""
+    v, b, a = sj["verdicts"], sj["before"], sj["after"]
+    rss_lo, rss_hi = sj["rss_window_kib"]
+    fd_lo, fd_hi = sj["fds_window"]
+    peak_actors = max(x["actors"] for x in sj["samples"])
+    return f"""## Soak
+
+`bench/soak.sh` ({sj['minutes']} minutes on a Release build, chat-loadgen on
+the same 2 cores): {sj['resident']:,} resident sessions held throughout, churn
+at a target of {sj['churn_rate_target']:,} cycles/s (login, ready, logout,
+close; {sj['churn_cycles']:,} cycles, {sj['churn_cycles_per_s']:,.0f}/s), and a kick
+storm every minute ({sj['storm_kicks']:,} kicks in all). Sampled every 5 s.
+
+| check | measured | verdict |
+|---|---|---|
+| RSS flat within 5% over the last {sj['minutes'] - 2} minutes | {rss_lo:,}..{rss_hi:,} KiB ({sj['rss_spread'] * 100:.1f}%) | {verdict(v['rss_flat_within_5pct'])} |
+| open descriptors flat | {fd_lo:,}..{fd_hi:,} | {verdict(v['fds_flat'])} |
+| live actors back to baseline once the load is gone | {b['actors']:.0f} before, {peak_actors:,.0f} at the peak, {a['actors']:.0f} after | {verdict(v['actors_back_to_baseline'])} |
+| no invariant violation in any audit | {sj['audit_violations']} violations | {verdict(v['audit_clean'])} |
+"""
+
+
+def tls_section(tj):
+    """The section of bench/tls_cost.py's results."""
+    if tj is None:
+        return ""
+    return f"""## TLS cost per login
+
+`bench/tls_cost.py`: one chatd (pinned to a core) with a TLS listener and a
+plain one; the same asyncio client cycles (connect, {tj['resumption']},
+upgrade, login to `sdkStateReady`, close) alternate between them. chatd's
+CPU per login, medians of {len(tj['rounds']['tls'])} rounds ({tj['certificate']}):
+
+| | chatd CPU per login | ratio |
+|---|---|---|
+| plain (ws://) | {tj['plain_us_per_login']:.0f} µs | 1.00x |
+| TLS (wss://), handshake included | {tj['tls_us_per_login']:.0f} µs | {tj['tls_to_plain']:.2f}x |
+"""
 
 
 def messages_section(mj):
@@ -166,5 +211,7 @@ p99 {churn['login_latency_ms']['p99']:.1f} ms with 500 cycles in flight per work
 latency is queueing: with 100 in flight p50 was 16 ms at the same rate).
 
 {messages_section(messages)}
+{soak_section(soak)}
+{tls_section(tls)}
 {analysis}"""
 (here / "RESULTS.md").write_text(text)
