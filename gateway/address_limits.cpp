@@ -23,7 +23,7 @@ void refill(double& tokens, std::int64_t& refilled_ms, std::int64_t per_second,
 address_table::slot& address_table::slot::operator=(slot&& other) noexcept {
   if (this != &other) {
     release();
-    table_ = std::exchange(other.table_, nullptr);
+    table_ = std::move(other.table_);
     entry_ = std::exchange(other.entry_, nullptr);
   }
   return *this;
@@ -32,16 +32,18 @@ address_table::slot& address_table::slot::operator=(slot&& other) noexcept {
 void address_table::slot::release() {
   if (table_ == nullptr)
     return;
-  std::lock_guard lock(table_->mutex_);
-  --entry_->connections;  // the sweep forgets the entry once its bucket is full
-  table_ = nullptr;
+  {
+    std::lock_guard lock(table_->mutex);
+    --entry_->connections;  // the sweep forgets the entry once its bucket is full
+  }
+  table_.reset();
   entry_ = nullptr;
 }
 
 bool address_table::slot::admit_login(std::int64_t per_second, std::int64_t now_ms) {
   if (table_ == nullptr)
     return true;  // not counted (a connection made without an address)
-  std::lock_guard lock(table_->mutex_);
+  std::lock_guard lock(table_->mutex);
   refill(entry_->login_tokens, entry_->refilled_ms, per_second, now_ms);
   if (entry_->login_tokens < 1.0)
     return false;
@@ -51,22 +53,23 @@ bool address_table::slot::admit_login(std::int64_t per_second, std::int64_t now_
 
 std::optional<address_table::slot> address_table::admit(const boost::asio::ip::address& from,
                                                         std::int64_t max_connections) {
-  std::lock_guard lock(mutex_);
-  auto& e = entries_[from];  // node-based: the entry stays put while slots point at it
+  std::lock_guard lock(state_->mutex);
+  auto& e = state_->entries[from];  // node-based: the entry stays put while slots point at it
   if (e.connections >= max_connections)
     return std::nullopt;
   ++e.connections;
-  return slot(this, &e);
+  return slot(state_, &e);
 }
 
 void address_table::forget_idle(std::int64_t logins_per_second, std::int64_t now_ms) {
-  std::lock_guard lock(mutex_);
-  for (auto it = entries_.begin(); it != entries_.end();) {
+  std::lock_guard lock(state_->mutex);
+  auto& entries = state_->entries;
+  for (auto it = entries.begin(); it != entries.end();) {
     auto& e = it->second;
     if (e.connections == 0) {
       refill(e.login_tokens, e.refilled_ms, logins_per_second, now_ms);
       if (e.login_tokens >= static_cast<double>(logins_per_second)) {
-        it = entries_.erase(it);
+        it = entries.erase(it);
         continue;
       }
     }
@@ -75,8 +78,8 @@ void address_table::forget_idle(std::int64_t logins_per_second, std::int64_t now
 }
 
 std::size_t address_table::addresses() const {
-  std::lock_guard lock(mutex_);
-  return entries_.size();
+  std::lock_guard lock(state_->mutex);
+  return state_->entries.size();
 }
 
 }  // namespace chatd

@@ -6,6 +6,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -18,15 +19,20 @@ class address_table {
     double login_tokens = -1;  // < 0: no login yet, the bucket is full
     std::int64_t refilled_ms = 0;
   };
+  struct shared_state {
+    std::mutex mutex;
+    std::unordered_map<boost::asio::ip::address, entry> entries;
+  };
 
  public:
   // One accepted connection's claim on its address, released when the
   // connection ends (moved from the HTTP session into the upgraded
-  // connection). Move-only.
+  // connection). It keeps the table alive: a coroutine frame destroyed at
+  // shutdown may release its slot after the gateway is gone. Move-only.
   class slot {
    public:
     slot() = default;
-    slot(slot&& other) noexcept { *this = std::move(other); }
+    slot(slot&& other) noexcept = default;
     slot& operator=(slot&& other) noexcept;
     slot(const slot&) = delete;
     slot& operator=(const slot&) = delete;
@@ -38,9 +44,9 @@ class address_table {
 
    private:
     friend class address_table;
-    slot(address_table* table, entry* e) : table_(table), entry_(e) {}
+    slot(std::shared_ptr<shared_state> table, entry* e) : table_(std::move(table)), entry_(e) {}
     void release();
-    address_table* table_ = nullptr;
+    std::shared_ptr<shared_state> table_;
     entry* entry_ = nullptr;
   };
 
@@ -53,8 +59,7 @@ class address_table {
   std::size_t addresses() const;
 
  private:
-  mutable std::mutex mutex_;
-  std::unordered_map<boost::asio::ip::address, entry> entries_;
+  std::shared_ptr<shared_state> state_ = std::make_shared<shared_state>();
 };
 
 }  // namespace chatd

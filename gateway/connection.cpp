@@ -77,16 +77,12 @@ connection::connection(socket_type socket, upgrade_info info)
       capacity_(context_->settings.outbox_frames),
       address_(std::move(info.address)) {}
 
+// The TLS stream keeps the TCP socket; socket_ stays closed, on the same
+// strand (the stream's executor).
 connection::connection(std::unique_ptr<tls_link> tls, upgrade_info info)
-    : socket_(tls->stream.get_executor()),
-      tls_(std::move(tls)),
-      strand_(tls_->stream.get_executor()),
-      context_(std::move(info.context)),
-      origin_(std::move(info.origin)),
-      dialect_(info.dialect),
-      binary_frames_(info.binary_frames),
-      capacity_(context_->settings.outbox_frames),
-      address_(std::move(info.address)) {}
+    : connection(socket_type(tls->stream.get_executor()), std::move(info)) {
+  tls_ = std::move(tls);
+}
 
 connection::socket_type& connection::tcp_socket() {
   return tls_ ? boost::beast::get_lowest_layer(tls_->stream).socket() : socket_;
