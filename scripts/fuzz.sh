@@ -28,12 +28,16 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$findings"
   cp -n fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null || true
   echo "== fuzz_$t for ${seconds}s"
-  if ! "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-       -artifact_prefix="$findings/" -print_final_stats=1 "$corpus" 2> "$build/fuzz_$t.log"; then
+  # The CPU time each target got (the machine may be busy with more).
+  TIMEFORMAT="cpu_seconds %U user %S system, %R wall"
+  if ! { time "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+       -artifact_prefix="$findings/" -print_final_stats=1 "$corpus" 2> "$build/fuzz_$t.log"; } \
+       2> "$build/fuzz_$t.time"; then
     echo "fuzz_$t FAILED: see $build/fuzz_$t.log and $findings/" >&2
     tail -40 "$build/fuzz_$t.log" >&2
     status=1
   fi
   grep -E "^stat::number_of_executed_units|^stat::new_units_added|cov: " "$build/fuzz_$t.log" | tail -3
+  cat "$build/fuzz_$t.time"
 done
 exit $status

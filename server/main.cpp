@@ -1,30 +1,17 @@
-// chatd: wires config, the actor system, the gateway and metrics together.
+// chatd: the command line, logging and signals around one chatd::server.
 #include <spdlog/async.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 
-#include <sched.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <csignal>
 
 #include <iostream>
-#include <thread>
 
-#include "actors/session_service.hpp"
-#include "gateway/gateway_context.hpp"
-#include "gateway/gateway_server.hpp"
-#include "gateway/io_actor_executor.hpp"
-#include "gateway/tls_context.hpp"
-#include "metrics/exposer.hpp"
-#include "metrics/metrics.hpp"
-#include "server/app_catalog.hpp"
-#include "server/backend.hpp"
 #include "server/config.hpp"
-#include "store/message_store.hpp"
-#include "store/state_store.hpp"
+#include "server/server.hpp"
 
 namespace {
 
@@ -55,33 +42,6 @@ void setup_logging(const std::string& level) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 }
 
-// The cores this process may run on (taskset, cgroup cpusets), not the
-// machine's: a chatd pinned to one core should not start threads for two.
-std::size_t usable_cores() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) == 0)
-    return std::max(1, CPU_COUNT(&set));
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
-// 0 means: every usable core runs io when the actors run on the io threads
-// too; otherwise half the cores each for io and for CAF's threads (every
-// login crosses between the two, and more threads than cores only add
-// wake-ups: measured in docs/DESIGN.md, "Threads and scheduler").
-std::size_t io_thread_count(const server_config& config) {
-  if (config.io_threads > 0)
-    return static_cast<std::size_t>(config.io_threads);
-  const auto cores = usable_cores();
-  return config.actor_scheduler == "io" ? cores : std::max<std::size_t>(1, cores / 2);
-}
-
-std::size_t actor_thread_count(const server_config& config) {
-  if (config.actor_threads > 0)
-    return static_cast<std::size_t>(config.actor_threads);
-  return std::max<std::size_t>(1, usable_cores() / 2);
-}
-
 // Sockets are descriptors: use all the process may have.
 void raise_file_limit() {
   rlimit limit{};
@@ -91,90 +51,44 @@ void raise_file_limit() {
   }
 }
 
-int run_server(server_config config) {
+// SIGINT and SIGTERM are taken by sigwait(): blocked before any thread
+// starts (the logger's, CAF's, the server's), so that every thread
+// inherits the mask and none is killed by them.
+sigset_t block_stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+int run_server(server_config config, const sigset_t& stop_signals) {
   raise_file_limit();
   // A file size limit (RLIMIT_FSIZE) reached is a failed write, handled as
   // a full disk, not a signal that kills the server.
   std::signal(SIGXFSZ, SIG_IGN);
-  const auto io_threads = io_thread_count(config);
-  // The io_context outlives the actor system: session actors post into it.
-  boost::asio::io_context io(static_cast<int>(io_threads));
-  auto store = open_sqlite_store(config.state_dir);
-  apply_overrides(config.apps, store->login_config_overrides());
-  app_catalog apps(config.apps);
-  std::vector<std::uint32_t> app_ids;
-  for (const auto& app : config.apps)
-    app_ids.push_back(app.sdkappid);
-  metrics::register_apps(app_ids);
-  server_backend backend(apps, *store, config.lockout);
-  io_actor_executor on_io_threads(io);
-  service_options actor_options;
-  actor_options.scheduler_threads = actor_thread_count(config);
-  actor_options.policy =
-      config.actor_scheduler == "stealing" ? scheduler_policy::stealing : scheduler_policy::sharing;
-  if (config.actor_scheduler == "io")
-    actor_options.executor = &on_io_threads;
-  session_service sessions(actor_options);
-  // Destroyed before the actors: its last commits still hand their entries over.
-  auto timelines = open_sqlite_message_store(config.state_dir);
-  metrics::set_store_failure_source([&store, &timelines] {
-    return static_cast<double>(store->write_failures() + timelines->write_failures());
-  });
-  metrics::set_timeline_entries_source(
-      [&timelines] { return static_cast<double>(timelines->stored_entries()); });
-  metrics::set_actor_count_source(
-      [&sessions] { return static_cast<double>(sessions.running_actors()); });
-
-  const bool tls = !config.tls_cert_file.empty();
-  gateway_settings settings;
-  const auto gateway_listen = split_host_port(config.listen);
-  settings.listeners = {{gateway_listen.host, gateway_listen.port, tls}};
-  if (!config.plain_listen.empty()) {
-    const auto plain = split_host_port(config.plain_listen);
-    settings.listeners.push_back({plain.host, plain.port, false});
-  }
-  settings.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
-  settings.max_frame_bytes = static_cast<std::size_t>(config.max_frame_bytes);
-  settings.outbox_frames = static_cast<std::size_t>(config.outbox_frames);
-  settings.send_stall_timeout = std::chrono::seconds(config.send_stall_timeout_s);
-  settings.request_timeout = std::chrono::seconds(config.request_timeout_s);
-  settings.max_header_bytes = static_cast<std::size_t>(config.max_header_bytes);
-  settings.max_unauthenticated = config.max_unauthenticated;
-  settings.max_connections_per_address = config.max_connections_per_address;
-  settings.max_logins_per_address_per_s = config.max_logins_per_address_per_s;
-  auto context = std::make_shared<gateway_context>(settings, sessions, backend, *timelines);
-  if (tls)
-    context->tls = make_tls_context(config.tls_cert_file, config.tls_key_file);
-
-  metrics_endpoint metrics(config.metrics_listen);
-  gateway_server gateway(io, context);
-  const auto ports = gateway.start();
+  const auto drain_grace = std::chrono::seconds(config.drain_grace_s);
+  const auto gateway_host = split_host_port(config.listen).host;
   const auto metrics_host = split_host_port(config.metrics_listen).host;
+  const auto plain_host =
+      config.plain_listen.empty() ? "" : split_host_port(config.plain_listen).host;
+  const bool tls = !config.tls_cert_file.empty();
+  chatd::server service(std::move(config));
+  const auto ports = service.start();
   // One line for scripts: the gateway's address (TLS or not), metrics, and
   // the plain listener beside a TLS one.
-  std::cout << "listening gateway=" << gateway_listen.host << ':' << ports[0]
-            << " metrics=" << metrics_host << ':' << metrics.port()
+  std::cout << "listening gateway=" << gateway_host << ':' << ports.gateway
+            << " metrics=" << metrics_host << ':' << ports.metrics
             << " scheme=" << (tls ? "wss" : "ws");
-  if (ports.size() > 1)
-    std::cout << " plain=" << settings.listeners[1].host << ':' << ports[1];
+  if (ports.plain)
+    std::cout << " plain=" << plain_host << ':' << *ports.plain;
   std::cout << std::endl;
-  spdlog::info("chatd serving {} app(s) with {} io thread(s)", config.apps.size(), io_threads);
 
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec)
-      return;
-    spdlog::info("signal {}: draining for up to {}s", signal, config.drain_grace_s);
-    gateway.drain(std::chrono::seconds(config.drain_grace_s), [&io] { io.stop(); });
-  });
-
-  std::vector<std::thread> threads;
-  for (std::size_t i = 1; i < io_threads; ++i)
-    threads.emplace_back([&io] { io.run(); });
-  io.run();
-  for (auto& t : threads)
-    t.join();
-  store->flush();
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  spdlog::info("signal {}: draining for up to {}s", signal, drain_grace.count());
+  service.stop(drain_grace);
   spdlog::info("stopped");
   return 0;
 }
@@ -209,10 +123,11 @@ int main(int argc, char** argv) {
     std::cout << "config ok: " << config.apps.size() << " app(s)\n";
     return 0;
   }
+  const auto stop_signals = block_stop_signals();
   setup_logging(opts.log_level.empty() ? config.log_level : opts.log_level);
   int status = 1;
   try {
-    status = run_server(std::move(config));
+    status = run_server(std::move(config), stop_signals);
   } catch (const std::exception& e) {
     spdlog::critical("chatd failed: {}", e.what());
   }
