@@ -122,6 +122,15 @@ void connection::start(std::string early_bytes) {
   error_code ignored;
   if (!tls_)
     socket_.non_blocking(true, ignored);
+  // A drain that began while this upgrade was being answered took its
+  // snapshot of the connections without this one: drain it now. (Added to
+  // the set first, then checked: a drain clears `accepting` before its
+  // snapshot, so every connection is drained by one or the other.)
+  if (!context_->accepting) {
+    drain_connection(*this, *context_);
+    if (ended_)
+      return;
+  }
   if (!early_bytes.empty())
     consume({early_bytes.data(), early_bytes.size()});
   if (!ended_)

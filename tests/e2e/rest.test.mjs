@@ -184,6 +184,37 @@ test('SIGTERM drains: every client gets sdkStateNotReady and close 1001, exit st
   assert.equal((await idle.closed).code, 1001);
 });
 
+test('SIGTERM while upgrades are being answered: every connection that opened is drained with 1001', async () => {
+  const s = await startChatd();
+  // Upgrades keep arriving, one every millisecond, across the signal.
+  const sockets = [];
+  let stopped = false;
+  const opening = (async () => {
+    while (!stopped && sockets.length < 2000) {
+      const c = new Client(s.url);
+      c.opened.catch(() => {});  // refused once chatd stops listening
+      sockets.push(c);
+      await sleep(1);
+    }
+  })();
+  while (sockets.length < 50) await sleep(1);
+  const started = Date.now();
+  const result = await s.stop('SIGTERM');
+  stopped = true;
+  await opening;
+  assert.equal(result.code, 0);
+  const closes = await Promise.all(sockets.map(async (c) => {
+    const opened = await c.opened.then(() => true, () => false);
+    return opened ? (await c.closed).code : 'refused';
+  }));
+  const abnormal = closes.filter((code) => code !== 1001 && code !== 'refused');
+  assert.deepEqual(abnormal, [], `${abnormal.length} of ${closes.length} connections were not drained`);
+  const drained = closes.filter((code) => code === 1001).length;
+  assert.ok(drained >= 1, `none of ${closes.length} connections opened`);
+  const took = Date.now() - started;
+  assert.ok(took < 8000, `the drain took ${took} ms: it waited for a connection it never told`);
+});
+
 test('/healthz and /readyz', async () => {
   const s = await server();
   assert.equal((await fetch(`http://${s.gateway}/healthz`)).status, 200);
