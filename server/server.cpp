@@ -106,8 +106,10 @@ struct server::impl {
   io_actor_executor on_io_threads{io};
   session_service sessions{actor_options(config, &on_io_threads)};
   std::unique_ptr<message_store> timelines = open_sqlite_message_store(config.state_dir);
-  std::shared_ptr<gateway_context> context =
-      std::make_shared<gateway_context>(gateway_settings_of(config), sessions, backend, *timelines);
+  // Braces, not make_shared: clang 14 (the fuzz build) has no parenthesized
+  // aggregate initialization.
+  std::shared_ptr<gateway_context> context{
+      new gateway_context{gateway_settings_of(config), sessions, backend, *timelines}};
   gateway_server gateway{io, context};
   std::unique_ptr<metrics_endpoint> metrics;
   std::vector<std::thread> threads;
