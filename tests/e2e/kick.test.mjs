@@ -1,10 +1,10 @@
 // The multi-instance rules of CONTRACT §3 over real connections.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startChatd, appConfig, Client, sig, sleep } from './lib/chatd.mjs';
+import { startChatd, stopAll, appConfig, Client, sig, sleep } from './lib/chatd.mjs';
 
 const servers = [];
-after(async () => { for (const s of servers) await s.stop(); });
+after(() => stopAll(servers));
 
 async function serverWith(app) {
   const s = await startChatd({ apps: [appConfig(app)] });

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { startChatd, appConfig, Client, sleep, cpuSeconds } from './lib/chatd.mjs';
+import { startChatd, stopAll, appConfig, Client, sleep, cpuSeconds } from './lib/chatd.mjs';
 
 const servers = [];
-after(async () => { for (const s of servers) await s.stop(); });
+after(() => stopAll(servers));
 
 function rssKiB(pid) {
   return Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);

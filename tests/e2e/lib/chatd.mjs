@@ -233,6 +233,14 @@ export async function until(predicate, what, timeoutMs = 20000) {
   }
 }
 
+// Stops every server, even when one fails (a sanitizer report): a server
+// left running would keep the test process alive until CTest's timeout.
+export async function stopAll(servers) {
+  const failures = [];
+  for (const s of servers) await s.stop().catch((e) => failures.push(e));
+  if (failures.length) throw failures[0];
+}
+
 // CPU seconds (user + system) a process has used so far.
 export function cpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
