@@ -1,27 +1,23 @@
 // chatd::server embedded in this process (as an app hosting chatd would),
 // driven by chatd::client over real WebSockets on 127.0.0.1.
 //
-// GCC 12 coroutine pitfalls (see tests/client/scenario.hpp): callbacks are
+// GCC 12 coroutine pitfalls (tests/client/coroutine_test.hpp): callbacks are
 // attached from plain functions and every argument is named before awaiting.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
 #include <thread>
 
+#include "../client/coroutine_test.hpp"
 #include "chatd/client.hpp"
 #include "protocol/usersig.hpp"
 #include "server/server.hpp"
 
 namespace {
 
-namespace asio = boost::asio;
-using namespace std::chrono_literals;
+using namespace chatd::test;
 
 constexpr std::uint32_t app = 1400000000;
 constexpr char key[] = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
@@ -62,15 +58,6 @@ void observe(chatd::client& c, observer& o) {
     o.kick_type = type;
   };
 }
-
-asio::awaitable<void> sleep_for(asio::io_context& io, std::chrono::milliseconds d) {
-  asio::steady_timer t(io, d);
-  co_await t.async_wait(asio::use_awaitable);
-}
-
-#define WAIT_UNTIL(io, condition)                                  \
-  for (int waited_ = 0; waited_ < 2000 && !(condition); ++waited_) \
-  co_await sleep_for(io, 10ms)
 
 void stop_in_background(chatd::server& server, std::thread& stopper) {
   stopper = std::thread([&server] { server.stop(2s); });
@@ -116,19 +103,6 @@ asio::awaitable<void> login_once(asio::io_context& io, std::string url, std::str
   co_await c.destroy();
 }
 
-void run(asio::io_context& io, asio::awaitable<void> body) {
-  bool done = false;
-  std::exception_ptr failure;
-  asio::co_spawn(io, std::move(body), [&](std::exception_ptr e) {
-    done = true;
-    failure = e;
-  });
-  io.run_for(30s);
-  REQUIRE(done);
-  if (failure)
-    std::rethrow_exception(failure);
-}
-
 std::string url_of(const chatd::server_ports& ports) {
   return "ws://127.0.0.1:" + std::to_string(ports.gateway) + "/v1/ws";
 }
@@ -149,7 +123,7 @@ TEST_CASE("an embedded chatd serves logins and kicks, drains on stop, and restar
     CHECK_FALSE(ports.plain);
     std::thread stopper;
     asio::io_context io;
-    run(io, login_kick_drain(io, server, url_of(ports), stopper));
+    run_bounded(io, login_kick_drain(io, server, url_of(ports), stopper));
     server.wait();
     stopper.join();
   }
@@ -159,7 +133,7 @@ TEST_CASE("an embedded chatd serves logins and kicks, drains on stop, and restar
     chatd::server again(embedded_config(dir));
     const auto ports = again.start();
     asio::io_context io;
-    run(io, login_once(io, url_of(ports), "e-bob"));
+    run_bounded(io, login_once(io, url_of(ports), "e-bob"));
     again.stop(1s);
   }
   std::filesystem::remove_all(dir);
