@@ -117,7 +117,7 @@ void connection::drop_login() {
 
 void connection::start(std::string early_bytes) {
   context_->connections.add(shared_from_this());
-  count_as_unauthenticated(true);
+  unauthenticated_ = true;  // its place was reserved at the upgrade (http_session.cpp)
   metrics::connection_opened();
   error_code ignored;
   if (!tls_)

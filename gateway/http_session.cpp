@@ -88,6 +88,16 @@ std::shared_ptr<connection> upgraded(tls_stream& stream, connection::upgrade_inf
                                       std::move(info));
 }
 
+// Takes a place among the connections not logged in (max_unauthenticated)
+// before the 101 goes out, so that a client whose upgrade was answered is
+// already counted; the connection gives it back (login, close).
+bool reserve_unauthenticated(gateway_context& context) {
+  if (context.unauthenticated.fetch_add(1) < context.settings.max_unauthenticated)
+    return true;
+  context.unauthenticated.fetch_sub(1);
+  return false;
+}
+
 // Answers the upgrade and hands the stream to a callback-driven connection;
 // this coroutine (and its parser and buffers) ends here.
 template <class Stream>
@@ -97,8 +107,10 @@ asio::awaitable<void> upgrade(Stream& stream, beast::flat_buffer& buffer,
                               address_table::slot& address) {
   auto response = switching_protocols(request);
   auto [ec, written] = co_await http::async_write(stream, response, use_tuple);
-  if (ec)
+  if (ec) {
+    context->unauthenticated -= 1;  // its reserved place: no connection was made
     co_return;
+  }
   beast::get_lowest_layer(stream).expires_never();
   std::string early(static_cast<const char*>(buffer.data().data()), buffer.size());
   auto link = upgraded(stream, {std::move(context), std::string(request[http::field::origin]),
@@ -167,9 +179,10 @@ asio::awaitable<void> serve_requests(Stream& stream, std::shared_ptr<gateway_con
     auto request = parser.release();
     if (is_websocket_upgrade(request)) {
       const auto* where = websocket_endpoint(request.target());
-      const bool crowded = context->unauthenticated.load() >= context->settings.max_unauthenticated;
-      if (where == nullptr || !context->accepting || !valid_handshake(request) || crowded) {
-        if (crowded && where != nullptr)
+      const bool acceptable = where != nullptr && context->accepting && valid_handshake(request);
+      const bool crowded = acceptable && !reserve_unauthenticated(*context);
+      if (!acceptable || crowded) {
+        if (crowded)
           metrics::connection_failed(metrics::connection_error::unauthenticated_cap);
         auto response =
             where == nullptr ? plain_response(request, http::status::not_found, "not found\n")
