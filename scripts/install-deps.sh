@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config curl ca-certificates
+  build-essential dpkg-dev cmake ninja-build pkg-config curl ca-certificates iproute2
   libcaf-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   prometheus-cpp-dev doctest-dev libssl-dev zlib1g-dev libcurl4-openssl-dev prometheus
   libtomlplusplus-dev libspdlog-dev libcli11-dev libsqlite3-dev

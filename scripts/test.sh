@@ -21,6 +21,6 @@ if [ -n "$sanitize" ]; then
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$PWD/tests/ubsan.supp"
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
 fi
-CHATD_SANITIZE="$sanitize" ./scripts/build.sh "$build_dir" Debug
+CHATD_SANITIZE="$sanitize" CHATD_WERROR=ON ./scripts/build.sh "$build_dir" Debug
 cd "$build_dir"
 ctest --output-on-failure -j "$(nproc)" "$@"

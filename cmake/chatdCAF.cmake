@@ -1,0 +1,13 @@
+# CAF::core from Debian's libcaf-dev 0.17.6, which ships neither a CMake
+# config nor a .pc file. Included by cmake/Dependencies.cmake and by the
+# installed chatdConfig.cmake (the exported targets name CAF::core).
+# CAF::io (the middleman) is added where it is used.
+if(NOT TARGET CAF::core)
+  find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)
+  find_library(CAF_CORE_LIBRARY caf_core REQUIRED)
+  add_library(CAF::core SHARED IMPORTED)
+  set_target_properties(CAF::core PROPERTIES
+    IMPORTED_LOCATION "${CAF_CORE_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${CAF_INCLUDE_DIR}"
+    INTERFACE_LINK_LIBRARIES Threads::Threads)
+endif()
