@@ -47,6 +47,7 @@ struct gateway_settings {
   // and login attempts per second (more are answered 60018).
   std::int64_t max_connections_per_address = 5000;
   std::int64_t max_logins_per_address_per_s = 1000;
+  bool demo = false;  // GET /demo/: the demo web page (gateway/demo_assets.hpp)
 };
 
 // What the gateway needs from the rest of the server (apps, durable state,

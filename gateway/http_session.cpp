@@ -15,6 +15,7 @@
 
 #include "gateway/connection.hpp"
 #include "gateway/coroutine_errors.hpp"
+#include "gateway/demo_assets.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/rest_api.hpp"
 #include "gateway/tls_stream.hpp"
@@ -128,9 +129,39 @@ http::response<http::string_body> plain_response(const http::request<http::strin
   return response;
 }
 
+// The demo page ([server] demo = true): GET only; its own scripts and the
+// gateway's WebSocket, nothing else (Content-Security-Policy).
+http::response<http::string_body> demo_response(const http::request<http::string_body>& request,
+                                                std::string_view path) {
+  if (path == "/demo") {
+    auto response = plain_response(request, http::status::moved_permanently, "/demo/\n");
+    response.set(http::field::location, "/demo/");
+    return response;
+  }
+  const auto* asset = find_demo_asset(path);
+  if (asset == nullptr)
+    return plain_response(request, http::status::not_found, "not found\n");
+  if (request.method() != http::verb::get && request.method() != http::verb::head)
+    return plain_response(request, http::status::method_not_allowed, "GET only\n");
+  http::response<http::string_body> response{http::status::ok, request.version()};
+  response.set(http::field::content_type, asset->content_type);
+  response.set(http::field::cache_control, "no-cache");
+  response.set("X-Content-Type-Options", "nosniff");
+  response.set("Content-Security-Policy",
+               "default-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'");
+  response.keep_alive(request.keep_alive());
+  response.body() = asset->body;
+  response.prepare_payload();
+  if (request.method() == http::verb::head)
+    response.body().clear();
+  return response;
+}
+
 http::response<http::string_body> route_http(const http::request<http::string_body>& request,
                                              gateway_context& context) {
   const auto path = path_of(request.target());
+  if (context.settings.demo && (path == "/demo" || path.starts_with("/demo/")))
+    return demo_response(request, path);
   if (path == "/healthz")
     return plain_response(request, http::status::ok, "ok\n");
   if (path == "/readyz") {

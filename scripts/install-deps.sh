@@ -10,6 +10,7 @@ packages=(
   libtomlplusplus-dev libspdlog-dev libcli11-dev libsqlite3-dev
   clang-14 libclang-rt-14-dev
   nodejs npm
+  chromium
 )
 
 missing=()

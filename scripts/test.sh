@@ -14,6 +14,7 @@ if [ "${1:-}" = "--sanitize" ]; then
 fi
 ./scripts/install-deps.sh
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+(cd clients/js && npm ci --no-audit --no-fund --loglevel=error)
 build_dir=build-test
 if [ -n "$sanitize" ]; then
   build_dir="build-${sanitize//,/-}"

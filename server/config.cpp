@@ -29,6 +29,13 @@ struct location {
     return v->get();
   }
 
+  bool boolean() const {
+    const auto* v = node.as_boolean();
+    if (v == nullptr)
+      fail("expected true or false");
+    return v->get();
+  }
+
   std::string string() const {
     const auto* v = node.as_string();
     if (v == nullptr)
@@ -111,6 +118,7 @@ const std::vector<key_spec<server_config>> server_keys{
      [](auto& at, auto& c) {
        c.log_level = at.one_of({"trace", "debug", "info", "warn", "error", "off"});
      }},
+    {"demo", [](auto& at, auto& c) { c.demo = at.boolean(); }},
 };
 
 const std::vector<key_spec<lockout_config>> lockout_keys{

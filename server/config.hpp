@@ -41,6 +41,8 @@ struct server_config {
   int max_connections_per_address = 5000;
   int max_logins_per_address_per_s = 1000;
   std::string log_level = "info";
+  // Serves the demo web page (clients/js/demo) at /demo/ on the gateway port.
+  bool demo = false;
   lockout_config lockout;
   std::vector<app_config> apps;
 };

@@ -6,6 +6,7 @@
 #include <sched.h>
 
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -87,6 +88,7 @@ gateway_settings gateway_settings_of(const server_config& config) {
   settings.max_unauthenticated = config.max_unauthenticated;
   settings.max_connections_per_address = config.max_connections_per_address;
   settings.max_logins_per_address_per_s = config.max_logins_per_address_per_s;
+  settings.demo = config.demo;
   return settings;
 }
 
@@ -116,6 +118,7 @@ struct server::impl {
 
   std::mutex mutex;
   std::condition_variable stopped_changed;
+  bool started = false;
   bool stopping = false;
   bool stopped = false;
 
@@ -159,7 +162,7 @@ server::server(server_config config) : impl_(std::make_unique<impl>(std::move(co
 
 server::~server() = default;
 
-server_ports server::start() {
+server_ports server::start(serving_threads threads) {
   auto& s = *impl_;
   server_ports ports;
   s.metrics = std::make_unique<metrics_endpoint>(s.config.metrics_listen);
@@ -168,10 +171,19 @@ server_ports server::start() {
   ports.gateway = bound.at(0);
   if (bound.size() > 1)
     ports.plain = bound[1];
+  s.started = true;
+  if (threads == serving_threads::host) {
+    spdlog::info("chatd serving {} app(s) on the host's threads", s.config.apps.size());
+    return ports;
+  }
   for (std::size_t i = 0; i < s.io_threads; ++i)
     s.threads.emplace_back([&io = s.io] { io.run(); });
   spdlog::info("chatd serving {} app(s) with {} io thread(s)", s.config.apps.size(), s.io_threads);
   return ports;
+}
+
+void server::run() {
+  impl_->io.run();
 }
 
 void server::stop(std::chrono::milliseconds grace) {
@@ -185,8 +197,16 @@ void server::stop(std::chrono::milliseconds grace) {
     wait();
     return;
   }
-  if (!s.threads.empty())
-    s.gateway.drain(grace, [&io = s.io] { io.stop(); });
+  if (s.started) {
+    // The drain runs on the serving threads (chatd's or the host's).
+    std::promise<void> drained;
+    auto done = drained.get_future();
+    s.gateway.drain(grace, [&io = s.io, &drained] {
+      io.stop();
+      drained.set_value();
+    });
+    done.wait();
+  }
   for (auto& t : s.threads)
     t.join();
   s.finish();

@@ -23,6 +23,10 @@ struct server_ports {
   std::optional<std::uint16_t> plain;  // `plain_listen`, beside a TLS `listen`
 };
 
+// Whose threads serve: chatd's own (server.io_threads of them), or the
+// host's, each of which calls run().
+enum class serving_threads { own, host };
+
 class server {
  public:
   // Opens the state and timeline stores under config.state_dir and starts
@@ -35,13 +39,17 @@ class server {
   server& operator=(const server&) = delete;
 
   // Binds every listener (port 0 picks a free one) and serves on
-  // io_threads threads. Throws std::system_error if an address cannot be
-  // bound. Call once.
-  server_ports start();
+  // io_threads threads of its own, or on the host's threads that call
+  // run(). Throws std::system_error if an address cannot be bound. Call once.
+  server_ports start(serving_threads threads = serving_threads::own);
+  // With serving_threads::host: serves on the calling thread until stop()
+  // has drained; call it from as many threads as should serve (io_threads()
+  // is the concurrency chatd was sized for). Returns at once after a stop.
+  void run();
   // Drains: stops accepting, tells every connection (sdkStateNotReady,
   // close 1001), waits until all are closed or `grace` has passed, then
   // stops the threads and flushes the store. Blocks; safe to call twice
-  // and from any thread but the server's own.
+  // and from any thread but the server's own (or one inside run()).
   void stop(std::chrono::milliseconds grace);
   // Blocks until a stop() has finished.
   void wait();

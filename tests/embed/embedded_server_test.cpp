@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -135,6 +136,34 @@ TEST_CASE("an embedded chatd serves logins and kicks, drains on stop, and restar
     asio::io_context io;
     run_bounded(io, login_once(io, url_of(ports), "e-bob"));
     again.stop(1s);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("an embedded chatd serves on the host's threads until stop") {
+  spdlog::set_level(spdlog::level::warn);
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("chatd-embed-host-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    chatd::server server(embedded_config(dir));
+    const auto ports = server.start(chatd::serving_threads::host);
+    std::atomic<int> serving{0};
+    std::vector<std::thread> host_threads;
+    for (int i = 0; i < 2; ++i)
+      host_threads.emplace_back([&server, &serving] {
+        ++serving;
+        server.run();
+        --serving;
+      });
+    asio::io_context io;
+    run_bounded(io, login_once(io, url_of(ports), "h-carol"));
+    CHECK(serving.load() == 2);  // still serving: only stop() ends run()
+    server.stop(1s);
+    for (auto& t : host_threads)
+      t.join();
+    CHECK(serving.load() == 0);
+    server.run();  // after a stop: returns at once
   }
   std::filesystem::remove_all(dir);
 }

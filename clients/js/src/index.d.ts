@@ -1,0 +1,146 @@
+// TypeScript declarations of chatd-chat (src/index.js).
+
+export declare const EVENT: {
+  readonly SDK_READY: 'sdkStateReady';
+  readonly SDK_NOT_READY: 'sdkStateNotReady';
+  readonly KICKED_OUT: 'kickedOut';
+  readonly MESSAGE_RECEIVED: 'onMessageReceived';
+  readonly NET_STATE_CHANGE: 'netStateChange';
+  readonly ERROR: 'error';
+  readonly SDK_DESTROY: 'sdkDestroy';
+};
+
+export declare const TYPES: {
+  readonly KICKED_OUT_MULT_ACCOUNT: 'multipleAccount';
+  readonly KICKED_OUT_MULT_DEVICE: 'multipleDevice';
+  readonly KICKED_OUT_USERSIG_EXPIRED: 'userSigExpired';
+  readonly KICKED_OUT_REST_API: 'REST_API_Kick';
+  readonly NET_STATE_CONNECTED: 'connected';
+  readonly NET_STATE_CONNECTING: 'connecting';
+  readonly NET_STATE_DISCONNECTED: 'disconnected';
+  readonly CONV_C2C: 'C2C';
+  readonly MSG_TEXT: 'TIMTextElem';
+};
+
+export declare const CODE: {
+  readonly NO_SDKAPPID: 2000;
+  readonly NO_IDENTIFIER: 2002;
+  readonly NO_USERSIG: 2003;
+  readonly USER_NOT_LOGGED_IN: 2024;
+  readonly REPEAT_LOGIN: 2025;
+  readonly NETWORK_ERROR: 2800;
+  readonly NETWORK_TIMEOUT: 2801;
+  readonly INVALID_OPERATION: 2905;
+  readonly USERSIG_EXPIRED: 70001;
+};
+
+export type KickedOutType =
+  | typeof TYPES.KICKED_OUT_MULT_ACCOUNT
+  | typeof TYPES.KICKED_OUT_MULT_DEVICE
+  | typeof TYPES.KICKED_OUT_USERSIG_EXPIRED
+  | typeof TYPES.KICKED_OUT_REST_API;
+
+export type NetState =
+  | typeof TYPES.NET_STATE_CONNECTED
+  | typeof TYPES.NET_STATE_CONNECTING
+  | typeof TYPES.NET_STATE_DISCONNECTED;
+
+/** A rejected call: chatd's code (or the client's, see CODE) and why. */
+export declare class ChatdError extends Error {
+  readonly code: number;
+  data?: { message?: Message };
+}
+
+export interface Message {
+  ID: string;
+  type: typeof TYPES.MSG_TEXT;
+  payload: { text: string };
+  from: string;
+  to: string;
+  /** 'in': sent to this user; 'out': this user's own (from another instance, or sent here). */
+  flow: 'in' | 'out';
+  /** Seconds since the epoch, as in Tencent's SDK. */
+  time: number;
+  conversationType: typeof TYPES.CONV_C2C;
+  /** 'C2C' + the other user's ID. */
+  conversationID: string;
+  clientMsgID: string;
+  /** The entry's seq in this user's timeline (received messages). */
+  seq?: number;
+  status: 'unSend' | 'sending' | 'success' | 'fail';
+}
+
+export interface EventData {
+  sdkStateReady: { userID: string; instanceID: string };
+  /** 3005 logged out, 3002/3003 kicked, 3004 UserSig expired, 3006 REST kick, 3001 login failed. */
+  sdkStateNotReady: { reason: number };
+  kickedOut: { type: KickedOutType; by?: { platform: string; instanceID: string } };
+  onMessageReceived: Message[];
+  netStateChange: { state: NetState };
+  error: { code: number; message: string };
+  sdkDestroy: Record<string, never>;
+}
+
+export type EventName = keyof EventData;
+export type Listener<N extends EventName> = (event: { name: N; data: EventData[N] }) => void;
+
+export interface ChatdChatOptions {
+  SDKAppID: number;
+  /** ws:// or wss:// URL of chatd's /v1/ws. */
+  url?: string;
+  /** Web (default), Android, iOS, ... (CONTRACT §3). */
+  platform?: string;
+  requestTimeoutMs?: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** A WebSocket class; default: the global one, else the `ws` package (Node 20). */
+  WebSocket?: unknown;
+}
+
+export interface LoginOptions {
+  userID: string;
+  userSig: string;
+  /** Receive the timeline after this seq first (0: everything retained); reconnects then resume gap-free. */
+  syncFromSeq?: number;
+}
+
+export interface LoginResponse {
+  code: 0;
+  data: {
+    repeatLogin: boolean;
+    errorInfo: string;
+    userID?: string;
+    instanceID?: string;
+    platform?: string;
+    /** Milliseconds since the epoch. */
+    serverTime?: number;
+    sigExpireAt?: number;
+  };
+}
+
+export declare class ChatdChat {
+  static readonly EVENT: typeof EVENT;
+  static readonly TYPES: typeof TYPES;
+  static readonly CODE: typeof CODE;
+  /** One instance per SDKAppID until destroy(), as TencentCloudChat.create. */
+  static create(options: ChatdChatOptions): ChatdChat;
+  constructor(options: ChatdChatOptions);
+
+  on<N extends EventName>(name: N, listener: Listener<N>, context?: unknown): void;
+  off<N extends EventName>(name: N, listener: Listener<N>): void;
+
+  login(options: LoginOptions): Promise<LoginResponse>;
+  logout(): Promise<{ code: 0; data: Record<string, never> }>;
+  destroy(): Promise<{ code: 0; data: Record<string, never> }>;
+  renewUserSig(userSig: string): Promise<{ code: 0; data: { sigExpireAt: number } }>;
+
+  isReady(): boolean;
+  getLoginUser(): string;
+  /** chatd's clock in milliseconds. */
+  getServerTime(): number;
+
+  createTextMessage(options: { to: string; conversationType?: typeof TYPES.CONV_C2C; payload: { text: string } }): Message;
+  sendMessage(message: Message): Promise<{ code: 0; data: { message: Message } }>;
+}
+
+export default ChatdChat;

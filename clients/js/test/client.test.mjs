@@ -1,0 +1,262 @@
+// chatd-chat against a real chatd over real WebSockets on 127.0.0.1: the
+// Tencent-shaped API, kicks of every type, messages, reconnects.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import ChatdChat, { ChatdError, EVENT, TYPES } from '../src/index.js';
+import { recordedClient, startChatd, startProxy, stopAll, sig, sleep, until, APP, KEY } from './helpers.mjs';
+
+// Whatever a test leaves (it failed half-way) is closed at the end.
+const servers = [];
+const proxies = [];
+after(async () => {
+  for (const p of proxies) p.close();
+  await stopAll(servers);
+});
+
+async function server(app = {}) {
+  const s = await startChatd({ server: { drain_grace_s: 1 }, apps: [{ sdkappid: APP, secret_key: KEY, ...app }] });
+  servers.push(s);
+  return s;
+}
+
+async function proxyTo(s) {
+  const p = await startProxy(s.gateway);
+  proxies.push(p);
+  return p;
+}
+
+async function rejection(promise) {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  assert.fail('expected a rejection');
+}
+
+test('login resolves Tencent\'s shape; SDK_READY; getLoginUser, isReady, getServerTime (ms)', async () => {
+  const s = await server();
+  const chat = recordedClient(s.url);
+  assert.equal(chat.getLoginUser(), '');
+  assert.equal(chat.isReady(), false);
+  const r = await chat.login({ userID: 'alice', userSig: sig('alice') });
+  assert.equal(r.code, 0);
+  assert.equal(r.data.repeatLogin, false);
+  assert.equal(r.data.errorInfo, '');
+  assert.match(r.data.instanceID, /^\d+$/);
+  await until(() => chat.isReady(), 'SDK_READY');
+  assert.deepEqual(chat.named(EVENT.SDK_READY)[0].data, { userID: 'alice', instanceID: r.data.instanceID });
+  assert.equal(chat.getLoginUser(), 'alice');
+  assert.ok(Math.abs(chat.getServerTime() - Date.now()) < 2000, 'milliseconds, near the local clock');
+  assert.deepEqual(chat.named(EVENT.NET_STATE_CHANGE).map((e) => e.data.state), [TYPES.NET_STATE_CONNECTED]);
+
+  // Already logged in: nothing is sent, repeatLogin names the user.
+  const again = await chat.login({ userID: 'bob', userSig: sig('bob') });
+  assert.equal(again.data.repeatLogin, true);
+  assert.match(again.data.errorInfo, /alice/);
+  assert.equal(chat.getLoginUser(), 'alice');
+  await chat.destroy();
+});
+
+test('login rejects {code, message}: missing fields, a bad UserSig, a login in flight', async () => {
+  const s = await server();
+  const chat = recordedClient(s.url);
+  for (const [params, code] of [[{ userSig: 'x' }, 2002], [{ userID: 'a' }, 2003]]) {
+    const e = await rejection(chat.login(params));
+    assert.ok(e instanceof ChatdError);
+    assert.equal(e.code, code);
+  }
+  assert.equal((await rejection(new ChatdChat({ url: s.url }).login({ userID: 'a', userSig: 'b' }))).code, 2000);
+  const bad = await rejection(chat.login({ userID: 'alice', userSig: sig('bob') }));
+  assert.equal(bad.code, 70013);
+  assert.ok(bad.message.length > 0);
+  assert.equal(chat.getLoginUser(), '');
+  const first = chat.login({ userID: 'alice', userSig: sig('alice') });
+  assert.equal((await rejection(chat.login({ userID: 'alice', userSig: sig('alice') }))).code, 2025);
+  assert.equal((await first).code, 0);
+  await chat.destroy();
+});
+
+test('KICKED_OUT multipleAccount, then SDK_NOT_READY 3003; the kicked instance does not come back', async () => {
+  const s = await server({ max_web_instances: 1 });
+  const first = recordedClient(s.url);
+  const second = recordedClient(s.url);
+  await first.login({ userID: 'carol', userSig: sig('carol') });
+  await until(() => first.isReady(), 'first ready');
+  const r = await second.login({ userID: 'carol', userSig: sig('carol') });
+  await until(() => first.named(EVENT.SDK_NOT_READY).length === 1, 'first not ready');
+  const kicked = first.named(EVENT.KICKED_OUT);
+  assert.equal(kicked.length, 1);
+  assert.equal(kicked[0].data.type, ChatdChat.TYPES.KICKED_OUT_MULT_ACCOUNT);
+  assert.deepEqual(kicked[0].data.by, { platform: 'Web', instanceID: r.data.instanceID });
+  assert.equal(first.named(EVENT.SDK_NOT_READY)[0].data.reason, 3003);
+  assert.equal(first.isReady(), false);
+  assert.equal(first.getLoginUser(), '');
+  await sleep(600);  // longer than a reconnect back-off
+  const online = await s.rest('openim/query_online_status', { To_Account: ['carol'], IsNeedDetail: 1 });
+  assert.equal(online.body.QueryResult[0].Detail.length, 1, JSON.stringify(online.body));
+  // It may log in again (kicking the other one back).
+  assert.equal((await first.login({ userID: 'carol', userSig: sig('carol') })).data.repeatLogin, false);
+  await until(() => second.named(EVENT.KICKED_OUT).length === 1, 'second kicked');
+  await first.destroy();
+  await second.destroy();
+});
+
+test('KICKED_OUT multipleDevice, REST_API_Kick and userSigExpired', async () => {
+  const s = await server({ multi_device_policy: 'dual' });
+  const android = recordedClient(s.url, { platform: 'Android' });
+  await android.login({ userID: 'dave', userSig: sig('dave') });
+  const iphone = recordedClient(s.url, { platform: 'iPhone' });
+  await iphone.login({ userID: 'dave', userSig: sig('dave') });
+  await until(() => android.named(EVENT.KICKED_OUT).length === 1, 'android kicked');
+  assert.equal(android.named(EVENT.KICKED_OUT)[0].data.type, TYPES.KICKED_OUT_MULT_DEVICE);
+
+  const r = await s.rest('im_open_login_svc/kick', { UserID: 'dave' });
+  assert.equal(r.body.ErrorCode, 0);
+  await until(() => iphone.named(EVENT.KICKED_OUT).length === 1, 'iphone kicked by REST');
+  assert.equal(iphone.named(EVENT.KICKED_OUT)[0].data.type, TYPES.KICKED_OUT_REST_API);
+
+  const short = recordedClient(s.url);
+  await short.login({ userID: 'erin', userSig: sig('erin', { expire: 1 }) });
+  await until(() => short.named(EVENT.KICKED_OUT).length === 1, 'expiry kick', 5000);
+  assert.equal(short.named(EVENT.KICKED_OUT)[0].data.type, TYPES.KICKED_OUT_USERSIG_EXPIRED);
+  await until(() => short.named(EVENT.SDK_NOT_READY).length === 1, 'not ready after expiry');
+  assert.equal(short.named(EVENT.SDK_NOT_READY)[0].data.reason, 3004);
+  for (const c of [android, iphone, short]) await c.destroy();
+});
+
+test('createTextMessage + sendMessage; MESSAGE_RECEIVED on the recipient and the sender\'s other instance', async () => {
+  const s = await server({ max_web_instances: 2 });
+  const alice = recordedClient(s.url);
+  const aliceToo = recordedClient(s.url);
+  const bob = recordedClient(s.url);
+  for (const [c, user] of [[alice, 'alice'], [aliceToo, 'alice'], [bob, 'bob']])
+    await c.login({ userID: user, userSig: sig(user) });
+  await until(() => bob.isReady() && alice.isReady() && aliceToo.isReady(), 'all ready');
+
+  const message = alice.createTextMessage({ to: 'bob', conversationType: TYPES.CONV_C2C, payload: { text: 'hi bob' } });
+  assert.equal(message.status, 'unSend');
+  const sent = await alice.sendMessage(message);
+  assert.equal(sent.code, 0);
+  assert.equal(sent.data.message, message);
+  assert.equal(message.status, 'success');
+  assert.match(message.ID, /.+/);
+  assert.ok(Math.abs(message.time - Date.now() / 1000) < 5, 'seconds');
+
+  await until(() => bob.named(EVENT.MESSAGE_RECEIVED).length === 1, 'bob receives');
+  const [received] = bob.named(EVENT.MESSAGE_RECEIVED)[0].data;
+  assert.equal(received.ID, message.ID);
+  assert.equal(received.payload.text, 'hi bob');
+  assert.equal(received.type, TYPES.MSG_TEXT);
+  assert.equal(received.flow, 'in');
+  assert.equal(received.from, 'alice');
+  assert.equal(received.conversationID, 'C2Calice');
+  assert.equal(received.clientMsgID, message.clientMsgID);
+  await until(() => aliceToo.named(EVENT.MESSAGE_RECEIVED).length === 1, 'the other alice receives a copy');
+  const [copy] = aliceToo.named(EVENT.MESSAGE_RECEIVED)[0].data;
+  assert.equal(copy.flow, 'out');
+  assert.equal(copy.conversationID, 'C2Cbob');
+  await sleep(200);
+  assert.equal(alice.named(EVENT.MESSAGE_RECEIVED).length, 0, 'the sending instance gets no copy');
+
+  // Sending the same object again is stored once (its clientMsgID).
+  const again = await alice.sendMessage(message);
+  assert.equal(again.data.message.ID, received.ID);
+  const empty = alice.createTextMessage({ to: 'bob', payload: { text: '' } });
+  const refused = await rejection(alice.sendMessage(empty));
+  assert.equal(refused.code, 80002);
+  assert.equal(refused.data.message.status, 'fail');
+  for (const c of [alice, aliceToo, bob]) await c.destroy();
+  assert.equal((await rejection(alice.sendMessage(message))).code, 2024);
+});
+
+test('a lost connection: jittered reconnects, login again, the timeline resumes after the last seq', async () => {
+  const s = await server();
+  const proxy = await proxyTo(s);
+  const bob = recordedClient(proxy.url);
+  const alice = recordedClient(s.url);
+  await alice.login({ userID: 'alice', userSig: sig('alice') });
+  await bob.login({ userID: 'bob', userSig: sig('bob'), syncFromSeq: 0 });
+  await until(() => bob.isReady(), 'bob ready');
+  const send = (text) => alice.sendMessage(alice.createTextMessage({ to: 'bob', payload: { text } }));
+  await send('one');
+  await until(() => bob.named(EVENT.MESSAGE_RECEIVED).length === 1, 'one');
+
+  proxy.refuse(true);
+  proxy.cut();
+  await until(() => !bob.isReady(), 'bob sees the loss');
+  for (const text of ['two', 'three', 'four']) await send(text);
+  const lost = await rejection(bob.sendMessage(bob.createTextMessage({ to: 'alice', payload: { text: 'x' } })));
+  assert.equal(lost.code, 2800);
+  await sleep(700);  // a few refused attempts
+  proxy.refuse(false);
+  await until(() => bob.isReady(), 'bob back', 10000);
+  await until(() => bob.named(EVENT.MESSAGE_RECEIVED).length === 4, 'the missed messages');
+  const texts = bob.named(EVENT.MESSAGE_RECEIVED).map((e) => e.data[0].payload.text);
+  assert.deepEqual(texts, ['one', 'two', 'three', 'four']);
+  const seqs = bob.named(EVENT.MESSAGE_RECEIVED).map((e) => e.data[0].seq);
+  assert.deepEqual(seqs, [1, 2, 3, 4]);
+  const states = bob.named(EVENT.NET_STATE_CHANGE).map((e) => e.data.state);
+  assert.deepEqual(states.slice(0, 2), [TYPES.NET_STATE_CONNECTED, TYPES.NET_STATE_CONNECTING]);
+  assert.equal(states.at(-1), TYPES.NET_STATE_CONNECTED);
+  assert.ok(states.includes(TYPES.NET_STATE_DISCONNECTED), 'refused attempts say disconnected');
+  assert.equal(bob.named(EVENT.SDK_READY).length, 2);
+  assert.equal(bob.named(EVENT.KICKED_OUT).length, 0);
+  await send('five');
+  await until(() => bob.named(EVENT.MESSAGE_RECEIVED).length === 5, 'live again');
+  await alice.destroy();
+  await bob.destroy();
+  proxy.close();
+});
+
+test('a UserSig that expired while the connection was lost: KICKED_OUT userSigExpired, no more retries', async () => {
+  const s = await server();
+  const proxy = await proxyTo(s);
+  const chat = recordedClient(proxy.url);
+  const r = await chat.login({ userID: 'frank', userSig: sig('frank', { expire: 1 }) });
+  proxy.refuse(true);
+  proxy.cut();
+  await sleep(r.data.sigExpireAt - Date.now() + 300);  // past the expiry
+  proxy.refuse(false);
+  await until(() => chat.named(EVENT.KICKED_OUT).length === 1, 'gives up', 10000);
+  assert.equal(chat.named(EVENT.KICKED_OUT)[0].data.type, TYPES.KICKED_OUT_USERSIG_EXPIRED);
+  assert.equal(chat.named(EVENT.ERROR)[0].data.code, 70001);
+  assert.equal(chat.named(EVENT.SDK_NOT_READY).at(-1).data.reason, 3004);
+  assert.equal(chat.getLoginUser(), '');
+  await chat.destroy();
+  proxy.close();
+});
+
+test('logout: SDK_NOT_READY 3005, no reconnect after; logout again rejects 2024', async () => {
+  const s = await server();
+  const proxy = await proxyTo(s);
+  const chat = recordedClient(proxy.url);
+  await chat.login({ userID: 'gina', userSig: sig('gina') });
+  await until(() => chat.isReady(), 'ready');
+  assert.deepEqual(await chat.logout(), { code: 0, data: {} });
+  await until(() => chat.named(EVENT.SDK_NOT_READY).length === 1, 'not ready');
+  assert.equal(chat.named(EVENT.SDK_NOT_READY)[0].data.reason, 3005);
+  assert.equal(chat.getLoginUser(), '');
+  proxy.cut();
+  await sleep(500);
+  assert.equal(chat.named(EVENT.SDK_READY).length, 1, 'no login after a logout');
+  assert.equal((await rejection(chat.logout())).code, 2024);
+  await chat.destroy();
+  proxy.close();
+});
+
+test('create() keeps one instance per SDKAppID until destroy(); destroy logs out and closes', async () => {
+  const s = await server();
+  const chat = ChatdChat.create({ SDKAppID: APP, url: s.url });
+  assert.equal(ChatdChat.create({ SDKAppID: APP, url: s.url }), chat);
+  const names = [];
+  for (const name of [EVENT.SDK_NOT_READY, EVENT.SDK_DESTROY]) chat.on(name, (e) => names.push(e.name));
+  await chat.login({ userID: 'hank', userSig: sig('hank') });
+  await until(() => chat.isReady(), 'ready');
+  assert.deepEqual(await chat.destroy(), { code: 0, data: {} });
+  assert.deepEqual(names, [EVENT.SDK_NOT_READY, EVENT.SDK_DESTROY]);
+  const online = await s.rest('openim/query_online_status', { To_Account: ['hank'], IsNeedDetail: 1 });
+  assert.equal(online.body.QueryResult[0].Detail.length, 0);
+  assert.notEqual(ChatdChat.create({ SDKAppID: APP, url: s.url }), chat);
+  assert.equal((await rejection(chat.login({ userID: 'hank', userSig: sig('hank') }))).code, 2905);
+});

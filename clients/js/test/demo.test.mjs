@@ -1,0 +1,116 @@
+// The demo page served by chatd ([server] demo = true) in Debian's headless
+// chromium, driven by puppeteer-core: two pages log in as one user with a
+// Web limit of 1 and the first shows the multipleAccount banner; a message
+// typed in one page appears in another; the UserSig made in the page
+// (debug-only) is accepted by chatd.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import puppeteer from 'puppeteer-core';
+import { startChatd, stopAll, sig, APP, KEY } from './helpers.mjs';
+
+const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find(existsSync);
+const servers = [];
+let browser;
+after(async () => {
+  // The browser is killed if it does not close in time (it must not outlive the test).
+  const closed = browser?.close();
+  const timer = setTimeout(() => browser?.process()?.kill('SIGKILL'), 5000);
+  await closed?.catch(() => {});
+  clearTimeout(timer);
+  await stopAll(servers);
+});
+
+function get(url) {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    }).on('error', reject);
+  });
+}
+
+async function openDemo(base) {
+  const page = await browser.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  await page.goto(`${base}/demo/`, { waitUntil: 'load' });
+  return page;
+}
+
+// A background tab renders nothing, so puppeteer's clicks (which wait for
+// the element to be visible) are made on the front one.
+async function click(page, selector) {
+  await page.bringToFront();
+  await page.click(selector);
+}
+
+const text = (page, selector) => page.$eval(selector, (e) => e.textContent);
+
+async function login(page, userID, { userSig, secretKey }) {
+  await page.bringToFront();
+  await page.type('#user-id', userID);
+  if (secretKey) {
+    await click(page, '#debug summary');  // the debug-only part is folded away
+    await page.type('#secret-key', secretKey);
+    await click(page, '#make-sig-button');
+    await page.waitForFunction(() => document.getElementById('user-sig').value.length > 50);
+  } else {
+    await page.type('#user-sig', userSig);
+  }
+  await click(page, '#login-button');
+  await page.waitForFunction((u) => document.getElementById('state').textContent === `ready as ${u}`, {}, userID);
+}
+
+test('the demo page is off unless configured', async () => {
+  const s = await startChatd();
+  servers.push(s);
+  assert.equal((await get(`http://${s.gateway}/demo/`)).status, 404);
+});
+
+test('the demo page in chromium: login, the kick banner, a message between pages, logout, destroy', async () => {
+    assert.ok(CHROMIUM, 'chromium is installed (scripts/install-deps.sh)');
+    const s = await startChatd({ server: { demo: true }, apps: [{ sdkappid: APP, secret_key: KEY, max_web_instances: 1 }] });
+    servers.push(s);
+    const base = `http://${s.gateway}`;
+    const index = await get(`${base}/demo/`);
+    assert.equal(index.status, 200);
+    assert.match(index.headers['content-type'], /^text\/html/);
+    assert.match(index.headers['content-security-policy'], /default-src 'self'/);
+    assert.match((await get(`${base}/demo/chatd-chat/index.js`)).headers['content-type'], /^text\/javascript/);
+    assert.equal((await get(`${base}/demo`)).status, 301);
+
+    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    const first = await openDemo(base);
+    await login(first, 'alice', { secretKey: KEY });  // the debug-only UserSig made in the page
+    await first.waitForFunction(() => document.getElementById('server-time').textContent !== '–');
+    const time = Date.parse(await text(first, '#server-time'));
+    assert.ok(Math.abs(time - Date.now()) < 5000, 'server time shown');
+
+    const second = await openDemo(base);
+    await login(second, 'alice', { userSig: sig('alice') });
+    await first.waitForSelector('#kicked:not([hidden])');
+    assert.equal(await text(first, '#kicked-type'), 'multipleAccount');
+    assert.match(await text(first, '#kicked-by'), /by a Web login/);
+    await first.waitForFunction(() => document.getElementById('state').textContent === 'not ready');
+
+    const bob = await openDemo(base);
+    await login(bob, 'bob', { userSig: sig('bob') });
+    await second.type('#to', 'bob');
+    await second.type('#text', 'hello from a browser');
+    await click(second, '#send-button');
+    await bob.waitForFunction(() => [...document.querySelectorAll('#message-list li')]
+      .some((li) => li.textContent === 'from alice: hello from a browser'));
+    await second.waitForFunction(() => document.querySelector('#message-list li')?.textContent === 'to bob: hello from a browser');
+
+    await click(bob, '#logout-button');
+    await bob.waitForFunction(() => document.getElementById('event-log').textContent.includes('SDK_NOT_READY reason 3005'));
+    await click(second, '#destroy-button');
+    await second.waitForFunction(() => document.getElementById('event-log').textContent.includes('destroyed'));
+    const online = await s.rest('openim/query_online_status', { To_Account: ['alice', 'bob'] });
+    assert.deepEqual(online.body.QueryResult.map((q) => q.Status), ['Offline', 'Offline']);
+    for (const page of [first, second, bob]) assert.deepEqual(page.errors, []);
+  });

@@ -1,0 +1,23 @@
+// The README's example, type-checked against src/index.d.ts (types.test.mjs).
+import ChatdChat, { ChatdError, type Message } from '../src/index.js';
+
+export async function example(userSig: string): Promise<void> {
+  const chat = ChatdChat.create({ SDKAppID: 1400000000, url: 'ws://127.0.0.1:8080/v1/ws' });
+  chat.on(ChatdChat.EVENT.SDK_READY, () => console.log('ready at', chat.getServerTime()));
+  chat.on(ChatdChat.EVENT.KICKED_OUT, (event) => {
+    if (event.data.type === ChatdChat.TYPES.KICKED_OUT_MULT_ACCOUNT) console.log('logged in elsewhere');
+  });
+  chat.on(ChatdChat.EVENT.MESSAGE_RECEIVED, (event) => {
+    for (const m of event.data) console.log(m.from, m.payload.text, m.seq);
+  });
+  const { data } = await chat.login({ userID: 'alice', userSig });
+  if (data.repeatLogin) console.log(data.errorInfo);
+  const message: Message = chat.createTextMessage({ to: 'bob', payload: { text: 'hello' } });
+  try {
+    await chat.sendMessage(message);
+  } catch (error) {
+    if (error instanceof ChatdError) console.log(error.code, error.message);
+  }
+  await chat.logout();
+  await chat.destroy();
+}
