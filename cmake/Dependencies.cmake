@@ -9,6 +9,9 @@ find_package(prometheus-cpp CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
 find_package(tomlplusplus CONFIG REQUIRED)
 find_package(SQLite3 REQUIRED)
+# libpqxx (the PostgreSQL store) ships a .pc file only.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(libpqxx REQUIRED IMPORTED_TARGET libpqxx)
 include(${CMAKE_CURRENT_LIST_DIR}/chatdCAF.cmake)
 
 # Only the tools and tests need these.

@@ -8,6 +8,7 @@ packages=(
   libcaf-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   prometheus-cpp-dev doctest-dev libssl-dev zlib1g-dev libcurl4-openssl-dev prometheus
   libtomlplusplus-dev libspdlog-dev libcli11-dev libsqlite3-dev
+  libpq-dev libpqxx-dev postgresql-15
   clang-14 libclang-rt-14-dev
   nodejs npm
   chromium

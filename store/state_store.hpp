@@ -60,5 +60,8 @@ class state_store {
 // Opens (creating if needed) `state_dir/chatd.sqlite3` in WAL mode.
 // Throws std::runtime_error when it cannot.
 std::unique_ptr<state_store> open_sqlite_store(const std::filesystem::path& state_dir);
+// Connects to PostgreSQL (a libpq URL, "postgresql://user@host:port/db")
+// and creates chatd's tables if needed. Throws std::runtime_error.
+std::unique_ptr<state_store> open_postgres_store(const std::string& url);
 
 }  // namespace chatd

@@ -1,0 +1,119 @@
+// One suite for every state_store backend (SQLite, PostgreSQL): the same
+// calls, reopened as after a restart, must give the same answers.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "backends.hpp"
+
+using namespace chatd;
+using namespace chatd::test;
+
+TEST_CASE_TEMPLATE("kicks, config overrides and accounts survive reopening the store", B,
+                   sqlite_backend, postgres_backend) {
+  B backend;
+  {
+    auto store = backend.open_state();
+    store->record_kick(1, "alice", 1700000000);
+    store->record_kick(1, "alice", 1700000100);  // the later kick wins
+    login_config_override change;
+    change.sdkappid = 1;
+    change.max_web_instances = 4;
+    store->save_login_config(change);
+    login_config_override more;
+    more.sdkappid = 1;
+    more.policy = multi_device_policy::triple;
+    more.allowed_origins = std::vector<std::string>{"https://a.example"};
+    store->save_login_config(more);
+    login_config_override other;
+    other.sdkappid = 4000000000;  // sdkappids use all 32 bits
+    other.package_expire_at_ms = 1800000000000;
+    store->save_login_config(other);
+    store->note_account(1, "bob");
+    store->import_account(2, "carol");
+    store->import_account(2, "carol");  // twice: still one account
+    store->note_account(1, "名前 with 'quotes'");
+    CHECK(store->account_known(1, "bob"));
+  }
+  auto store = backend.open_state();
+  CHECK(store->kick_time(1, "alice") == 1700000100);
+  CHECK(store->kick_time(1, "nobody") == 0);
+  CHECK(store->kick_time(2, "alice") == 0);
+  auto overrides = store->login_config_overrides();
+  REQUIRE(overrides.size() == 2);
+  std::sort(overrides.begin(), overrides.end(),
+            [](const auto& a, const auto& b) { return a.sdkappid < b.sdkappid; });
+  CHECK(overrides[0].max_web_instances == 4);  // kept when a later change omits it
+  CHECK(overrides[0].policy == multi_device_policy::triple);
+  CHECK_FALSE(overrides[0].max_devices_per_platform.has_value());
+  CHECK(*overrides[0].allowed_origins == std::vector<std::string>{"https://a.example"});
+  CHECK(overrides[1].sdkappid == 4000000000u);
+  CHECK(overrides[1].package_expire_at_ms == 1800000000000);
+  CHECK_FALSE(overrides[1].policy.has_value());
+  CHECK(store->account_known(1, "bob"));
+  CHECK(store->account_known(2, "carol"));
+  CHECK(store->account_known(1, "名前 with 'quotes'"));
+  CHECK_FALSE(store->account_known(1, "carol"));
+}
+
+TEST_CASE_TEMPLATE("durable writes run on the store's thread and answer once committed", B,
+                   sqlite_backend, postgres_backend) {
+  B backend;
+  auto store = backend.open_state();
+  const auto caller = std::this_thread::get_id();
+  std::promise<std::pair<bool, bool>> done;  // {ok, ran elsewhere}
+  auto ran_elsewhere = std::make_shared<std::atomic<bool>>(false);
+  store->on_store_thread(
+      [&store, caller, ran_elsewhere] {
+        *ran_elsewhere = std::this_thread::get_id() != caller;
+        store->record_kick(1, "alice", 1700000000);
+      },
+      [&done, ran_elsewhere](bool ok) {
+        done.set_value({ok, ran_elsewhere->load()});
+      });
+  const auto [ok, elsewhere] = done.get_future().get();
+  CHECK(ok);
+  CHECK(elsewhere);
+  CHECK(store->kick_time(1, "alice") == 1700000000);
+  CHECK(backend.open_state()->kick_time(1, "alice") == 1700000000);  // committed, not cached only
+}
+
+TEST_CASE_TEMPLATE("many new accounts are batched and all committed", B, sqlite_backend,
+                   postgres_backend) {
+  B backend;
+  {
+    auto store = backend.open_state();
+    for (int i = 0; i < 2000; ++i)
+      store->note_account(7, "user-" + std::to_string(i));
+    store->flush();
+  }
+  auto store = backend.open_state();
+  for (int i = 0; i < 2000; i += 97)
+    CHECK(store->account_known(7, "user-" + std::to_string(i)));
+}
+
+TEST_CASE(
+    "PostgreSQL: a lost connection fails the write in flight (unacknowledged), and the next "
+    "write reconnects") {
+  postgres_backend backend;
+  auto store = backend.open_state();
+  store->record_kick(1, "before", 1);
+  backend.cut_connections();
+  CHECK_THROWS(store->record_kick(1, "lost", 2));
+  CHECK(store->write_failures() == 1);
+  CHECK(store->kick_time(1, "lost") == 0);  // not acknowledged, not cached
+  store->record_kick(1, "after", 3);
+  CHECK(backend.open_state()->kick_time(1, "after") == 3);
+}
+
+TEST_CASE("PostgreSQL: a server that cannot be reached is a clear error at open") {
+  CHECK_THROWS_WITH_AS(open_postgres_store("postgresql://chatd:secret@127.0.0.1:1/nothing"),
+                       doctest::Contains("127.0.0.1:1"), std::runtime_error);
+  try {
+    open_postgres_store("postgresql://chatd:secret@127.0.0.1:1/nothing");
+  } catch (const std::exception& e) {
+    CHECK(std::string(e.what()).find("secret") == std::string::npos);  // no password in logs
+  }
+}
