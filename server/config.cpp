@@ -121,6 +121,14 @@ const std::vector<key_spec<server_config>> server_keys{
     {"demo", [](auto& at, auto& c) { c.demo = at.boolean(); }},
 };
 
+const std::vector<key_spec<store_config>> store_keys{
+    {"backend",
+     [](auto& at, auto& c) {
+       c.backend = at.one_of({"sqlite", "postgres"});
+     }},
+    {"postgres_url", [](auto& at, auto& c) { c.postgres_url = at.string(); }},
+};
+
 const std::vector<key_spec<lockout_config>> lockout_keys{
     {"max_failures", [](auto& at, auto& c) { c.max_failures = at.integer(1, 1000000); }},
     {"window_s", [](auto& at, auto& c) { c.window_s = at.integer(1, 86400); }},
@@ -260,6 +268,8 @@ server_config parse_config(std::string_view text, const std::string& source_name
       apply_table(as_table(at), "server.", server_keys, config, source_name);
     else if (name == "lockout")
       apply_table(as_table(at), "lockout.", lockout_keys, config.lockout, source_name);
+    else if (name == "store")
+      apply_table(as_table(at), "store.", store_keys, config.store, source_name);
     else if (name == "app")
       read_apps(at, config);
     else
@@ -268,6 +278,8 @@ server_config parse_config(std::string_view text, const std::string& source_name
   if (config.state_dir.is_relative())
     config.state_dir = base_dir / config.state_dir;
   check_tls(config, source_name, base_dir);
+  if ((config.store.backend == "postgres") != !config.store.postgres_url.empty())
+    throw config_error(source_name + ": store.postgres_url goes with store.backend = \"postgres\"");
   return config;
 }
 

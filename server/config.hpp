@@ -18,6 +18,13 @@ struct lockout_config {
   int lock_s = 60;
 };
 
+// Where durable state lives: SQLite files in server.state_dir (one node),
+// or a PostgreSQL database (shared by the nodes of a cluster).
+struct store_config {
+  std::string backend = "sqlite";  // sqlite | postgres
+  std::string postgres_url;        // libpq URL, "postgresql://user@host:port/db"
+};
+
 struct server_config {
   std::string listen = "127.0.0.1:8080";
   std::string metrics_listen = "127.0.0.1:9464";
@@ -44,6 +51,7 @@ struct server_config {
   // Serves the demo web page (clients/js/demo) at /demo/ on the gateway port.
   bool demo = false;
   lockout_config lockout;
+  store_config store;
   std::vector<app_config> apps;
 };
 

@@ -71,6 +71,18 @@ std::vector<app_config> configured_apps(const server_config& config, state_store
   return apps;
 }
 
+std::unique_ptr<state_store> open_state_store(const server_config& config) {
+  if (config.store.backend == "postgres")
+    return open_postgres_store(config.store.postgres_url);
+  return open_sqlite_store(config.state_dir);
+}
+
+std::unique_ptr<message_store> open_timelines(const server_config& config) {
+  if (config.store.backend == "postgres")
+    return open_postgres_message_store(config.store.postgres_url);
+  return open_sqlite_message_store(config.state_dir);
+}
+
 gateway_settings gateway_settings_of(const server_config& config) {
   gateway_settings settings;
   const auto listen = split_host_port(config.listen);
@@ -102,12 +114,12 @@ struct server::impl {
   server_config config;
   std::size_t io_threads = io_thread_count(config);
   boost::asio::io_context io{static_cast<int>(io_threads)};
-  std::unique_ptr<state_store> store = open_sqlite_store(config.state_dir);
+  std::unique_ptr<state_store> store = open_state_store(config);
   app_catalog apps{configured_apps(config, *store)};
   server_backend backend{apps, *store, config.lockout};
   io_actor_executor on_io_threads{io};
   session_service sessions{actor_options(config, &on_io_threads)};
-  std::unique_ptr<message_store> timelines = open_sqlite_message_store(config.state_dir);
+  std::unique_ptr<message_store> timelines = open_timelines(config);
   // Braces, not make_shared: clang 14 (the fuzz build) has no parenthesized
   // aggregate initialization.
   std::shared_ptr<gateway_context> context{

@@ -79,5 +79,8 @@ class message_store {
 // Opens (creating if needed) `state_dir/timelines.sqlite3` in WAL mode with
 // synchronous=FULL and starts its thread. Throws std::runtime_error.
 std::unique_ptr<message_store> open_sqlite_message_store(const std::filesystem::path& state_dir);
+// The timelines in PostgreSQL (a libpq URL); several chatd nodes may share
+// them. Throws std::runtime_error.
+std::unique_ptr<message_store> open_postgres_message_store(const std::string& url);
 
 }  // namespace chatd

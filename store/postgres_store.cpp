@@ -5,7 +5,7 @@
 // cached_state_store.cpp does the rest.
 #include <pqxx/pqxx>
 
-#include "store/postgres_url.hpp"
+#include "store/postgres_connection.hpp"
 #include "store/state_tables.hpp"
 
 namespace chatd {
@@ -29,69 +29,51 @@ constexpr std::int64_t schema_lock_key = 0x63686174640001;  // "chatd" 1
 
 class postgres_state_tables final : public state_tables {
  public:
-  explicit postgres_state_tables(std::string url) : url_(std::move(url)) {
-    pqxx::work tx(connection());
+  explicit postgres_state_tables(std::string url) : db_(std::move(url)) {
+    pqxx::work tx(db_.get());
     tx.exec_params("SELECT pg_advisory_xact_lock($1)", schema_lock_key);
     tx.exec(schema);
     tx.commit();
   }
 
   void write_kick(std::uint32_t sdkappid, const std::string& user_id, std::int64_t t) override {
-    guarded([&] { write_kick_now(sdkappid, user_id, t); });
+    db_.guarded([&] { write_kick_now(sdkappid, user_id, t); });
   }
 
   void write_login_config(const login_config_override& c) override {
-    guarded([&] { write_login_config_now(c); });
+    db_.guarded([&] { write_login_config_now(c); });
   }
 
   void write_accounts(const std::vector<account_ref>& accounts) override {
-    guarded([&] { write_accounts_now(accounts); });
+    db_.guarded([&] { write_accounts_now(accounts); });
   }
 
   std::vector<login_config_override> read_login_configs() override {
     std::vector<login_config_override> out;
-    guarded([&] { out = read_login_configs_now(); });
+    db_.guarded([&] { out = read_login_configs_now(); });
     return out;
   }
 
   void read_kicks(
       const std::function<void(std::uint32_t, const std::string&, std::int64_t)>& each) override {
-    guarded([&] {
-      pqxx::read_transaction tx(connection());
+    db_.guarded([&] {
+      pqxx::read_transaction tx(db_.get());
       for (const auto& row : tx.exec("SELECT sdkappid, user_id, kick_time FROM chatd_kicks"))
         each(row[0].as<std::uint32_t>(), row[1].as<std::string>(), row[2].as<std::int64_t>());
     });
   }
 
   void read_accounts(const std::function<void(std::uint32_t, const std::string&)>& each) override {
-    guarded([&] {
-      pqxx::read_transaction tx(connection());
+    db_.guarded([&] {
+      pqxx::read_transaction tx(db_.get());
       for (const auto& row : tx.exec("SELECT sdkappid, user_id FROM chatd_accounts"))
         each(row[0].as<std::uint32_t>(), row[1].as<std::string>());
     });
   }
 
  private:
-  // The connection, opened again after a loss (a server restart, a
-  // fail-over): the write that met the loss failed; the next one reconnects.
-  pqxx::connection& connection() {
-    if (!db_)
-      db_ = std::make_unique<pqxx::connection>(url_);
-    return *db_;
-  }
-
-  template <class F>
-  void guarded(F&& f) {
-    try {
-      f();
-    } catch (const pqxx::broken_connection&) {
-      db_.reset();
-      throw;
-    }
-  }
-
   void write_kick_now(std::uint32_t sdkappid, const std::string& user_id, std::int64_t t) {
-    pqxx::work tx(connection());
+    pqxx::work tx(db_.get());
     tx.exec_params(
         "INSERT INTO chatd_kicks VALUES ($1, $2, $3) "
         "ON CONFLICT (sdkappid, user_id) DO UPDATE SET kick_time = EXCLUDED.kick_time",
@@ -103,7 +85,7 @@ class postgres_state_tables final : public state_tables {
     std::optional<std::string> policy;
     if (c.policy)
       policy = std::string(policy_name(*c.policy));
-    pqxx::work tx(connection());
+    pqxx::work tx(db_.get());
     tx.exec_params(R"sql(
       INSERT INTO chatd_login_config AS old VALUES ($1, $2, $3, $4, $5, $6)
       ON CONFLICT (sdkappid) DO UPDATE SET
@@ -119,7 +101,7 @@ class postgres_state_tables final : public state_tables {
   }
 
   void write_accounts_now(const std::vector<account_ref>& accounts) {
-    pqxx::work tx(connection());
+    pqxx::work tx(db_.get());
     for (const auto& [app, user] : accounts)
       tx.exec_params("INSERT INTO chatd_accounts VALUES ($1, $2) ON CONFLICT DO NOTHING",
                      std::int64_t{app}, user);
@@ -127,7 +109,7 @@ class postgres_state_tables final : public state_tables {
   }
 
   std::vector<login_config_override> read_login_configs_now() {
-    pqxx::read_transaction tx(connection());
+    pqxx::read_transaction tx(db_.get());
     std::vector<login_config_override> out;
     for (const auto& row :
          tx.exec("SELECT sdkappid, policy, max_web_instances, max_devices_per_platform, "
@@ -149,19 +131,15 @@ class postgres_state_tables final : public state_tables {
     return out;
   }
 
-  std::string url_;
-  std::unique_ptr<pqxx::connection> db_;
+  postgres_connection db_;
 };
 
 }  // namespace
 
 std::unique_ptr<state_store> open_postgres_store(const std::string& url) {
-  try {
+  return open_postgres(url, "store", [&] {
     return make_cached_state_store(std::make_unique<postgres_state_tables>(url));
-  } catch (const pqxx::failure& e) {
-    throw std::runtime_error("cannot open the PostgreSQL store at " + redact_password(url) + ": " +
-                             e.what());
-  }
+  });
 }
 
 }  // namespace chatd

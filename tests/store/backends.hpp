@@ -28,6 +28,7 @@ struct sqlite_backend {
       std::filesystem::temp_directory_path() / ("chatd-store-suite-" + random_suffix());
   ~sqlite_backend() { std::filesystem::remove_all(dir); }
   std::unique_ptr<state_store> open_state() { return open_sqlite_store(dir); }
+  std::unique_ptr<message_store> open_messages() { return open_sqlite_message_store(dir); }
 };
 
 // The test server's admin URL ("postgresql://chatd@127.0.0.1:PORT/postgres").
@@ -55,6 +56,7 @@ struct postgres_backend {
     }
   }
   std::unique_ptr<state_store> open_state() { return open_postgres_store(url); }
+  std::unique_ptr<message_store> open_messages() { return open_postgres_message_store(url); }
 
   // Ends every connection to the test database, as a server restart would.
   void cut_connections() {

@@ -41,21 +41,21 @@ export function appConfig(overrides = {}) {
 
 // Writes a config, starts chatd, and resolves once it prints its addresses.
 // With `dir` (from an earlier server's `keep()`), restarts on that config and state.
-export async function startChatd({ server = {}, apps = [appConfig()], wrap = [], lockout, dir: reuse } = {}) {
+export async function startChatd({ server = {}, apps = [appConfig()], wrap = [], lockout, store, dir: reuse } = {}) {
   const dir = reuse ?? mkdtempSync(join(tmpdir(), 'chatd-e2e-'));
   const configFile = join(dir, 'chatd.toml');
-  if (!reuse) writeConfig(configFile, server, apps, lockout);
+  if (!reuse) writeConfig(configFile, server, apps, { lockout, store });
   return launch(dir, configFile, wrap);
 }
 
-function writeConfig(configFile, server, apps, lockout) {
+function writeConfig(configFile, server, apps, tables) {
   // Every test client comes from 127.0.0.1: the per-address caps are off
   // unless a test sets them (limits.test.mjs).
   const serverKeys = { listen: '127.0.0.1:0', metrics_listen: '127.0.0.1:0', state_dir: 'state',
     log_level: 'warn', max_connections_per_address: 1000000, max_logins_per_address_per_s: 1000000, ...server };
   let text = '[server]\n' + Object.entries(serverKeys).map(([k, v]) => `${k} = ${toml(v)}`).join('\n');
-  if (lockout)
-    text += '\n\n[lockout]\n' + Object.entries(lockout).map(([k, v]) => `${k} = ${toml(v)}`).join('\n');
+  for (const [name, table] of Object.entries(tables))
+    if (table) text += `\n\n[${name}]\n` + Object.entries(table).map(([k, v]) => `${k} = ${toml(v)}`).join('\n');
   for (const app of apps)
     text += '\n\n[[app]]\n' + Object.entries(app).map(([k, v]) => `${k} = ${toml(v)}`).join('\n');
   writeFileSync(configFile, text + '\n');

@@ -1,0 +1,68 @@
+// Internal to store/: one libpqxx connection that is opened again after a
+// loss (a server restart, a fail-over). The call that met the loss fails
+// (its caller does not acknowledge anything); the next call reconnects.
+// Statements are prepared again on every new connection.
+#pragma once
+
+#include <pqxx/pqxx>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "store/postgres_url.hpp"
+
+namespace chatd {
+
+class postgres_connection {
+ public:
+  // `prepare` runs on each new connection (conn.prepare(name, sql) calls).
+  postgres_connection(std::string url, std::function<void(pqxx::connection&)> prepare = {})
+      : url_(std::move(url)), prepare_(std::move(prepare)) {}
+
+  pqxx::connection& get() {
+    if (!db_) {
+      db_ = std::make_unique<pqxx::connection>(url_);
+      if (prepare_)
+        prepare_(*db_);
+    }
+    return *db_;
+  }
+
+  // Runs f; a broken connection is dropped (and rethrown).
+  template <class F>
+  decltype(auto) guarded(F&& f) {
+    try {
+      return f();
+    } catch (const pqxx::broken_connection&) {
+      db_.reset();
+      throw;
+    }
+  }
+
+  // After a failed transaction: a connection that is no longer open goes.
+  void drop_if_broken() noexcept {
+    if (db_ && !db_->is_open())
+      db_.reset();
+  }
+
+  const std::string& url() const { return url_; }
+
+ private:
+  std::string url_;
+  std::function<void(pqxx::connection&)> prepare_;
+  std::unique_ptr<pqxx::connection> db_;
+};
+
+// Opens and wraps errors in std::runtime_error naming the (redacted) URL.
+template <class F>
+auto open_postgres(const std::string& url, const char* what, F&& open) {
+  try {
+    return open();
+  } catch (const pqxx::failure& e) {
+    throw std::runtime_error(std::string("cannot open the PostgreSQL ") + what + " at " +
+                             redact_password(url) + ": " + e.what());
+  }
+}
+
+}  // namespace chatd

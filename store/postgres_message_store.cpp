@@ -1,0 +1,327 @@
+// The timelines' tables in PostgreSQL (libpqxx), shared by every node of a
+// cluster. Unlike the SQLite tables, seqs are not kept in memory: each
+// comes from an upsert on the user's head row, which holds that row's lock
+// until the batch commits, so nodes appending to one timeline at once get
+// consecutive seqs in commit order, never the same one. Texts and
+// clientMsgIDs are bytea (PostgreSQL text cannot hold a NUL; a message may).
+// batched_message_store.cpp does the rest.
+#include <pqxx/pqxx>
+
+#include <algorithm>
+
+#include "store/postgres_connection.hpp"
+#include "store/timeline_tables.hpp"
+
+namespace chatd {
+namespace {
+
+constexpr const char* schema = R"sql(
+  CREATE TABLE IF NOT EXISTS chatd_timeline (
+    sdkappid BIGINT NOT NULL, owner TEXT NOT NULL, seq BIGINT NOT NULL,
+    flow SMALLINT NOT NULL, peer TEXT NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
+    text BYTEA NOT NULL, client_msg_id BYTEA NOT NULL, message_id TEXT NOT NULL,
+    time_ms BIGINT NOT NULL, random BIGINT NOT NULL, client_seq BIGINT NOT NULL,
+    client_time BIGINT NOT NULL, expire_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (sdkappid, owner, seq));
+  CREATE INDEX IF NOT EXISTS chatd_timeline_by_expiry ON chatd_timeline (expire_at_ms);
+  CREATE TABLE IF NOT EXISTS chatd_timeline_heads (
+    sdkappid BIGINT NOT NULL, user_id TEXT NOT NULL, head BIGINT NOT NULL,
+    PRIMARY KEY (sdkappid, user_id));
+  CREATE TABLE IF NOT EXISTS chatd_sent_ids (
+    sdkappid BIGINT NOT NULL, sender TEXT NOT NULL, client_msg_id BYTEA NOT NULL,
+    recipient TEXT NOT NULL, recipient_seq BIGINT NOT NULL, sender_seq BIGINT NOT NULL,
+    expire_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (sdkappid, sender, client_msg_id));
+  CREATE OR REPLACE FUNCTION chatd_lock_timelines(keys BIGINT[]) RETURNS VOID AS $$
+  DECLARE k BIGINT;
+  BEGIN
+    FOREACH k IN ARRAY keys LOOP PERFORM pg_advisory_xact_lock(k); END LOOP;
+  END $$ LANGUAGE plpgsql;
+  CREATE TABLE IF NOT EXISTS chatd_timeline_delivered (
+    sdkappid BIGINT NOT NULL, user_id TEXT NOT NULL, seq BIGINT NOT NULL,
+    PRIMARY KEY (sdkappid, user_id));
+)sql";
+
+constexpr std::int64_t schema_lock_key = 0x63686174640002;  // "chatd" 2
+
+constexpr const char* columns =
+    "seq, flow, sender, recipient, text, client_msg_id, message_id, time_ms, random, "
+    "client_seq, client_time";
+
+void prepare_statements(pqxx::connection& c) {
+  c.prepare("next_seq",
+            "INSERT INTO chatd_timeline_heads AS h VALUES ($1, $2, 1) "
+            "ON CONFLICT (sdkappid, user_id) DO UPDATE SET head = h.head + 1 RETURNING head");
+  c.prepare("insert_entry",
+            "INSERT INTO chatd_timeline VALUES "
+            "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)");
+  c.prepare("drop_through",
+            "DELETE FROM chatd_timeline WHERE sdkappid = $1 AND owner = $2 AND seq <= $3");
+  c.prepare("find_sent",
+            "SELECT recipient, recipient_seq, sender_seq FROM chatd_sent_ids "
+            "WHERE sdkappid = $1 AND sender = $2 AND client_msg_id = $3");
+  c.prepare("insert_sent", "INSERT INTO chatd_sent_ids VALUES ($1, $2, $3, $4, $5, $6, $7)");
+  c.prepare("entry_at", std::string("SELECT ") + columns +
+                            " FROM chatd_timeline WHERE sdkappid = $1 AND owner = $2 AND seq = $3");
+  c.prepare("head", "SELECT head FROM chatd_timeline_heads WHERE sdkappid = $1 AND user_id = $2");
+  c.prepare("entries_after", std::string("SELECT ") + columns +
+                                 " FROM chatd_timeline WHERE sdkappid = $1 AND owner = $2 AND "
+                                 "seq > $3 AND expire_at_ms >= $4 ORDER BY seq LIMIT $5");
+  c.prepare("delivered",
+            "SELECT seq FROM chatd_timeline_delivered WHERE sdkappid = $1 AND user_id = $2");
+  c.prepare("set_delivered",
+            "INSERT INTO chatd_timeline_delivered AS d VALUES ($1, $2, $3) "
+            "ON CONFLICT (sdkappid, user_id) DO UPDATE SET seq = GREATEST(d.seq, EXCLUDED.seq)");
+}
+
+// A timeline's advisory lock key: FNV-1a 64 of "sdkappid:user", the same on
+// every node.
+std::int64_t lock_key(const user_ref& user) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (const char c : std::to_string(user.sdkappid) + ':' + user.user_id) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return static_cast<std::int64_t>(h);
+}
+
+std::int64_t as_int(std::uint64_t v) {
+  return static_cast<std::int64_t>(std::min<std::uint64_t>(v, INT64_MAX));
+}
+
+pqxx::binarystring bytes(const std::string& s) {
+  return pqxx::binarystring(s.data(), s.size());
+}
+
+std::string bytes_of(const pqxx::field& f) {
+  return pqxx::binarystring(f).str();
+}
+
+// Reads one row selected with `columns` (sdkappid given) into an entry.
+timeline_entry read_entry(const pqxx::row& row, std::uint32_t sdkappid) {
+  auto message = std::make_shared<chat_message>();
+  message->sdkappid = sdkappid;
+  message->from = row[2].as<std::string>();
+  message->to = row[3].as<std::string>();
+  message->text = bytes_of(row[4]);
+  message->client_msg_id = bytes_of(row[5]);
+  message->message_id = row[6].as<std::string>();
+  message->time_ms = row[7].as<std::int64_t>();
+  message->random = static_cast<std::uint32_t>(row[8].as<std::int64_t>());
+  message->client_seq = static_cast<std::uint64_t>(row[9].as<std::int64_t>());
+  message->client_time_s = row[10].as<std::int64_t>();
+  const auto flow = row[1].as<int>() == 0 ? message_flow::in : message_flow::out;
+  return timeline_entry{row[0].as<std::uint64_t>(), flow, std::move(message)};
+}
+
+std::vector<timeline_entry> entries_of(const pqxx::result& rows, std::uint32_t sdkappid) {
+  std::vector<timeline_entry> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows)
+    out.push_back(read_entry(row, sdkappid));
+  return out;
+}
+
+class postgres_timeline_tables final : public timeline_tables {
+  // Defined first: their return types are deduced.
+  template <class F>
+  decltype(auto) in_batch(F&& f) {
+    return db_.guarded([&]() -> decltype(auto) { return f(*batch_); });
+  }
+
+  template <class F>
+  decltype(auto) read(F&& f) {
+    return db_.guarded([&]() -> decltype(auto) {
+      pqxx::nontransaction tx(db_.get());
+      return f(tx);
+    });
+  }
+
+ public:
+  explicit postgres_timeline_tables(std::string url)
+      : db_(std::move(url), prepare_statements_after_schema) {
+    db_.get();
+  }
+
+  std::uint64_t count_entries() override {
+    return db_.guarded([&] {
+      pqxx::nontransaction tx(db_.get());
+      return tx.exec1("SELECT COUNT(*) FROM chatd_timeline")[0].as<std::uint64_t>();
+    });
+  }
+
+  void begin() override {
+    db_.guarded([&] { batch_ = std::make_unique<pqxx::work>(db_.get()); });
+  }
+
+  void commit() override {
+    db_.guarded([&] {
+      batch_->commit();
+      batch_.reset();
+    });
+  }
+
+  void rollback() noexcept override {
+    batch_.reset();  // aborts, if it was still open
+    db_.drop_if_broken();
+  }
+
+  // Sorted keys, locked one after the other by chatd_lock_timelines.
+  void lock_timelines(const std::vector<user_ref>& users) override {
+    std::vector<std::int64_t> keys;
+    keys.reserve(users.size());
+    for (const auto& user : users)
+      keys.push_back(lock_key(user));
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    std::string array = "{";
+    for (const auto key : keys)
+      array += (array.size() > 1 ? "," : "") + std::to_string(key);
+    array += "}";
+    in_batch([&](pqxx::work& tx) { tx.exec_params("SELECT chatd_lock_timelines($1)", array); });
+  }
+
+  std::uint64_t next_seq(const user_ref& user) override {
+    return in_batch([&](pqxx::work& tx) {
+      return tx.exec_prepared1("next_seq", std::int64_t{user.sdkappid}, user.user_id)[0]
+          .as<std::uint64_t>();
+    });
+  }
+
+  void insert_entry(const chat_message& m, const timeline_entry& entry,
+                    std::int64_t expire_at_ms) override {
+    in_batch([&](pqxx::work& tx) {
+      tx.exec_prepared0("insert_entry", std::int64_t{m.sdkappid}, entry.owner(), as_int(entry.seq),
+                        entry.flow == message_flow::in ? 0 : 1, entry.peer(), m.from, m.to,
+                        bytes(m.text), bytes(m.client_msg_id), m.message_id, m.time_ms,
+                        std::int64_t{m.random}, as_int(m.client_seq), m.client_time_s,
+                        expire_at_ms);
+    });
+  }
+
+  std::uint64_t drop_through(const user_ref& user, std::uint64_t seq) override {
+    return in_batch([&](pqxx::work& tx) {
+      return static_cast<std::uint64_t>(
+          tx.exec_prepared("drop_through", std::int64_t{user.sdkappid}, user.user_id, as_int(seq))
+              .affected_rows());
+    });
+  }
+
+  std::optional<sent_record> find_sent(std::uint32_t sdkappid, const std::string& sender,
+                                       const std::string& client_msg_id) override {
+    return in_batch([&](pqxx::work& tx) -> std::optional<sent_record> {
+      const auto rows =
+          tx.exec_prepared("find_sent", std::int64_t{sdkappid}, sender, bytes(client_msg_id));
+      if (rows.empty())
+        return std::nullopt;
+      return sent_record{rows[0][0].as<std::string>(), rows[0][1].as<std::uint64_t>(),
+                         rows[0][2].as<std::uint64_t>()};
+    });
+  }
+
+  void insert_sent(const chat_message& m, const sent_record& sent,
+                   std::int64_t expire_at_ms) override {
+    in_batch([&](pqxx::work& tx) {
+      tx.exec_prepared0("insert_sent", std::int64_t{m.sdkappid}, m.from, bytes(m.client_msg_id),
+                        sent.recipient, as_int(sent.recipient_seq), as_int(sent.sender_seq),
+                        expire_at_ms);
+    });
+  }
+
+  std::optional<timeline_entry> entry_at(std::uint32_t sdkappid, const std::string& owner,
+                                         std::uint64_t seq) override {
+    return in_batch([&](pqxx::work& tx) -> std::optional<timeline_entry> {
+      const auto rows = tx.exec_prepared("entry_at", std::int64_t{sdkappid}, owner, as_int(seq));
+      if (rows.empty())
+        return std::nullopt;
+      return read_entry(rows[0], sdkappid);
+    });
+  }
+
+  std::uint64_t head(const user_ref& user) override {
+    return read([&](pqxx::nontransaction& tx) {
+      const auto rows = tx.exec_prepared("head", std::int64_t{user.sdkappid}, user.user_id);
+      return rows.empty() ? std::uint64_t{0} : rows[0][0].as<std::uint64_t>();
+    });
+  }
+
+  std::vector<timeline_entry> entries_after(const user_ref& user, std::uint64_t after,
+                                            std::int64_t now_ms, std::size_t max_count) override {
+    return read([&](pqxx::nontransaction& tx) {
+      return entries_of(tx.exec_prepared("entries_after", std::int64_t{user.sdkappid}, user.user_id,
+                                         as_int(after), now_ms, as_int(max_count)),
+                        user.sdkappid);
+    });
+  }
+
+  std::vector<timeline_entry> conversation(const conversation_query& q,
+                                           std::int64_t now_ms) override {
+    const std::string sql = std::string("SELECT ") + columns +
+                            " FROM chatd_timeline WHERE sdkappid = $1 AND owner = $2 AND "
+                            "peer = $3 AND time_ms BETWEEN $4 AND $5 AND expire_at_ms >= $6 "
+                            "AND seq < $8 ORDER BY seq " +
+                            (q.newest_first ? "DESC" : "ASC") + " LIMIT $7";
+    return read([&](pqxx::nontransaction& tx) {
+      return entries_of(
+          tx.exec_params(sql, std::int64_t{q.sdkappid}, q.owner, q.peer, q.min_time_ms,
+                         q.max_time_ms, now_ms, as_int(q.max_count), as_int(q.below_seq)),
+          q.sdkappid);
+    });
+  }
+
+  std::uint64_t delivered(const user_ref& user) override {
+    return read([&](pqxx::nontransaction& tx) {
+      const auto rows = tx.exec_prepared("delivered", std::int64_t{user.sdkappid}, user.user_id);
+      return rows.empty() ? std::uint64_t{0} : rows[0][0].as<std::uint64_t>();
+    });
+  }
+
+  void write_delivered(const std::vector<std::pair<user_ref, std::uint64_t>>& marks) override {
+    db_.guarded([&] {
+      pqxx::work tx(db_.get());
+      for (const auto& [user, seq] : marks)
+        tx.exec_prepared0("set_delivered", std::int64_t{user.sdkappid}, user.user_id, as_int(seq));
+      tx.commit();
+    });
+  }
+
+  // Every timeline's head row is kept by next_seq: dropping entries never
+  // lets a seq be reused.
+  std::uint64_t sweep(std::int64_t now_ms) override {
+    return db_.guarded([&] {
+      pqxx::work tx(db_.get());
+      const auto dropped =
+          tx.exec_params("DELETE FROM chatd_timeline WHERE expire_at_ms < $1", now_ms)
+              .affected_rows();
+      tx.exec_params("DELETE FROM chatd_sent_ids WHERE expire_at_ms < $1", now_ms);
+      tx.commit();
+      return static_cast<std::uint64_t>(dropped);
+    });
+  }
+
+ private:
+  // The schema first (under an advisory lock: several nodes may start at
+  // once), then the statements.
+  static void prepare_statements_after_schema(pqxx::connection& c) {
+    {
+      pqxx::work tx(c);
+      tx.exec_params("SELECT pg_advisory_xact_lock($1)", schema_lock_key);
+      tx.exec(schema);
+      tx.commit();
+    }
+    prepare_statements(c);
+  }
+
+  postgres_connection db_;
+  std::unique_ptr<pqxx::work> batch_;
+};
+
+}  // namespace
+
+std::unique_ptr<message_store> open_postgres_message_store(const std::string& url) {
+  return open_postgres(url, "timelines", [&] {
+    return make_batched_message_store(std::make_unique<postgres_timeline_tables>(url));
+  });
+}
+
+}  // namespace chatd

@@ -1,0 +1,87 @@
+// Internal to store/: the durable timeline tables under a message_store, one
+// implementation per database (SQLite, PostgreSQL). batched_message_store.cpp
+// holds everything else once for both (the store's thread, group commit,
+// stamping, clientMsgID idempotency, caps, the delivered marks) and calls a
+// timeline_tables from that one thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/message_store.hpp"
+
+namespace chatd {
+
+struct user_ref {
+  std::uint32_t sdkappid = 0;
+  std::string user_id;
+  bool operator==(const user_ref&) const = default;
+};
+
+struct user_ref_hash {
+  std::size_t operator()(const user_ref& u) const noexcept {
+    return std::hash<std::string>{}(u.user_id) * 31 + u.sdkappid;
+  }
+};
+
+// Where an earlier send of a clientMsgID went (sender_seq 0: not copied).
+struct sent_record {
+  std::string recipient;
+  std::uint64_t recipient_seq = 0;
+  std::uint64_t sender_seq = 0;
+};
+
+class timeline_tables {
+ public:
+  virtual ~timeline_tables() = default;
+
+  virtual std::uint64_t count_entries() = 0;
+
+  // A batch of appends is one transaction: begin, the calls below, commit
+  // (or rollback, which also undoes the seqs it handed out).
+  virtual void begin() = 0;
+  virtual void commit() = 0;
+  virtual void rollback() noexcept = 0;
+  // Right after begin: every timeline the batch will append to. A backend
+  // shared by several writers locks them here, always in one order, so that
+  // two batches never wait for each other in a cycle.
+  virtual void lock_timelines(const std::vector<user_ref>& users) = 0;
+  // The user's next seq (never one used before, even by an expired entry).
+  virtual std::uint64_t next_seq(const user_ref& user) = 0;
+  virtual void insert_entry(const chat_message& m, const timeline_entry& entry,
+                            std::int64_t expire_at_ms) = 0;
+  // Drops the user's entries with seq <= `seq`; answers how many went.
+  virtual std::uint64_t drop_through(const user_ref& user, std::uint64_t seq) = 0;
+  virtual std::optional<sent_record> find_sent(std::uint32_t sdkappid, const std::string& sender,
+                                               const std::string& client_msg_id) = 0;
+  virtual void insert_sent(const chat_message& m, const sent_record& sent,
+                           std::int64_t expire_at_ms) = 0;
+  virtual std::optional<timeline_entry> entry_at(std::uint32_t sdkappid, const std::string& owner,
+                                                 std::uint64_t seq) = 0;
+
+  // Reads, between batches.
+  // The user's last seq handed out (0 if none).
+  virtual std::uint64_t head(const user_ref& user) = 0;
+  virtual std::vector<timeline_entry> entries_after(const user_ref& user, std::uint64_t after,
+                                                    std::int64_t now_ms, std::size_t max_count) = 0;
+  virtual std::vector<timeline_entry> conversation(const conversation_query& query,
+                                                   std::int64_t now_ms) = 0;
+  virtual std::uint64_t delivered(const user_ref& user) = 0;
+
+  // Each its own transaction.
+  virtual void write_delivered(const std::vector<std::pair<user_ref, std::uint64_t>>& marks) = 0;
+  // Drops expired entries and clientMsgIDs (keeping the timelines' heads);
+  // answers the entries dropped.
+  virtual std::uint64_t sweep(std::int64_t now_ms) = 0;
+};
+
+std::unique_ptr<message_store> make_batched_message_store(std::unique_ptr<timeline_tables> tables);
+
+std::int64_t wall_clock_now_ms();
+
+}  // namespace chatd

@@ -1,0 +1,300 @@
+// One suite for every message_store backend (SQLite, PostgreSQL): seqs,
+// group commit, reads, retention, idempotent retries, reopening as after a
+// restart.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "backends.hpp"
+
+using namespace chatd;
+using namespace chatd::test;
+
+namespace {
+
+chat_message text_message(std::string from, std::string to, std::string text) {
+  chat_message m;
+  m.sdkappid = 1;
+  m.from = std::move(from);
+  m.to = std::move(to);
+  m.text = std::move(text);
+  m.random = new_message_random();
+  return m;
+}
+
+std::optional<appended_message> append_now(message_store& store, chat_message m, bool copy = true,
+                                           std::uint32_t cap = 10000) {
+  std::promise<std::optional<appended_message>> done;
+  auto result = done.get_future();
+  append_request request;
+  request.message = std::move(m);
+  request.copy_to_sender = copy;
+  request.max_timeline_messages = cap;
+  request.done = [&done](std::optional<appended_message> r) { done.set_value(std::move(r)); };
+  store.append(std::move(request));
+  return result.get();
+}
+
+timeline_page read_now(message_store& store, const std::string& user,
+                       std::optional<std::uint64_t> after, std::size_t max = 1000) {
+  std::promise<timeline_page> done;
+  auto result = done.get_future();
+  store.read_timeline(1, user, after, max,
+                      [&done](timeline_page p) { done.set_value(std::move(p)); });
+  return result.get();
+}
+
+std::vector<timeline_entry> conversation_now(message_store& store, conversation_query q) {
+  std::promise<std::vector<timeline_entry>> done;
+  auto result = done.get_future();
+  store.read_conversation(std::move(q),
+                          [&done](std::vector<timeline_entry> e) { done.set_value(std::move(e)); });
+  return result.get();
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("a message goes to both timelines with their own seqs, and survives reopening",
+                   B, sqlite_backend, postgres_backend) {
+  B backend;
+  std::string message_id;
+  {
+    auto store = backend.open_messages();
+    auto first = append_now(*store, text_message("alice", "bob", "hello"));
+    REQUIRE(first);
+    CHECK(first->recipient.seq == 1);
+    CHECK(first->recipient.flow == message_flow::in);
+    REQUIRE(first->sender);
+    CHECK(first->sender->seq == 1);
+    CHECK(first->sender->flow == message_flow::out);
+    CHECK(first->recipient.message->time_ms > 0);
+    message_id = first->recipient.message->message_id;
+    CHECK(!message_id.empty());
+    auto reply = append_now(*store, text_message("bob", "alice", "hi"));
+    CHECK(reply->recipient.seq == 2);  // alice: out 1, in 2
+    CHECK(reply->sender->seq == 2);    // bob: in 1, out 2
+    auto to_self = append_now(*store, text_message("bob", "bob", "note"));
+    CHECK(to_self->recipient.seq == 3);
+    CHECK(!to_self->sender);  // one entry only
+    CHECK(store->stored_entries() == 5);
+  }
+  auto store = backend.open_messages();
+  CHECK(store->stored_entries() == 5);
+  const auto bob = read_now(*store, "bob", 0);
+  REQUIRE(bob.entries.size() == 3);
+  CHECK(bob.head == 3);
+  CHECK(bob.entries[0].message->text == "hello");
+  CHECK(bob.entries[0].message->message_id == message_id);
+  CHECK(bob.entries[1].flow == message_flow::out);
+  CHECK(bob.entries[2].message->text == "note");
+  // Seqs continue after a restart.
+  CHECK(append_now(*store, text_message("carol", "bob", "later"))->recipient.seq == 4);
+  CHECK(read_now(*store, "bob", 3).entries.size() == 1);
+}
+
+TEST_CASE_TEMPLATE("concurrent sends get gap-free seqs in commit order, in few transactions", B,
+                   sqlite_backend, postgres_backend) {
+  B backend;
+  auto store = backend.open_messages();
+  constexpr int senders = 8;
+  constexpr int each = 250;
+  std::mutex mutex;
+  std::vector<std::uint64_t> order;  // bob's seqs, in callback order
+  std::atomic<int> answered{0};
+  std::vector<std::thread> threads;
+  for (int s = 0; s < senders; ++s)
+    threads.emplace_back([&, s] {
+      for (int i = 0; i < each; ++i) {
+        append_request request;
+        request.message = text_message("sender" + std::to_string(s), "bob", std::to_string(i));
+        request.done = [&](std::optional<appended_message> r) {
+          REQUIRE(r);
+          std::lock_guard lock(mutex);
+          order.push_back(r->recipient.seq);
+          ++answered;
+        };
+        store->append(std::move(request));
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  while (answered < senders * each)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (std::size_t i = 0; i < order.size(); ++i)
+    REQUIRE(order[i] == i + 1);
+  const auto page = read_now(*store, "bob", 0, 10000);
+  CHECK(page.entries.size() == senders * each);
+}
+
+TEST_CASE_TEMPLATE("max_timeline_messages keeps the newest entries; seqs are never reused", B,
+                   sqlite_backend, postgres_backend) {
+  B backend;
+  auto store = backend.open_messages();
+  for (int i = 1; i <= 5; ++i)
+    append_now(*store, text_message("alice", "bob", std::to_string(i)), true, 3);
+  const auto page = read_now(*store, "bob", 0);
+  REQUIRE(page.entries.size() == 3);
+  CHECK(page.entries.front().seq == 3);
+  CHECK(page.entries.back().message->text == "5");
+  CHECK(store->stored_entries() == 6);  // 3 for bob, 3 for alice
+}
+
+TEST_CASE_TEMPLATE("entries past their retention are never read, and their seqs are not reused", B,
+                   sqlite_backend, postgres_backend) {
+  B backend;
+  auto store = backend.open_messages();
+  std::promise<std::optional<appended_message>> done;
+  append_request request;
+  request.message = text_message("alice", "bob", "short-lived");
+  request.retention_ms = 1;
+  request.done = [&done](std::optional<appended_message> r) { done.set_value(std::move(r)); };
+  store->append(std::move(request));
+  REQUIRE(done.get_future().get());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(read_now(*store, "bob", 0).entries.empty());
+  CHECK(append_now(*store, text_message("alice", "bob", "kept"))->recipient.seq == 2);
+}
+
+TEST_CASE_TEMPLATE("a conversation reads one pair, newest first, bounded by time and count", B,
+                   sqlite_backend, postgres_backend) {
+  B backend;
+  auto store = backend.open_messages();
+  for (int i = 1; i <= 4; ++i)
+    append_now(*store, text_message("alice", "bob", "ab" + std::to_string(i)));
+  append_now(*store, text_message("carol", "bob", "cb"));
+  append_now(*store, text_message("bob", "alice", "ba"));
+  conversation_query q;
+  q.sdkappid = 1;
+  q.owner = "bob";
+  q.peer = "alice";
+  q.max_count = 3;
+  auto newest = conversation_now(*store, q);
+  REQUIRE(newest.size() == 3);
+  CHECK(newest[0].message->text == "ba");
+  CHECK(newest[1].message->text == "ab4");
+  q.newest_first = false;
+  q.max_count = 100;
+  auto all = conversation_now(*store, q);
+  REQUIRE(all.size() == 5);
+  CHECK(all[0].message->text == "ab1");
+  q.max_time_ms = all[0].message->time_ms - 1;
+  CHECK(conversation_now(*store, q).empty());
+}
+
+TEST_CASE_TEMPLATE(
+    "the delivered mark: an SDK login reads what no instance got yet, also after reopening", B,
+    sqlite_backend, postgres_backend) {
+  B backend;
+  {
+    auto store = backend.open_messages();
+    for (int i = 1; i <= 4; ++i)
+      append_now(*store, text_message("alice", "bob", std::to_string(i)));
+    CHECK(read_now(*store, "bob", std::nullopt).entries.size() == 4);
+    store->note_delivered(1, "bob", 3);
+    const auto rest = read_now(*store, "bob", std::nullopt);
+    REQUIRE(rest.entries.size() == 1);
+    CHECK(rest.entries[0].seq == 4);
+    append_now(*store, text_message("alice", "bob", "flush"));  // writes the mark too
+  }
+  auto store = backend.open_messages();
+  CHECK(read_now(*store, "bob", std::nullopt).entries.size() == 2);
+}
+
+TEST_CASE_TEMPLATE("a repeated clientMsgID of the same sender is idempotent, also after reopening",
+                   B, sqlite_backend, postgres_backend) {
+  B backend;
+  std::uint64_t first_seq = 0;
+  std::string first_id;
+  {
+    auto store = backend.open_messages();
+    auto m = text_message("alice", "bob", "once");
+    m.client_msg_id = "retry-1";
+    const auto first = append_now(*store, m);
+    REQUIRE(first);
+    CHECK(!first->duplicate);
+    first_seq = first->recipient.seq;
+    first_id = first->recipient.message->message_id;
+    const auto again = append_now(*store, m);
+    REQUIRE(again);
+    CHECK(again->duplicate);
+    CHECK(again->recipient.seq == first_seq);
+    CHECK(again->recipient.message->message_id == first_id);
+    REQUIRE(again->sender);
+    CHECK(again->sender->seq == first->sender->seq);
+    CHECK(store->stored_entries() == 2);
+    // Another sender may use the same clientMsgID.
+    auto other = text_message("carol", "bob", "mine");
+    other.client_msg_id = "retry-1";
+    CHECK(!append_now(*store, other)->duplicate);
+  }
+  auto store = backend.open_messages();
+  auto m = text_message("alice", "bob", "once");
+  m.client_msg_id = "retry-1";
+  const auto after_restart = append_now(*store, m);
+  CHECK(after_restart->duplicate);
+  CHECK(after_restart->recipient.message->message_id == first_id);
+  CHECK(read_now(*store, "bob", 0).entries.size() == 2);
+}
+
+TEST_CASE("PostgreSQL: two nodes appending to the same timelines get distinct, gap-free seqs") {
+  postgres_backend backend;
+  auto node1 = backend.open_messages();
+  auto node2 = backend.open_messages();
+  constexpr int each = 300;
+  std::mutex mutex;
+  std::vector<std::uint64_t> seqs;
+  std::atomic<int> answered{0};
+  std::atomic<int> refused{0};
+  auto send_all = [&](message_store& node, const std::string& sender) {
+    for (int i = 0; i < each; ++i) {
+      append_request request;
+      request.message = text_message(sender, "bob", std::to_string(i));
+      request.done = [&](std::optional<appended_message> r) {
+        if (!r) {
+          ++refused;
+        } else {
+          std::lock_guard lock(mutex);
+          seqs.push_back(r->recipient.seq);
+        }
+        ++answered;
+      };
+      node.append(std::move(request));
+    }
+  };
+  // alice -> bob on one node and bob's own copies on the other: both touch
+  // alice's and bob's timelines, in opposite orders (no deadlock).
+  std::thread t1([&] { send_all(*node1, "alice"); });
+  std::thread t2([&] { send_all(*node2, "carol"); });
+  std::thread t3([&] {
+    for (int i = 0; i < each; ++i) {
+      append_request request;
+      request.message = text_message("bob", "alice", std::to_string(i));
+      request.done = [&](std::optional<appended_message> r) {
+        if (!r)
+          ++refused;
+        ++answered;
+      };
+      node2->append(std::move(request));
+    }
+  });
+  t3.join();
+  t1.join();
+  t2.join();
+  while (answered < 3 * each)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  CHECK(refused == 0);
+  std::sort(seqs.begin(), seqs.end());
+  CHECK(std::adjacent_find(seqs.begin(), seqs.end()) == seqs.end());  // no seq given twice
+  // Every timeline is gap-free: bob's holds 600 messages in and his 300 copies out.
+  for (const auto& [user, count] : {std::pair{"bob", 3 * each}, {"alice", 2 * each}}) {
+    const auto page = read_now(*node1, user, 0, 10000);
+    CHECK(page.head == static_cast<std::uint64_t>(count));
+    REQUIRE(page.entries.size() == static_cast<std::size_t>(count));
+    for (std::size_t i = 0; i < page.entries.size(); ++i)
+      REQUIRE(page.entries[i].seq == i + 1);
+  }
+}
