@@ -1,5 +1,6 @@
 """What the bench scripts share: the demo app's key and a chatd config."""
 import os
+import sys
 
 KEY = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
 
@@ -26,3 +27,12 @@ max_web_instances = 1
 max_devices_per_platform = 1
 """)
     return path
+
+
+def bench_args():
+    """The arguments every message bench takes: BUILD_DIR [--quick] [--rounds N].
+    Returns (build, quick, rounds, seconds): quick is 1 round of 3 s, else 3 of 10 s."""
+    build = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else "build-release"
+    quick = "--quick" in sys.argv
+    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else (1 if quick else 3)
+    return build, quick, rounds, 3 if quick else 10

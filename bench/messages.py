@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import KEY, chatd_config
+from benchlib import KEY, bench_args, chatd_config
 from versus_floor import Server, cpu_seconds
 
 SATURATING_RATE = 60000  # more than either server acknowledges
@@ -70,10 +70,7 @@ def median_of(runs, key):
 
 
 def main():
-    build = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else "build-release"
-    quick = "--quick" in sys.argv
-    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else (1 if quick else 3)
-    seconds = 3 if quick else 10
+    build, quick, rounds, seconds = bench_args()
     users = 400
     work = tempfile.mkdtemp(prefix="chatd-bench-messages-")
     servers = {

@@ -10,53 +10,10 @@
 #include <thread>
 
 #include "backends.hpp"
+#include "timeline_helpers.hpp"
 
 using namespace chatd;
 using namespace chatd::test;
-
-namespace {
-
-chat_message text_message(std::string from, std::string to, std::string text) {
-  chat_message m;
-  m.sdkappid = 1;
-  m.from = std::move(from);
-  m.to = std::move(to);
-  m.text = std::move(text);
-  m.random = new_message_random();
-  return m;
-}
-
-std::optional<appended_message> append_now(message_store& store, chat_message m, bool copy = true,
-                                           std::uint32_t cap = 10000) {
-  std::promise<std::optional<appended_message>> done;
-  auto result = done.get_future();
-  append_request request;
-  request.message = std::move(m);
-  request.copy_to_sender = copy;
-  request.max_timeline_messages = cap;
-  request.done = [&done](std::optional<appended_message> r) { done.set_value(std::move(r)); };
-  store.append(std::move(request));
-  return result.get();
-}
-
-timeline_page read_now(message_store& store, const std::string& user,
-                       std::optional<std::uint64_t> after, std::size_t max = 1000) {
-  std::promise<timeline_page> done;
-  auto result = done.get_future();
-  store.read_timeline(1, user, after, max,
-                      [&done](timeline_page p) { done.set_value(std::move(p)); });
-  return result.get();
-}
-
-std::vector<timeline_entry> conversation_now(message_store& store, conversation_query q) {
-  std::promise<std::vector<timeline_entry>> done;
-  auto result = done.get_future();
-  store.read_conversation(std::move(q),
-                          [&done](std::vector<timeline_entry> e) { done.set_value(std::move(e)); });
-  return result.get();
-}
-
-}  // namespace
 
 TEST_CASE_TEMPLATE("a message goes to both timelines with their own seqs, and survives reopening",
                    B, sqlite_backend, postgres_backend) {

@@ -10,11 +10,12 @@
 #include <random>
 #include <thread>
 
+#include "../store/timeline_helpers.hpp"
 #include "full_disk.hpp"
 #include "store/message_store.hpp"
 
 using namespace chatd;
-using chatd::test::full_disk;
+using namespace chatd::test;
 
 namespace {
 
@@ -23,38 +24,6 @@ std::filesystem::path fresh_dir() {
              ("chatd-timeline-test-" + std::to_string(std::random_device{}()));
   std::filesystem::remove_all(dir);
   return dir;
-}
-
-chat_message text_message(std::string from, std::string to, std::string text) {
-  chat_message m;
-  m.sdkappid = 1;
-  m.from = std::move(from);
-  m.to = std::move(to);
-  m.text = std::move(text);
-  m.random = new_message_random();
-  return m;
-}
-
-std::optional<appended_message> append_now(message_store& store, chat_message m, bool copy = true,
-                                           std::uint32_t cap = 10000) {
-  std::promise<std::optional<appended_message>> done;
-  auto result = done.get_future();
-  append_request request;
-  request.message = std::move(m);
-  request.copy_to_sender = copy;
-  request.max_timeline_messages = cap;
-  request.done = [&done](std::optional<appended_message> r) { done.set_value(std::move(r)); };
-  store.append(std::move(request));
-  return result.get();
-}
-
-timeline_page read_now(message_store& store, const std::string& user,
-                       std::optional<std::uint64_t> after, std::size_t max = 1000) {
-  std::promise<timeline_page> done;
-  auto result = done.get_future();
-  store.read_timeline(1, user, after, max,
-                      [&done](timeline_page p) { done.set_value(std::move(p)); });
-  return result.get();
 }
 
 }  // namespace

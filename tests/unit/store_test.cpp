@@ -1,4 +1,5 @@
-// The embedded store on a real SQLite file, reopened as after a restart.
+// The embedded store on a full disk (SQLite only; the rest is
+// tests/store/state_store_suite.cpp, run on both backends), and the lockout.
 #include <doctest/doctest.h>
 
 #include <sys/resource.h>
@@ -26,41 +27,6 @@ std::filesystem::path fresh_dir() {
 }
 
 }  // namespace
-
-TEST_CASE("kicks, config overrides and accounts survive reopening the store") {
-  const auto dir = fresh_dir();
-  {
-    auto store = open_sqlite_store(dir);
-    store->record_kick(1, "alice", 1700000000);
-    store->record_kick(1, "alice", 1700000100);  // the later kick wins
-    login_config_override change;
-    change.sdkappid = 1;
-    change.max_web_instances = 4;
-    store->save_login_config(change);
-    login_config_override more;
-    more.sdkappid = 1;
-    more.policy = multi_device_policy::triple;
-    more.allowed_origins = std::vector<std::string>{"https://a.example"};
-    store->save_login_config(more);
-    store->note_account(1, "bob");
-    store->import_account(2, "carol");
-    CHECK(store->account_known(1, "bob"));
-  }
-  auto store = open_sqlite_store(dir);
-  CHECK(store->kick_time(1, "alice") == 1700000100);
-  CHECK(store->kick_time(1, "nobody") == 0);
-  CHECK(store->kick_time(2, "alice") == 0);
-  const auto overrides = store->login_config_overrides();
-  REQUIRE(overrides.size() == 1);
-  CHECK(overrides[0].max_web_instances == 4);  // kept when a later change omits it
-  CHECK(overrides[0].policy == multi_device_policy::triple);
-  CHECK_FALSE(overrides[0].max_devices_per_platform.has_value());
-  CHECK(*overrides[0].allowed_origins == std::vector<std::string>{"https://a.example"});
-  CHECK(store->account_known(1, "bob"));
-  CHECK(store->account_known(2, "carol"));
-  CHECK_FALSE(store->account_known(1, "carol"));
-  std::filesystem::remove_all(dir);
-}
 
 TEST_CASE("the lock engages at the Nth failure in the window and lifts after the lock time") {
   lockout locks({3, std::chrono::seconds(60), std::chrono::seconds(60), 1000});
@@ -120,24 +86,9 @@ TEST_CASE("a full disk: failed writes are counted and refused, batches kept, not
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("durable writes run on the store's thread and answer once committed, or not written") {
+TEST_CASE("a durable write on the store's thread that fails answers not written") {
   const auto dir = fresh_dir();
   auto store = open_sqlite_store(dir);
-  const auto caller = std::this_thread::get_id();
-  std::promise<std::pair<bool, bool>> done;  // {ok, ran elsewhere}
-  auto ran_elsewhere = std::make_shared<std::atomic<bool>>(false);
-  store->on_store_thread(
-      [&store, caller, ran_elsewhere] {
-        *ran_elsewhere = std::this_thread::get_id() != caller;
-        store->record_kick(1, "alice", 1700000000);
-      },
-      [&done, ran_elsewhere](bool ok) {
-        done.set_value({ok, ran_elsewhere->load()});
-      });
-  const auto [ok, elsewhere] = done.get_future().get();
-  CHECK(ok);
-  CHECK(elsewhere);
-  CHECK(store->kick_time(1, "alice") == 1700000000);
   std::promise<bool> refused;
   {
     full_disk full(dir);
