@@ -5,7 +5,8 @@ add_library(chatd_warnings INTERFACE)
 add_library(chatd::warnings ALIAS chatd_warnings)
 # Designated initializers with defaults are idiomatic C++20: no warning for the
 # fields they leave out.
-target_compile_options(chatd_warnings INTERFACE -Wall -Wextra -Wno-restrict -Wno-missing-field-initializers)
+target_compile_options(chatd_warnings INTERFACE -Wall -Wextra -Wno-missing-field-initializers
+  $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>)
 if(CHATD_WERROR)
   target_compile_options(chatd_warnings INTERFACE -Werror)
 endif()

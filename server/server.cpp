@@ -148,9 +148,17 @@ struct server::impl {
         [this] { return static_cast<double>(timelines->stored_entries()); });
     metrics::set_actor_count_source(
         [this] { return static_cast<double>(sessions.running_actors()); });
+    // Another chatd on the same PostgreSQL store changed a login config:
+    // live here too for the next login.
+    store->on_login_config_changed([this] {
+      for (auto& app : configured_apps(config, *store))
+        apps.replace(std::move(app));
+      spdlog::info("login config changed by another node: applied");
+    });
   }
 
   ~impl() {
+    store->on_login_config_changed({});
     finish();
     metrics::set_store_failure_source({});
     metrics::set_timeline_entries_source({});

@@ -23,15 +23,13 @@ std::string account_key(std::uint32_t sdkappid, const std::string& user_id) {
   return std::to_string(sdkappid) + '\n' + user_id;
 }
 
-class cached_state_store final : public state_store {
+class cached_state_store final : public state_store, private state_watcher {
  public:
   explicit cached_state_store(std::unique_ptr<state_tables> tables) : tables_(std::move(tables)) {
-    tables_->read_kicks([this](std::uint32_t app, const std::string& user, std::int64_t t) {
-      kick_times_[account_key(app, user)] = t;
-    });
-    tables_->read_accounts([this](std::uint32_t app, const std::string& user) {
-      accounts_.insert(account_key(app, user));
-    });
+    // Listening first: a change made while the caches load is not missed
+    // (applying one twice is harmless).
+    tables_->watch(*this);
+    load();
     flusher_ = std::thread([this] { flush_periodically(); });
   }
 
@@ -47,6 +45,7 @@ class cached_state_store final : public state_store {
     } catch (const std::exception& e) {
       spdlog::error("store: new accounts lost at close: {}", e.what());
     }
+    tables_.reset();  // stops its listening thread before the caches go
   }
 
   void record_kick(std::uint32_t sdkappid, const std::string& user_id, std::int64_t t) override {
@@ -115,6 +114,11 @@ class cached_state_store final : public state_store {
 
   std::uint64_t write_failures() const override { return write_failures_.load(); }
 
+  void on_login_config_changed(std::function<void()> changed) override {
+    std::lock_guard lock(listener_mutex_);
+    config_changed_ = std::move(changed);
+  }
+
   void on_store_thread(std::function<void()> write, std::function<void(bool ok)> done) override {
     {
       std::lock_guard lock(pending_mutex_);
@@ -125,6 +129,53 @@ class cached_state_store final : public state_store {
 
  private:
   using job = std::pair<std::function<void()>, std::function<void(bool)>>;
+
+  // The caches as the tables have them (at open, and after a resync).
+  void load() {
+    std::unordered_map<std::string, std::int64_t> kicks;
+    std::unordered_set<std::string> accounts;
+    {
+      std::lock_guard lock(tables_mutex_);
+      tables_->read_kicks([&](std::uint32_t app, const std::string& user, std::int64_t t) {
+        kicks[account_key(app, user)] = t;
+      });
+      tables_->read_accounts([&](std::uint32_t app, const std::string& user) {
+        accounts.insert(account_key(app, user));
+      });
+    }
+    std::unique_lock lock(cache_mutex_);
+    for (const auto& [key, t] : kicks)
+      kick_times_[key] = std::max(kick_times_[key], t);
+    accounts_.merge(accounts);
+  }
+
+  // state_watcher: another process's changes.
+  void kicked(std::uint32_t sdkappid, const std::string& user_id, std::int64_t t) override {
+    std::unique_lock lock(cache_mutex_);
+    auto& known = kick_times_[account_key(sdkappid, user_id)];
+    known = std::max(known, t);
+  }
+
+  void accounts_added(const std::vector<account_ref>& accounts) override {
+    std::unique_lock lock(cache_mutex_);
+    for (const auto& [app, user] : accounts)
+      accounts_.insert(account_key(app, user));
+  }
+
+  void login_config_changed() override {
+    std::function<void()> changed;
+    {
+      std::lock_guard lock(listener_mutex_);
+      changed = config_changed_;
+    }
+    if (changed)
+      changed();
+  }
+
+  void resync() override {
+    load();
+    login_config_changed();
+  }
 
   // A failed write was counted by write(); the caller learns it (70500).
   static void run_job(job& j) {
@@ -188,6 +239,8 @@ class cached_state_store final : public state_store {
 
   std::unique_ptr<state_tables> tables_;
   mutable std::mutex tables_mutex_;
+  std::mutex listener_mutex_;
+  std::function<void()> config_changed_;
   mutable std::shared_mutex cache_mutex_;
   std::unordered_map<std::string, std::int64_t> kick_times_;
   std::unordered_set<std::string> accounts_;

@@ -29,13 +29,17 @@ class postgres_connection {
     return *db_;
   }
 
-  // Runs f; a broken connection is dropped (and rethrown).
+  // Runs f; a connection that broke on the way is dropped (and the error
+  // rethrown).
   template <class F>
   decltype(auto) guarded(F&& f) {
     try {
       return f();
     } catch (const pqxx::broken_connection&) {
       db_.reset();
+      throw;
+    } catch (...) {
+      drop_if_broken();
       throw;
     }
   }

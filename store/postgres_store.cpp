@@ -3,7 +3,13 @@
 // Every write is its own committed transaction (synchronous_commit as the
 // server has it: on by default, so acknowledged means on disk).
 // cached_state_store.cpp does the rest.
+#include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <future>
+#include <thread>
 
 #include "store/postgres_connection.hpp"
 #include "store/state_tables.hpp"
@@ -23,13 +29,75 @@ constexpr const char* schema = R"sql(
     max_devices_per_platform INTEGER, package_expire_at BIGINT, allowed_origins TEXT);
 )sql";
 
+// Every write tells the other processes on the database, in its own
+// transaction (NOTIFY is delivered at commit, and only then).
+constexpr const char* change_channel = "chatd_state";
+constexpr std::size_t max_payload = 7000;  // PostgreSQL's limit is 8000 bytes
+
+namespace json = boost::json;
+
+void notify(pqxx::work& tx, const json::object& change) {
+  tx.exec_params("SELECT pg_notify($1, $2)", change_channel, json::serialize(change));
+}
+
+// One notification per at most max_payload bytes of accounts.
+void notify_accounts(pqxx::work& tx, const std::vector<account_ref>& accounts) {
+  json::array list;
+  std::size_t bytes = 0;
+  for (const auto& [app, user] : accounts) {
+    list.push_back(json::array{app, user});
+    bytes += user.size() + 16;
+    if (bytes > max_payload) {
+      notify(tx, {{"k", "accounts"}, {"l", std::move(list)}});
+      list = {};
+      bytes = 0;
+    }
+  }
+  if (!list.empty())
+    notify(tx, {{"k", "accounts"}, {"l", std::move(list)}});
+}
+
+// Hands one notification to the watcher; a malformed one is logged.
+void dispatch(const std::string& payload, state_watcher& watcher) {
+  spdlog::debug("store: change from another node: {}", payload);
+  try {
+    const auto change = json::parse(payload).as_object();
+    const auto& kind = change.at("k").as_string();
+    if (kind == "kick") {
+      watcher.kicked(static_cast<std::uint32_t>(change.at("a").to_number<std::int64_t>()),
+                     std::string(change.at("u").as_string()),
+                     change.at("t").to_number<std::int64_t>());
+    } else if (kind == "accounts") {
+      std::vector<account_ref> accounts;
+      for (const auto& item : change.at("l").as_array())
+        accounts.emplace_back(static_cast<std::uint32_t>(item.at(0).to_number<std::int64_t>()),
+                              std::string(item.at(1).as_string()));
+      watcher.accounts_added(accounts);
+    } else if (kind == "config") {
+      watcher.login_config_changed();
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("store: unreadable change notification: {}", e.what());
+  }
+}
+
+class change_receiver final : public pqxx::notification_receiver {
+ public:
+  change_receiver(pqxx::connection& c, state_watcher& watcher)
+      : pqxx::notification_receiver(c, change_channel), watcher_(watcher) {}
+  void operator()(const std::string& payload, int) override { dispatch(payload, watcher_); }
+
+ private:
+  state_watcher& watcher_;
+};
+
 // Several nodes may open the same database at once: the schema is made
 // under an advisory lock (CREATE TABLE IF NOT EXISTS races otherwise).
 constexpr std::int64_t schema_lock_key = 0x63686174640001;  // "chatd" 1
 
 class postgres_state_tables final : public state_tables {
  public:
-  explicit postgres_state_tables(std::string url) : db_(std::move(url)) {
+  explicit postgres_state_tables(std::string url) : url_(url), db_(std::move(url)) {
     pqxx::work tx(db_.get());
     tx.exec_params("SELECT pg_advisory_xact_lock($1)", schema_lock_key);
     tx.exec(schema);
@@ -71,13 +139,56 @@ class postgres_state_tables final : public state_tables {
     });
   }
 
+  ~postgres_state_tables() override {
+    stopping_ = true;
+    if (listener_.joinable())
+      listener_.join();
+  }
+
+  // A thread of its own LISTENs; returns once it listens (or failed to:
+  // then it keeps trying, and reads everything again when it gets there).
+  void watch(state_watcher& watcher) override {
+    std::promise<void> listening;
+    auto started = listening.get_future();
+    listener_ = std::thread([this, &watcher, listening = std::move(listening)]() mutable {
+      listen(watcher, listening);
+    });
+    started.wait();
+  }
+
  private:
+  void listen(state_watcher& watcher, std::promise<void>& listening) {
+    bool first = true;
+    while (!stopping_) {
+      try {
+        pqxx::connection connection(url_);
+        change_receiver receiver(connection, watcher);
+        if (first)
+          listening.set_value();
+        else
+          watcher.resync();  // what changed while nobody listened
+        first = false;
+        while (!stopping_)
+          connection.await_notification(0, 200'000);
+      } catch (const std::exception& e) {
+        spdlog::warn("store: not listening for other nodes' changes, retrying: {}", e.what());
+        if (first) {
+          listening.set_value();
+          first = false;
+        }
+        for (int i = 0; i < 10 && !stopping_; ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+  }
+
   void write_kick_now(std::uint32_t sdkappid, const std::string& user_id, std::int64_t t) {
     pqxx::work tx(db_.get());
     tx.exec_params(
         "INSERT INTO chatd_kicks VALUES ($1, $2, $3) "
         "ON CONFLICT (sdkappid, user_id) DO UPDATE SET kick_time = EXCLUDED.kick_time",
         std::int64_t{sdkappid}, user_id, t);
+    notify(tx, {{"k", "kick"}, {"a", sdkappid}, {"u", user_id}, {"t", t}});
     tx.commit();
   }
 
@@ -97,6 +208,7 @@ class postgres_state_tables final : public state_tables {
                    std::int64_t{c.sdkappid}, policy, c.max_web_instances,
                    c.max_devices_per_platform, c.package_expire_at_ms,
                    origins_to_json(c.allowed_origins));
+    notify(tx, {{"k", "config"}, {"a", c.sdkappid}});
     tx.commit();
   }
 
@@ -105,6 +217,7 @@ class postgres_state_tables final : public state_tables {
     for (const auto& [app, user] : accounts)
       tx.exec_params("INSERT INTO chatd_accounts VALUES ($1, $2) ON CONFLICT DO NOTHING",
                      std::int64_t{app}, user);
+    notify_accounts(tx, accounts);
     tx.commit();
   }
 
@@ -131,7 +244,10 @@ class postgres_state_tables final : public state_tables {
     return out;
   }
 
+  std::string url_;
   postgres_connection db_;
+  std::thread listener_;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace

@@ -55,6 +55,13 @@ class state_store {
   virtual void flush() = 0;
   // Writes that failed (a full disk, an I/O error) since the store opened.
   virtual std::uint64_t write_failures() const = 0;
+
+  // Changes made by other processes sharing the store (PostgreSQL; with
+  // SQLite there is one process): their kicks and accounts are applied to
+  // this store's reads as they arrive (well within a second); a changed
+  // login config is handed to `changed` (on the store's listening thread)
+  // for the caller to apply. Set once, before the changes matter.
+  virtual void on_login_config_changed(std::function<void()> changed) = 0;
 };
 
 // Opens (creating if needed) `state_dir/chatd.sqlite3` in WAL mode.

@@ -17,9 +17,26 @@ namespace chatd {
 
 using account_ref = std::pair<std::uint32_t, std::string>;  // (sdkappid, user_id)
 
+// What another process changed in the shared tables.
+class state_watcher {
+ public:
+  virtual ~state_watcher() = default;
+  virtual void kicked(std::uint32_t sdkappid, const std::string& user_id,
+                      std::int64_t kick_time_s) = 0;
+  virtual void accounts_added(const std::vector<account_ref>& accounts) = 0;
+  virtual void login_config_changed() = 0;
+  // Changes may have been missed (the listening connection was lost):
+  // everything is read again.
+  virtual void resync() = 0;
+};
+
 class state_tables {
  public:
   virtual ~state_tables() = default;
+
+  // Starts telling `watcher` (from a thread of the tables') what other
+  // processes change; a no-op for a store no other process shares.
+  virtual void watch(state_watcher& watcher) = 0;
 
   // Each write is committed (durable) before it returns, or throws.
   virtual void write_kick(std::uint32_t sdkappid, const std::string& user_id,

@@ -71,10 +71,9 @@ test('state and timelines live in PostgreSQL: a second chatd after a kill -9 has
 test('two chatd processes on one database: a message sent on one is synced on the other', async () => {
   const url = freshDatabase();
   const [one, two] = [await chatdOn(url), await chatdOn(url)];
-  // Each process caches the accounts it has seen (coherence between
-  // processes comes with the cluster): bob is imported on both.
-  for (const s of [one, two])
-    assert.equal((await s.rest('im_open_login_svc/account_import', { UserID: 'bob' })).body.ErrorCode, 0);
+  // bob imported on one: two knows him at once (its caches follow the database).
+  assert.equal((await one.rest('im_open_login_svc/account_import', { UserID: 'bob' })).body.ErrorCode, 0);
+  await sleep(300);
   const alice = await loggedIn(one, 'alice');
   const eve = await loggedIn(two, 'eve');
   for (let i = 1; i <= 5; ++i) {
@@ -88,6 +87,33 @@ test('two chatd processes on one database: a message sent on one is synced on th
   const seqs = bob.events.filter((e) => e.event === 'messageReceived').map((e) => e.data.seq);
   assert.deepEqual(seqs, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   for (const x of [alice, eve, bob]) x.close();
+});
+
+test('two chatd processes on one database: a login config change and a REST kick on one hold on the other', async () => {
+  const url = freshDatabase();
+  const [one, two] = [await chatdOn(url), await chatdOn(url)];
+  assert.equal((await one.rest('chatd_admin/set_login_config', { MaxWebInstances: 2 })).body.ErrorCode, 0);
+  const changedAt = Date.now();
+  let seen;
+  while (!seen && Date.now() - changedAt < 5000) {
+    const r = await two.rest('chatd_admin/get_login_config');
+    if (r.body.MaxWebInstances === 2) seen = Date.now();
+    else await sleep(20);
+  }
+  assert.ok(seen, 'the other process applied the change');
+  assert.ok(seen - changedAt < 1000, `applied within 1 s (${seen - changedAt} ms)`);
+  // Two Web instances of frank on two: the limit one set is the rule there.
+  const f1 = await loggedIn(two, 'frank');
+  const f2 = await loggedIn(two, 'frank');
+  await sleep(200);
+  assert.ok(!f1.eventNames().includes('kickedOut'), 'MaxWebInstances 2 applies on two');
+  // A REST kick on one revokes frank's old sigs on two.
+  const oldSig = sig('frank');
+  assert.equal((await one.rest('im_open_login_svc/kick', { UserID: 'frank' })).body.ErrorCode, 0);
+  await sleep(300);
+  const again = await Client.connect(two.url);
+  assert.equal((await again.login('frank', { userSig: oldSig })).code, 70052);
+  for (const x of [f1, f2, again]) x.close();
 });
 
 test('a config with backend = "postgres" and no URL, or an unreachable server, stops chatd with a clear error', async () => {

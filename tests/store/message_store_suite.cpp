@@ -87,7 +87,7 @@ TEST_CASE_TEMPLATE("concurrent sends get gap-free seqs in commit order, in few t
   CHECK(page.entries.size() == senders * each);
 }
 
-TEST_CASE_TEMPLATE("max_timeline_messages keeps the newest entries; seqs are never reused", B,
+TEST_CASE_TEMPLATE("max_timeline_messages keeps the newest entries, and seqs are never reused", B,
                    sqlite_backend, postgres_backend) {
   B backend;
   auto store = backend.open_messages();

@@ -61,7 +61,7 @@ TEST_CASE("an answer resumes the coroutine on its strand, not the answering thre
   CHECK(always_on_strand);
 }
 
-TEST_CASE("no answer in time is a timeout; a late answer goes nowhere") {
+TEST_CASE("no answer in time is a timeout, and a late answer goes nowhere") {
   asio::io_context io;
   std::vector<reply<int>> kept;
   outcome<int> result;

@@ -92,7 +92,7 @@ TEST_CASE("a kick counts once per kicked instance, by type, and online instances
   CHECK(kicks("multipleAccount") - account0 == 3);  // nothing counted twice
 }
 
-TEST_CASE("login results count by app and code; unknown apps share one label") {
+TEST_CASE("login results count by app and code, and unknown apps share one label") {
   metrics::register_apps({app});
   const auto ok0 = metrics::value_of("chatd_logins_total", {{"app", app_label}, {"code", "0"}});
   metrics::login_finished(app, errc::ok, 2ms);

@@ -29,7 +29,7 @@ TEST_CASE("an A2 verifies with its app's key only, and carries what it was issue
     CHECK_FALSE(a2::verify(junk, "key-1"));
 }
 
-TEST_CASE("SDK frames: requests need head.servcmd and head.seq; replies echo them") {
+TEST_CASE("SDK frames: requests need head.servcmd and head.seq, and replies echo them") {
   auto r =
       sdk::parse(R"({"head":{"servcmd":"heartbeat.alive","seq":44613232,"platform":7},"body":{}})");
   REQUIRE(r);

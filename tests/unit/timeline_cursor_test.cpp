@@ -5,7 +5,7 @@
 
 using chatd::timeline_cursor;
 
-TEST_CASE("live entries go out once, in order; older or repeated ones are dropped") {
+TEST_CASE("live entries go out once, in order, and older or repeated ones are dropped") {
   timeline_cursor c;
   CHECK(c.admit_live(5));
   c.delivered(5);
