@@ -1,13 +1,16 @@
 // The timelines' tables in PostgreSQL (libpqxx), shared by every node of a
-// cluster. Unlike the SQLite tables, seqs are not kept in memory: each
-// comes from an upsert on the user's head row, which holds that row's lock
-// until the batch commits, so nodes appending to one timeline at once get
-// consecutive seqs in commit order, never the same one. Texts and
-// clientMsgIDs are bytea (PostgreSQL text cannot hold a NUL; a message may).
-// batched_message_store.cpp does the rest.
+// cluster. A batch first takes an advisory lock on each timeline it appends
+// to (in one order everywhere, so no two batches wait in a cycle), reads
+// each timeline's head row once, hands out seqs from there, and writes its
+// rows with COPY and the new heads with one UPDATE just before the commit:
+// a few round trips per batch rather than several per message. Between
+// batches nothing is cached: another node's appends are seen by the next
+// batch. Texts and clientMsgIDs are bytea (PostgreSQL text cannot hold a
+// NUL; a message may). batched_message_store.cpp does the rest.
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "store/postgres_connection.hpp"
 #include "store/timeline_tables.hpp"
@@ -49,18 +52,18 @@ constexpr const char* columns =
     "client_seq, client_time";
 
 void prepare_statements(pqxx::connection& c) {
-  c.prepare("next_seq",
-            "INSERT INTO chatd_timeline_heads AS h VALUES ($1, $2, 1) "
-            "ON CONFLICT (sdkappid, user_id) DO UPDATE SET head = h.head + 1 RETURNING head");
-  c.prepare("insert_entry",
-            "INSERT INTO chatd_timeline VALUES "
-            "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)");
+  c.prepare("head_for_batch",
+            "INSERT INTO chatd_timeline_heads AS h VALUES ($1, $2, 0) "
+            "ON CONFLICT (sdkappid, user_id) DO UPDATE SET head = h.head RETURNING head");
+  c.prepare("set_heads",
+            "UPDATE chatd_timeline_heads AS h SET head = v.head "
+            "FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS v(sdkappid, user_id, head) "
+            "WHERE h.sdkappid = v.sdkappid AND h.user_id = v.user_id");
   c.prepare("drop_through",
             "DELETE FROM chatd_timeline WHERE sdkappid = $1 AND owner = $2 AND seq <= $3");
   c.prepare("find_sent",
             "SELECT recipient, recipient_seq, sender_seq FROM chatd_sent_ids "
             "WHERE sdkappid = $1 AND sender = $2 AND client_msg_id = $3");
-  c.prepare("insert_sent", "INSERT INTO chatd_sent_ids VALUES ($1, $2, $3, $4, $5, $6, $7)");
   c.prepare("entry_at", std::string("SELECT ") + columns +
                             " FROM chatd_timeline WHERE sdkappid = $1 AND owner = $2 AND seq = $3");
   c.prepare("head", "SELECT head FROM chatd_timeline_heads WHERE sdkappid = $1 AND user_id = $2");
@@ -91,6 +94,43 @@ std::int64_t as_int(std::uint64_t v) {
 
 pqxx::binarystring bytes(const std::string& s) {
   return pqxx::binarystring(s.data(), s.size());
+}
+
+// bytea in COPY's text format: "\x" and hex digits.
+std::string hex_bytea(const std::string& s) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out = "\\x";
+  out.reserve(2 + 2 * s.size());
+  for (const unsigned char c : s) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+// A PostgreSQL array literal of texts ("{\"a\",\"b\"}").
+std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1)
+      out += ',';
+    out += '"';
+    for (const char c : item) {
+      if (c == '"' || c == '\\')
+        out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+template <class T>
+std::string number_array(const std::vector<T>& items) {
+  std::string out = "{";
+  for (const auto& item : items)
+    out += (out.size() > 1 ? "," : "") + std::to_string(item);
+  return out + "}";
 }
 
 std::string bytes_of(const pqxx::field& f) {
@@ -152,10 +192,14 @@ class postgres_timeline_tables final : public timeline_tables {
 
   void begin() override {
     db_.guarded([&] { batch_ = std::make_unique<pqxx::work>(db_.get()); });
+    heads_.clear();
+    pending_.clear();
   }
 
   void commit() override {
     db_.guarded([&] {
+      write_pending(*batch_);
+      write_heads(*batch_);
       batch_->commit();
       batch_.reset();
     });
@@ -163,6 +207,8 @@ class postgres_timeline_tables final : public timeline_tables {
 
   void rollback() noexcept override {
     batch_.reset();  // aborts, if it was still open
+    heads_.clear();
+    pending_.clear();
     db_.drop_if_broken();
   }
 
@@ -181,26 +227,29 @@ class postgres_timeline_tables final : public timeline_tables {
     in_batch([&](pqxx::work& tx) { tx.exec_params("SELECT chatd_lock_timelines($1)", array); });
   }
 
+  // The head row is read once per batch (its timeline is locked: nobody
+  // else moves it until the commit); the seqs count on from there.
   std::uint64_t next_seq(const user_ref& user) override {
-    return in_batch([&](pqxx::work& tx) {
-      return tx.exec_prepared1("next_seq", std::int64_t{user.sdkappid}, user.user_id)[0]
-          .as<std::uint64_t>();
-    });
+    auto it = heads_.find(user);
+    if (it == heads_.end()) {
+      const auto head = in_batch([&](pqxx::work& tx) {
+        return tx.exec_prepared1("head_for_batch", std::int64_t{user.sdkappid}, user.user_id)[0]
+            .as<std::uint64_t>();
+      });
+      it = heads_.emplace(user, head).first;
+    }
+    return ++it->second;
   }
 
-  void insert_entry(const chat_message& m, const timeline_entry& entry,
+  // Kept until the commit (or a drop_through) writes them with COPY.
+  void insert_entry(const chat_message&, const timeline_entry& entry,
                     std::int64_t expire_at_ms) override {
-    in_batch([&](pqxx::work& tx) {
-      tx.exec_prepared0("insert_entry", std::int64_t{m.sdkappid}, entry.owner(), as_int(entry.seq),
-                        entry.flow == message_flow::in ? 0 : 1, entry.peer(), m.from, m.to,
-                        bytes(m.text), bytes(m.client_msg_id), m.message_id, m.time_ms,
-                        std::int64_t{m.random}, as_int(m.client_seq), m.client_time_s,
-                        expire_at_ms);
-    });
+    pending_.entries.push_back({entry, expire_at_ms});
   }
 
   std::uint64_t drop_through(const user_ref& user, std::uint64_t seq) override {
     return in_batch([&](pqxx::work& tx) {
+      write_pending(tx);  // what it drops may still be pending
       return static_cast<std::uint64_t>(
           tx.exec_prepared("drop_through", std::int64_t{user.sdkappid}, user.user_id, as_int(seq))
               .affected_rows());
@@ -209,6 +258,10 @@ class postgres_timeline_tables final : public timeline_tables {
 
   std::optional<sent_record> find_sent(std::uint32_t sdkappid, const std::string& sender,
                                        const std::string& client_msg_id) override {
+    for (const auto& pending : pending_.sent)  // a retry within this batch
+      if (pending.message->sdkappid == sdkappid && pending.message->from == sender &&
+          pending.message->client_msg_id == client_msg_id)
+        return pending.record;
     return in_batch([&](pqxx::work& tx) -> std::optional<sent_record> {
       const auto rows =
           tx.exec_prepared("find_sent", std::int64_t{sdkappid}, sender, bytes(client_msg_id));
@@ -221,15 +274,15 @@ class postgres_timeline_tables final : public timeline_tables {
 
   void insert_sent(const chat_message& m, const sent_record& sent,
                    std::int64_t expire_at_ms) override {
-    in_batch([&](pqxx::work& tx) {
-      tx.exec_prepared0("insert_sent", std::int64_t{m.sdkappid}, m.from, bytes(m.client_msg_id),
-                        sent.recipient, as_int(sent.recipient_seq), as_int(sent.sender_seq),
-                        expire_at_ms);
-    });
+    pending_.sent.push_back({pending_message(m), sent, expire_at_ms});
   }
 
   std::optional<timeline_entry> entry_at(std::uint32_t sdkappid, const std::string& owner,
                                          std::uint64_t seq) override {
+    for (const auto& pending : pending_.entries)
+      if (pending.entry.seq == seq && pending.entry.message->sdkappid == sdkappid &&
+          pending.entry.owner() == owner)
+        return pending.entry;
     return in_batch([&](pqxx::work& tx) -> std::optional<timeline_entry> {
       const auto rows = tx.exec_prepared("entry_at", std::int64_t{sdkappid}, owner, as_int(seq));
       if (rows.empty())
@@ -300,6 +353,73 @@ class postgres_timeline_tables final : public timeline_tables {
   }
 
  private:
+  struct pending_entry {
+    timeline_entry entry;
+    std::int64_t expire_at_ms = 0;
+  };
+  struct pending_sent {
+    std::shared_ptr<const chat_message> message;
+    sent_record record;
+    std::int64_t expire_at_ms = 0;
+  };
+  struct pending_rows {
+    std::vector<pending_entry> entries;
+    std::vector<pending_sent> sent;
+    void clear() {
+      entries.clear();
+      sent.clear();
+    }
+  };
+
+  // The message an entry of this batch holds (insert_sent comes after
+  // insert_entry for the same message).
+  std::shared_ptr<const chat_message> pending_message(const chat_message& m) const {
+    for (auto it = pending_.entries.rbegin(); it != pending_.entries.rend(); ++it)
+      if (it->entry.message.get() == &m)
+        return it->entry.message;
+    return std::make_shared<const chat_message>(m);
+  }
+
+  void write_pending(pqxx::work& tx) {
+    if (!pending_.entries.empty()) {
+      pqxx::stream_to copy(tx, "chatd_timeline");
+      for (const auto& [entry, expire_at_ms] : pending_.entries) {
+        const auto& m = *entry.message;
+        copy << std::make_tuple(std::int64_t{m.sdkappid}, entry.owner(), as_int(entry.seq),
+                                entry.flow == message_flow::in ? 0 : 1, entry.peer(), m.from, m.to,
+                                hex_bytea(m.text), hex_bytea(m.client_msg_id), m.message_id,
+                                m.time_ms, std::int64_t{m.random}, as_int(m.client_seq),
+                                m.client_time_s, expire_at_ms);
+      }
+      copy.complete();
+    }
+    if (!pending_.sent.empty()) {
+      pqxx::stream_to copy(tx, "chatd_sent_ids");
+      for (const auto& [message, record, expire_at_ms] : pending_.sent)
+        copy << std::make_tuple(std::int64_t{message->sdkappid}, message->from,
+                                hex_bytea(message->client_msg_id), record.recipient,
+                                as_int(record.recipient_seq), as_int(record.sender_seq),
+                                expire_at_ms);
+      copy.complete();
+    }
+    pending_.clear();
+  }
+
+  void write_heads(pqxx::work& tx) {
+    if (heads_.empty())
+      return;
+    std::vector<std::int64_t> apps;
+    std::vector<std::string> users;
+    std::vector<std::int64_t> heads;
+    for (const auto& [user, head] : heads_) {
+      apps.push_back(user.sdkappid);
+      users.push_back(user.user_id);
+      heads.push_back(as_int(head));
+    }
+    tx.exec_prepared0("set_heads", number_array(apps), text_array(users), number_array(heads));
+    heads_.clear();
+  }
+
   // The schema first (under an advisory lock: several nodes may start at
   // once), then the statements.
   static void prepare_statements_after_schema(pqxx::connection& c) {
@@ -314,6 +434,10 @@ class postgres_timeline_tables final : public timeline_tables {
 
   postgres_connection db_;
   std::unique_ptr<pqxx::work> batch_;
+  // The open batch's: each timeline's last seq handed out, and the rows
+  // not written yet.
+  std::unordered_map<user_ref, std::uint64_t, user_ref_hash> heads_;
+  pending_rows pending_;
 };
 
 }  // namespace

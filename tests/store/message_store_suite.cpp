@@ -255,3 +255,36 @@ TEST_CASE("PostgreSQL: two nodes appending to the same timelines get distinct, g
       REQUIRE(page.entries[i].seq == i + 1);
   }
 }
+
+TEST_CASE_TEMPLATE("any bytes in a text or a clientMsgID come back as sent, also in one batch", B,
+                   sqlite_backend, postgres_backend) {
+  B backend;
+  auto store = backend.open_messages();
+  const std::string text("nul \0 byte, quote \" backslash \\ tab \t 名前", 43);
+  const std::string id("id \0 \\x00 \"", 11);
+  std::vector<std::promise<std::optional<appended_message>>> answers(3);
+  for (int i = 0; i < 3; ++i) {  // the same clientMsgID three times, queued together
+    append_request request;
+    request.message = text_message("alice", "bob", text);
+    request.message.client_msg_id = id;
+    request.done = [&answers, i](std::optional<appended_message> r) {
+      answers[i].set_value(std::move(r));
+    };
+    store->append(std::move(request));
+  }
+  std::vector<std::optional<appended_message>> results;
+  for (auto& a : answers)
+    results.push_back(a.get_future().get());
+  REQUIRE(results[0]);
+  CHECK_FALSE(results[0]->duplicate);
+  for (int i = 1; i < 3; ++i) {
+    REQUIRE(results[i]);
+    CHECK(results[i]->duplicate);
+    CHECK(results[i]->recipient.seq == results[0]->recipient.seq);
+  }
+  const auto page = read_now(*store, "bob", 0);
+  REQUIRE(page.entries.size() == 1);
+  CHECK(page.entries[0].message->text == text);
+  CHECK(page.entries[0].message->client_msg_id == id);
+  CHECK(page.head == 1);
+}
