@@ -16,6 +16,7 @@ memory = (here / "MEMORY.md").read_text() if (here / "MEMORY.md").exists() else 
 messages = json.loads((r / "messages.json").read_text()) if (r / "messages.json").exists() else None
 soak = json.loads((r / "soak.json").read_text()) if (r / "soak.json").exists() else None
 tls = json.loads((r / "tls_cost.json").read_text()) if (r / "tls_cost.json").exists() else None
+stores = json.loads((r / "store_backends.json").read_text()) if (r / "store_backends.json").exists() else None
 
 
 def soak_section(sj):
@@ -69,6 +70,34 @@ the kernel 32%, libc 15% (mostly malloc and free of OpenSSL's objects),
 chatd's own code 9%, libssl 5%. The handshake's public-key work and
 OpenSSL's allocations are the cost; a client that resumes sessions (TLS
 1.3 tickets, which chatd issues) skips most of it.
+"""
+
+
+def store_backends_section(bj):
+    """The section of bench/store_backends.py's results."""
+    if bj is None:
+        return ""
+    sq, pg, ra = bj["summary"]["sqlite"], bj["summary"]["postgres"], bj["ratios"]
+    return f"""## Store backends: SQLite and PostgreSQL
+
+`bench/store_backends.py` ({bj['when']}, {bj['rounds']} round(s) of {bj['seconds']} s, medians):
+the message load of "Messages" ({bj['users']} users) on chatd with its
+timelines in SQLite and on chatd with them in PostgreSQL 15 (a local server
+on the same 2 cores, fsync and synchronous_commit on), in one run. Database
+CPU is PostgreSQL's own processes (SQLite runs inside chatd).
+
+| | SQLite | PostgreSQL | PostgreSQL / SQLite |
+|---|---|---|---|
+| acknowledged durable messages/s, saturated | {sq['saturated_acked_per_s']:.0f} | {pg['saturated_acked_per_s']:.0f} | {ra['postgres_throughput_vs_sqlite']:.2f}x |
+| chatd + database CPU per message, saturated | {sq['saturated_chatd_cpu_us_per_message'] + sq['saturated_database_cpu_us_per_message']:.0f} µs | {pg['saturated_chatd_cpu_us_per_message'] + pg['saturated_database_cpu_us_per_message']:.0f} µs | {ra['postgres_total_cpu_per_message_vs_sqlite']:.2f}x |
+| send-to-receive p50 / p99 at {bj['fixed_rate']}/s | {sq['fixed_p50_ms']:.2f} / {sq['fixed_p99_ms']:.2f} ms | {pg['fixed_p50_ms']:.2f} / {pg['fixed_p99_ms']:.2f} ms | {ra['postgres_fixed_p99_vs_sqlite']:.2f}x (p99) |
+| every acknowledged message received once, in order | {verdict(sq['audit_clean'])} | {verdict(pg['audit_clean'])} | |
+
+A PostgreSQL batch costs a few round trips (its timelines' advisory locks,
+one head read per timeline, COPY of its rows, one UPDATE of the heads, the
+commit) whatever its size: under load batches grow and the throughput stays
+near SQLite's; at a low rate each message pays them and the commit's fsync
+alone, which is the latency gap.
 """
 
 
@@ -224,5 +253,6 @@ latency is queueing: with 100 in flight p50 was 16 ms at the same rate).
 {messages_section(messages)}
 {soak_section(soak)}
 {tls_section(tls)}
+{store_backends_section(stores)}
 {analysis}"""
 (here / "RESULTS.md").write_text(text)
