@@ -45,7 +45,7 @@ class cached_state_store final : public state_store, private state_watcher {
     } catch (const std::exception& e) {
       spdlog::error("store: new accounts lost at close: {}", e.what());
     }
-    tables_.reset();  // stops its listening thread before the caches go
+    tables_->unwatch();  // no watcher call runs past this point
   }
 
   void record_kick(std::uint32_t sdkappid, const std::string& user_id, std::int64_t t) override {

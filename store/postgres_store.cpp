@@ -139,7 +139,9 @@ class postgres_state_tables final : public state_tables {
     });
   }
 
-  ~postgres_state_tables() override {
+  ~postgres_state_tables() override { unwatch(); }
+
+  void unwatch() override {
     stopping_ = true;
     if (listener_.joinable())
       listener_.join();

@@ -54,6 +54,7 @@ class sqlite_state_tables final : public state_tables {
 
   // One process owns the file: nobody else changes it.
   void watch(state_watcher&) override {}
+  void unwatch() override {}
 
   void write_kick(std::uint32_t sdkappid, const std::string& user_id, std::int64_t t) override {
     statement(db_, "INSERT INTO kicks VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET kick_time = ?3")

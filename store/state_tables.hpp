@@ -37,6 +37,8 @@ class state_tables {
   // Starts telling `watcher` (from a thread of the tables') what other
   // processes change; a no-op for a store no other process shares.
   virtual void watch(state_watcher& watcher) = 0;
+  // Stops telling the watcher; when it returns, no call to it is running.
+  virtual void unwatch() = 0;
 
   // Each write is committed (durable) before it returns, or throws.
   virtual void write_kick(std::uint32_t sdkappid, const std::string& user_id,
