@@ -66,10 +66,13 @@ TEST_CASE("a full disk: failed writes are counted and refused, batches kept, not
       full_disk full(dir);
       for (int i = 0; i < 200; ++i)
         store->note_account(1, "pending-" + std::to_string(i) + std::string(200, 'x'));
+      // The store's own 200 ms flush may meet the full disk too: counts
+      // are at least, not exactly.
       CHECK_THROWS(store->flush());
-      CHECK(store->write_failures() == 1);
+      const auto after_flush = store->write_failures();
+      CHECK(after_flush >= 1);
       CHECK_THROWS(store->record_kick(1, "kicked", 1700000000));  // never acknowledged
-      CHECK(store->write_failures() == 2);
+      CHECK(store->write_failures() >= after_flush + 1);
     }
     // Space again: the kept batch is written, and the connection is not left
     // inside a failed transaction (a durable write works at once).

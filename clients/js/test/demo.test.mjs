@@ -47,6 +47,12 @@ async function click(page, selector) {
   await page.click(selector);
 }
 
+// Polled on a timer: the default (requestAnimationFrame) never fires in a
+// background tab, and two of the three pages are in the background.
+function waitFor(page, predicate, ...args) {
+  return page.waitForFunction(predicate, { polling: 50, timeout: 20000 }, ...args);
+}
+
 const text = (page, selector) => page.$eval(selector, (e) => e.textContent);
 
 async function login(page, userID, { userSig, secretKey }) {
@@ -56,12 +62,12 @@ async function login(page, userID, { userSig, secretKey }) {
     await click(page, '#debug summary');  // the debug-only part is folded away
     await page.type('#secret-key', secretKey);
     await click(page, '#make-sig-button');
-    await page.waitForFunction(() => document.getElementById('user-sig').value.length > 50);
+    await waitFor(page, () => document.getElementById('user-sig').value.length > 50);
   } else {
     await page.type('#user-sig', userSig);
   }
   await click(page, '#login-button');
-  await page.waitForFunction((u) => document.getElementById('state').textContent === `ready as ${u}`, {}, userID);
+  await waitFor(page, (u) => document.getElementById('state').textContent === `ready as ${u}`, userID);
 }
 
 test('the demo page is off unless configured', async () => {
@@ -86,30 +92,30 @@ test('the demo page in chromium: login, the kick banner, a message between pages
       args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
     const first = await openDemo(base);
     await login(first, 'alice', { secretKey: KEY });  // the debug-only UserSig made in the page
-    await first.waitForFunction(() => document.getElementById('server-time').textContent !== '–');
+    await waitFor(first, () => document.getElementById('server-time').textContent !== '–');
     const time = Date.parse(await text(first, '#server-time'));
     assert.ok(Math.abs(time - Date.now()) < 5000, 'server time shown');
 
     const second = await openDemo(base);
     await login(second, 'alice', { userSig: sig('alice') });
-    await first.waitForSelector('#kicked:not([hidden])');
+    await waitFor(first, () => !document.getElementById('kicked').hidden);
     assert.equal(await text(first, '#kicked-type'), 'multipleAccount');
     assert.match(await text(first, '#kicked-by'), /by a Web login/);
-    await first.waitForFunction(() => document.getElementById('state').textContent === 'not ready');
+    await waitFor(first, () => document.getElementById('state').textContent === 'not ready');
 
     const bob = await openDemo(base);
     await login(bob, 'bob', { userSig: sig('bob') });
     await second.type('#to', 'bob');
     await second.type('#text', 'hello from a browser');
     await click(second, '#send-button');
-    await bob.waitForFunction(() => [...document.querySelectorAll('#message-list li')]
+    await waitFor(bob, () => [...document.querySelectorAll('#message-list li')]
       .some((li) => li.textContent === 'from alice: hello from a browser'));
-    await second.waitForFunction(() => document.querySelector('#message-list li')?.textContent === 'to bob: hello from a browser');
+    await waitFor(second, () => document.querySelector('#message-list li')?.textContent === 'to bob: hello from a browser');
 
     await click(bob, '#logout-button');
-    await bob.waitForFunction(() => document.getElementById('event-log').textContent.includes('SDK_NOT_READY reason 3005'));
+    await waitFor(bob, () => document.getElementById('event-log').textContent.includes('SDK_NOT_READY reason 3005'));
     await click(second, '#destroy-button');
-    await second.waitForFunction(() => document.getElementById('event-log').textContent.includes('destroyed'));
+    await waitFor(second, () => document.getElementById('event-log').textContent.includes('destroyed'));
     const online = await s.rest('openim/query_online_status', { To_Account: ['alice', 'bob'] });
     assert.deepEqual(online.body.QueryResult.map((q) => q.Status), ['Offline', 'Offline']);
     for (const page of [first, second, bob]) assert.deepEqual(page.errors, []);
