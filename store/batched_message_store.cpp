@@ -15,13 +15,12 @@
 #include "store/timeline_tables.hpp"
 
 namespace chatd {
+namespace {
 
 std::int64_t wall_clock_now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
-
-namespace {
 
 constexpr std::size_t max_batch = 4096;
 constexpr auto sweep_interval = std::chrono::seconds(60);

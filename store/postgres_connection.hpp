@@ -58,6 +58,15 @@ class postgres_connection {
   std::unique_ptr<pqxx::connection> db_;
 };
 
+// Creates chatd's tables (idempotent DDL) under an advisory lock: several
+// nodes may start at once, and CREATE ... IF NOT EXISTS races otherwise.
+inline void create_schema(pqxx::connection& c, std::int64_t lock_key, const char* schema) {
+  pqxx::work tx(c);
+  tx.exec_params("SELECT pg_advisory_xact_lock($1)", lock_key);
+  tx.exec(schema);
+  tx.commit();
+}
+
 // Opens and wraps errors in std::runtime_error naming the (redacted) URL.
 template <class F>
 auto open_postgres(const std::string& url, const char* what, F&& open) {

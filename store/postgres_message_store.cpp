@@ -88,10 +88,6 @@ std::int64_t lock_key(const user_ref& user) {
   return static_cast<std::int64_t>(h);
 }
 
-std::int64_t as_int(std::uint64_t v) {
-  return static_cast<std::int64_t>(std::min<std::uint64_t>(v, INT64_MAX));
-}
-
 pqxx::binarystring bytes(const std::string& s) {
   return pqxx::binarystring(s.data(), s.size());
 }
@@ -178,14 +174,12 @@ class postgres_timeline_tables final : public timeline_tables {
   }
 
  public:
-  explicit postgres_timeline_tables(std::string url)
-      : db_(std::move(url), prepare_statements_after_schema) {
-    db_.get();
+  explicit postgres_timeline_tables(std::string url) : db_(std::move(url), prepare_statements) {
+    create_schema(db_.get(), schema_lock_key, schema);
   }
 
   std::uint64_t count_entries() override {
-    return db_.guarded([&] {
-      pqxx::nontransaction tx(db_.get());
+    return read([&](pqxx::nontransaction& tx) {
       return tx.exec1("SELECT COUNT(*) FROM chatd_timeline")[0].as<std::uint64_t>();
     });
   }
@@ -220,11 +214,9 @@ class postgres_timeline_tables final : public timeline_tables {
       keys.push_back(lock_key(user));
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    std::string array = "{";
-    for (const auto key : keys)
-      array += (array.size() > 1 ? "," : "") + std::to_string(key);
-    array += "}";
-    in_batch([&](pqxx::work& tx) { tx.exec_params("SELECT chatd_lock_timelines($1)", array); });
+    in_batch([&](pqxx::work& tx) {
+      tx.exec_params("SELECT chatd_lock_timelines($1)", number_array(keys));
+    });
   }
 
   // The head row is read once per batch (its timeline is locked: nobody
@@ -258,10 +250,10 @@ class postgres_timeline_tables final : public timeline_tables {
 
   std::optional<sent_record> find_sent(std::uint32_t sdkappid, const std::string& sender,
                                        const std::string& client_msg_id) override {
-    for (const auto& pending : pending_.sent)  // a retry within this batch
-      if (pending.message->sdkappid == sdkappid && pending.message->from == sender &&
-          pending.message->client_msg_id == client_msg_id)
-        return pending.record;
+    // A retry within this batch.
+    if (auto it = pending_.sent.find(sent_key(sdkappid, sender, client_msg_id));
+        it != pending_.sent.end())
+      return it->second.record;
     return in_batch([&](pqxx::work& tx) -> std::optional<sent_record> {
       const auto rows =
           tx.exec_prepared("find_sent", std::int64_t{sdkappid}, sender, bytes(client_msg_id));
@@ -274,7 +266,9 @@ class postgres_timeline_tables final : public timeline_tables {
 
   void insert_sent(const chat_message& m, const sent_record& sent,
                    std::int64_t expire_at_ms) override {
-    pending_.sent.push_back({pending_message(m), sent, expire_at_ms});
+    pending_.sent.insert_or_assign(
+        sent_key(m.sdkappid, m.from, m.client_msg_id),
+        pending_sent{m.sdkappid, m.from, m.client_msg_id, sent, expire_at_ms});
   }
 
   std::optional<timeline_entry> entry_at(std::uint32_t sdkappid, const std::string& owner,
@@ -358,27 +352,25 @@ class postgres_timeline_tables final : public timeline_tables {
     std::int64_t expire_at_ms = 0;
   };
   struct pending_sent {
-    std::shared_ptr<const chat_message> message;
+    std::uint32_t sdkappid = 0;
+    std::string sender;
+    std::string client_msg_id;
     sent_record record;
     std::int64_t expire_at_ms = 0;
   };
+  // userIDs are printable ASCII: the NULs separate the parts unambiguously.
+  static std::string sent_key(std::uint32_t sdkappid, const std::string& sender,
+                              const std::string& client_msg_id) {
+    return std::to_string(sdkappid) + '\0' + sender + '\0' + client_msg_id;
+  }
   struct pending_rows {
     std::vector<pending_entry> entries;
-    std::vector<pending_sent> sent;
+    std::unordered_map<std::string, pending_sent> sent;  // by sent_key
     void clear() {
       entries.clear();
       sent.clear();
     }
   };
-
-  // The message an entry of this batch holds (insert_sent comes after
-  // insert_entry for the same message).
-  std::shared_ptr<const chat_message> pending_message(const chat_message& m) const {
-    for (auto it = pending_.entries.rbegin(); it != pending_.entries.rend(); ++it)
-      if (it->entry.message.get() == &m)
-        return it->entry.message;
-    return std::make_shared<const chat_message>(m);
-  }
 
   void write_pending(pqxx::work& tx) {
     if (!pending_.entries.empty()) {
@@ -395,11 +387,11 @@ class postgres_timeline_tables final : public timeline_tables {
     }
     if (!pending_.sent.empty()) {
       pqxx::stream_to copy(tx, "chatd_sent_ids");
-      for (const auto& [message, record, expire_at_ms] : pending_.sent)
-        copy << std::make_tuple(std::int64_t{message->sdkappid}, message->from,
-                                hex_bytea(message->client_msg_id), record.recipient,
-                                as_int(record.recipient_seq), as_int(record.sender_seq),
-                                expire_at_ms);
+      for (const auto& [key, sent] : pending_.sent)
+        copy << std::make_tuple(std::int64_t{sent.sdkappid}, sent.sender,
+                                hex_bytea(sent.client_msg_id), sent.record.recipient,
+                                as_int(sent.record.recipient_seq), as_int(sent.record.sender_seq),
+                                sent.expire_at_ms);
       copy.complete();
     }
     pending_.clear();
@@ -418,18 +410,6 @@ class postgres_timeline_tables final : public timeline_tables {
     }
     tx.exec_prepared0("set_heads", number_array(apps), text_array(users), number_array(heads));
     heads_.clear();
-  }
-
-  // The schema first (under an advisory lock: several nodes may start at
-  // once), then the statements.
-  static void prepare_statements_after_schema(pqxx::connection& c) {
-    {
-      pqxx::work tx(c);
-      tx.exec_params("SELECT pg_advisory_xact_lock($1)", schema_lock_key);
-      tx.exec(schema);
-      tx.commit();
-    }
-    prepare_statements(c);
   }
 
   postgres_connection db_;

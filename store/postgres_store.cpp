@@ -9,6 +9,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <future>
+#include <random>
 #include <thread>
 
 #include "store/postgres_connection.hpp"
@@ -36,32 +37,45 @@ constexpr std::size_t max_payload = 7000;  // PostgreSQL's limit is 8000 bytes
 
 namespace json = boost::json;
 
-void notify(pqxx::work& tx, const json::object& change) {
+// Each change names the process that made it ("o"): its own listener
+// skips it (it applied the change already).
+void notify(pqxx::work& tx, const std::string& origin, json::object change) {
+  change["o"] = origin;
   tx.exec_params("SELECT pg_notify($1, $2)", change_channel, json::serialize(change));
 }
 
+// A random name for this process's changes.
+std::string new_origin() {
+  std::random_device entropy;
+  return std::to_string(entropy()) + '-' + std::to_string(entropy());
+}
+
 // One notification per at most max_payload bytes of accounts.
-void notify_accounts(pqxx::work& tx, const std::vector<account_ref>& accounts) {
+void notify_accounts(pqxx::work& tx, const std::string& origin,
+                     const std::vector<account_ref>& accounts) {
   json::array list;
   std::size_t bytes = 0;
   for (const auto& [app, user] : accounts) {
     list.push_back(json::array{app, user});
     bytes += user.size() + 16;
     if (bytes > max_payload) {
-      notify(tx, {{"k", "accounts"}, {"l", std::move(list)}});
+      notify(tx, origin, {{"k", "accounts"}, {"l", std::move(list)}});
       list = {};
       bytes = 0;
     }
   }
   if (!list.empty())
-    notify(tx, {{"k", "accounts"}, {"l", std::move(list)}});
+    notify(tx, origin, {{"k", "accounts"}, {"l", std::move(list)}});
 }
 
 // Hands one notification to the watcher; a malformed one is logged.
-void dispatch(const std::string& payload, state_watcher& watcher) {
+void dispatch(const std::string& payload, const std::string& origin, state_watcher& watcher) {
   spdlog::debug("store: change from another node: {}", payload);
   try {
     const auto change = json::parse(payload).as_object();
+    if (const auto* from = change.if_contains("o");
+        from && from->is_string() && from->get_string() == origin)
+      return;
     const auto& kind = change.at("k").as_string();
     if (kind == "kick") {
       watcher.kicked(static_cast<std::uint32_t>(change.at("a").to_number<std::int64_t>()),
@@ -83,11 +97,14 @@ void dispatch(const std::string& payload, state_watcher& watcher) {
 
 class change_receiver final : public pqxx::notification_receiver {
  public:
-  change_receiver(pqxx::connection& c, state_watcher& watcher)
-      : pqxx::notification_receiver(c, change_channel), watcher_(watcher) {}
-  void operator()(const std::string& payload, int) override { dispatch(payload, watcher_); }
+  change_receiver(pqxx::connection& c, const std::string& origin, state_watcher& watcher)
+      : pqxx::notification_receiver(c, change_channel), origin_(origin), watcher_(watcher) {}
+  void operator()(const std::string& payload, int) override {
+    dispatch(payload, origin_, watcher_);
+  }
 
  private:
+  const std::string& origin_;
   state_watcher& watcher_;
 };
 
@@ -97,11 +114,8 @@ constexpr std::int64_t schema_lock_key = 0x63686174640001;  // "chatd" 1
 
 class postgres_state_tables final : public state_tables {
  public:
-  explicit postgres_state_tables(std::string url) : url_(url), db_(std::move(url)) {
-    pqxx::work tx(db_.get());
-    tx.exec_params("SELECT pg_advisory_xact_lock($1)", schema_lock_key);
-    tx.exec(schema);
-    tx.commit();
+  explicit postgres_state_tables(std::string url) : db_(std::move(url)) {
+    create_schema(db_.get(), schema_lock_key, schema);
   }
 
   void write_kick(std::uint32_t sdkappid, const std::string& user_id, std::int64_t t) override {
@@ -163,8 +177,8 @@ class postgres_state_tables final : public state_tables {
     bool first = true;
     while (!stopping_) {
       try {
-        pqxx::connection connection(url_);
-        change_receiver receiver(connection, watcher);
+        pqxx::connection connection(db_.url());
+        change_receiver receiver(connection, origin_, watcher);
         if (first)
           listening.set_value();
         else
@@ -190,7 +204,7 @@ class postgres_state_tables final : public state_tables {
         "INSERT INTO chatd_kicks VALUES ($1, $2, $3) "
         "ON CONFLICT (sdkappid, user_id) DO UPDATE SET kick_time = EXCLUDED.kick_time",
         std::int64_t{sdkappid}, user_id, t);
-    notify(tx, {{"k", "kick"}, {"a", sdkappid}, {"u", user_id}, {"t", t}});
+    notify(tx, origin_, {{"k", "kick"}, {"a", sdkappid}, {"u", user_id}, {"t", t}});
     tx.commit();
   }
 
@@ -210,7 +224,7 @@ class postgres_state_tables final : public state_tables {
                    std::int64_t{c.sdkappid}, policy, c.max_web_instances,
                    c.max_devices_per_platform, c.package_expire_at_ms,
                    origins_to_json(c.allowed_origins));
-    notify(tx, {{"k", "config"}, {"a", c.sdkappid}});
+    notify(tx, origin_, {{"k", "config"}, {"a", c.sdkappid}});
     tx.commit();
   }
 
@@ -219,7 +233,7 @@ class postgres_state_tables final : public state_tables {
     for (const auto& [app, user] : accounts)
       tx.exec_params("INSERT INTO chatd_accounts VALUES ($1, $2) ON CONFLICT DO NOTHING",
                      std::int64_t{app}, user);
-    notify_accounts(tx, accounts);
+    notify_accounts(tx, origin_, accounts);
     tx.commit();
   }
 
@@ -246,8 +260,8 @@ class postgres_state_tables final : public state_tables {
     return out;
   }
 
-  std::string url_;
   postgres_connection db_;
+  const std::string origin_ = new_origin();
   std::thread listener_;
   std::atomic<bool> stopping_{false};
 };

@@ -86,10 +86,6 @@ timeline_entry read_entry(const statement& row, std::uint32_t sdkappid) {
   return timeline_entry{static_cast<std::uint64_t>(row.integer(0)), flow, std::move(message)};
 }
 
-std::int64_t as_int(std::uint64_t v) {
-  return static_cast<std::int64_t>(std::min<std::uint64_t>(v, INT64_MAX));
-}
-
 class sqlite_timeline_tables final : public timeline_tables {
  public:
   explicit sqlite_timeline_tables(const std::filesystem::path& dir)

@@ -5,6 +5,8 @@
 // timeline_tables from that one thread only.
 #pragma once
 
+#include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -82,6 +84,9 @@ class timeline_tables {
 
 std::unique_ptr<message_store> make_batched_message_store(std::unique_ptr<timeline_tables> tables);
 
-std::int64_t wall_clock_now_ms();
+// A seq or count as the databases' signed 64-bit integer (saturating).
+inline std::int64_t as_int(std::uint64_t v) {
+  return static_cast<std::int64_t>(std::min<std::uint64_t>(v, INT64_MAX));
+}
 
 }  // namespace chatd

@@ -140,6 +140,8 @@ TEST_CASE("PostgreSQL: one process sees another's kicks, accounts and login conf
   auto second = backend.open_state();
   std::atomic<int> config_changes{0};
   second->on_login_config_changed([&config_changes] { ++config_changes; });
+  std::atomic<int> own_changes{0};  // a process is not told of its own changes
+  first->on_login_config_changed([&own_changes] { ++own_changes; });
 
   const auto started = std::chrono::steady_clock::now();
   first->record_kick(1, "alice", 1700000000);
@@ -160,6 +162,8 @@ TEST_CASE("PostgreSQL: one process sees another's kicks, accounts and login conf
   first->save_login_config(change);
   CHECK(within_seconds([&] { return config_changes.load() >= 1; }));
   CHECK(second->login_config_overrides().at(0).max_web_instances == 5);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(own_changes.load() == 0);
 
   // Its listening connection lost: what changed meanwhile is read again.
   backend.cut_connections();
