@@ -39,6 +39,22 @@ registry_actor find_registry(directory_pointer self, const user_key& key) {
   return it == self->state.registries.end() ? registry_actor{} : it->second.registry;
 }
 
+// The members changed: users now owned by another node leave this node's
+// registries without a kick (their instances are registered with the new
+// owner by the nodes their sessions live on).
+void disown_moved_users(directory_pointer self, const membership& view) {
+  auto& registries = self->state.registries;
+  for (auto it = registries.begin(); it != registries.end();) {
+    if (view.owner_of(it->first.sdkappid, it->first.user_id) == view.self()) {
+      ++it;
+      continue;
+    }
+    self->send(it->second.registry, disown_atom::value);
+    self->demonitor(it->second.registry.address());
+    it = registries.erase(it);
+  }
+}
+
 directory_actor::behavior_type directory(directory_pointer self, expiry_wheel_actor expiry_wheel) {
   self->state.expiry_wheel = std::move(expiry_wheel);
   // A registry that died (not one that retired: it is gone from the map
@@ -63,6 +79,36 @@ directory_actor::behavior_type directory(directory_pointer self, expiry_wheel_ac
         auto& entry = registry_for(self, user_key{order.sdkappid, order.user_id});
         ++entry.logins_routed;
         self->send(entry.registry, atom, std::move(order), std::move(done));
+      },
+      [=](login_atom atom, cluster_instance& instance, reply<cluster_grant>& done) {
+        auto& entry = registry_for(self, instance.key);
+        ++entry.logins_routed;
+        self->send(entry.registry, atom, std::move(instance), std::move(done));
+      },
+      [=](adopt_atom atom, cluster_instance& instance) {
+        auto& entry = registry_for(self, instance.key);
+        ++entry.logins_routed;
+        self->send(entry.registry, atom, std::move(instance));
+      },
+      [=](logout_atom atom, const user_key& key, std::string& instance_id, reply<errc>& done) {
+        if (auto registry = find_registry(self, key))
+          self->send(registry, atom, std::move(instance_id), std::move(done));
+        else
+          done(errc::not_logged_in);
+      },
+      [=](renew_atom atom, const user_key& key, std::string& instance_id,
+          std::int64_t expires_at_ms, reply<errc>& done) {
+        if (auto registry = find_registry(self, key))
+          self->send(registry, atom, std::move(instance_id), expires_at_ms, std::move(done));
+        else
+          done(errc::not_logged_in);
+      },
+      [=](expired_atom atom, const user_key& key, const std::string& instance_id) {
+        if (auto registry = find_registry(self, key))
+          self->send(registry, atom, key, instance_id);
+      },
+      [=](disown_atom, const std::shared_ptr<const membership>& view) {
+        disown_moved_users(self, *view);
       },
       [=](retire_atom atom, const user_key& key, std::uint64_t logins_seen) {
         auto it = self->state.registries.find(key);

@@ -32,6 +32,24 @@ std::vector<eviction> instance_table::admit(online_instance incoming, const logi
   return evicted;
 }
 
+std::vector<replayed_eviction> instance_table::adopt(online_instance adopted,
+                                                     const login_limits& limits) {
+  if (contains(adopted.instance_id))
+    return {};
+  auto all = std::move(instances_);
+  auto at = std::upper_bound(
+      all.begin(), all.end(), adopted.ready_order,
+      [](std::uint64_t order, const online_instance& i) { return order < i.ready_order; });
+  all.insert(at, std::move(adopted));
+  instances_.clear();
+  std::vector<replayed_eviction> evicted;
+  for (auto& instance : all) {
+    for (auto& e : admit(instance, limits))
+      evicted.push_back({std::move(e), instance});
+  }
+  return evicted;
+}
+
 bool instance_table::remove(std::string_view instance_id) {
   auto it = std::find_if(instances_.begin(), instances_.end(),
                          [&](const online_instance& i) { return i.instance_id == instance_id; });

@@ -24,11 +24,23 @@ struct eviction {
   kick_type type = kick_type::multiple_account;
 };
 
+// An eviction found when an adopted instance joins: and who caused it.
+struct replayed_eviction {
+  eviction evicted;
+  online_instance by;
+};
+
 class instance_table {
  public:
   // Admits `incoming` under `limits`: removes and returns the instances it
   // evicts (conflicting platforms first, then the oldest of its own platform).
   std::vector<eviction> admit(online_instance incoming, const login_limits& limits);
+
+  // Adds an instance that was admitted elsewhere (its registry moved here)
+  // at its place in ready order, then applies `limits` again as if every
+  // instance had logged in in ready order: removes and returns those that
+  // would have been evicted. An instance already here is left as it is.
+  std::vector<replayed_eviction> adopt(online_instance adopted, const login_limits& limits);
 
   // Removes one instance; false if it is not online.
   bool remove(std::string_view instance_id);

@@ -1,6 +1,7 @@
 #include "actors/session_service.hpp"
 
 #include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
 
 #include <atomic>
 #include <random>
@@ -17,10 +18,18 @@ std::size_t or_default(std::size_t value, std::size_t fallback) {
 }
 
 caf::actor_system_config make_config(std::size_t threads, scheduler_policy policy,
-                                     actor_executor* executor) {
+                                     actor_executor* executor,
+                                     const std::optional<cluster_options>& cluster) {
   caf::actor_system_config cfg;
   if (executor != nullptr)
     use_host_scheduler(cfg, *executor);
+  if (cluster) {
+    cfg.load<caf::io::middleman>();
+    add_cluster_message_types(cfg);
+    // Both default to 0 (off) in CAF 0.17: a frozen peer would never be lost.
+    cfg.set("middleman.heartbeat-interval", caf::timespan{cluster->heartbeat_interval});
+    cfg.set("middleman.connection-timeout", caf::timespan{cluster->connection_timeout});
+  }
   cfg.set("scheduler.max-threads", threads);
   cfg.set("scheduler.policy",
           policy == scheduler_policy::sharing ? caf::atom("sharing") : caf::atom("stealing"));
@@ -43,23 +52,43 @@ struct session_service::impl {
   caf::actor_system system;
   expiry_wheel_actor expiry_wheel;
   std::vector<directory_actor> directories;
+  node_actor node;  // set in a cluster: every request about a user goes through it
+  std::uint16_t cluster_port = 0;
   std::atomic<std::uint64_t> instance_counter;
 
   explicit impl(const service_options& options)
       : threads(or_default(options.scheduler_threads,
                            std::max(1u, std::thread::hardware_concurrency()))),
-        config(make_config(threads, options.policy, options.executor)),
+        config(make_config(threads, options.policy, options.executor, options.cluster)),
         system(config),
         instance_counter(boot_prefix() << 32) {
     expiry_wheel = spawn_expiry_wheel(system);
     for (std::size_t i = 0; i < or_default(options.directory_shards, 2 * threads); ++i)
       directories.push_back(spawn_directory(system, expiry_wheel));
+    if (options.cluster)
+      join_cluster(*options.cluster);
+  }
+
+  void join_cluster(const cluster_options& cluster) {
+    node = spawn_cluster_node(system, cluster, directories, expiry_wheel);
+    const auto colon = cluster.listen.rfind(':');
+    const auto host = cluster.listen.substr(0, colon);
+    const auto port = static_cast<std::uint16_t>(std::stoul(cluster.listen.substr(colon + 1)));
+    auto bound = system.middleman().publish(node, port, host.c_str(), true);
+    if (!bound) {
+      caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+      throw std::runtime_error("cluster: cannot listen on " + cluster.listen + ": " +
+                               system.render(bound.error()));
+    }
+    cluster_port = *bound;
   }
 
   ~impl() {
     // The host may have stopped running posted work (chatd's io_context
     // has returned): the actors finish their shutdown on a thread of ours.
     take_over_host_scheduler(system);
+    if (node)
+      caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     for (auto& a : directories)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(expiry_wheel, caf::exit_reason::user_shutdown);
@@ -81,22 +110,33 @@ session_service::~session_service() = default;
 
 void session_service::login(login_order order, reply<login_grant> done) {
   order.instance_id = impl_->new_instance_id();
+  if (impl_->node)
+    return caf::anon_send(impl_->node, login_atom::value, std::move(order), std::move(done));
   const auto& directory = impl_->directory_of(order.sdkappid, order.user_id);
   caf::anon_send(directory, login_atom::value, std::move(order), std::move(done));
 }
 
 void session_service::logout(const session_handle& session, reply<errc> done) {
+  if (impl_->node)
+    return caf::anon_send(impl_->node, logout_atom::value, session->key, session->instance_id,
+                          std::move(done));
   caf::anon_send(session->registry, logout_atom::value, session->instance_id, std::move(done));
 }
 
 void session_service::renew(const session_handle& session, std::int64_t sig_expires_at_ms,
                             reply<errc> done) {
+  if (impl_->node)
+    return caf::anon_send(impl_->node, renew_atom::value, session->key, session->instance_id,
+                          sig_expires_at_ms, std::move(done));
   caf::anon_send(session->registry, renew_atom::value, session->instance_id, sig_expires_at_ms,
                  std::move(done));
 }
 
 void session_service::kick_user(std::uint32_t sdkappid, std::string user_id, kick_type type,
                                 reply<std::size_t> done) {
+  if (impl_->node)
+    return caf::anon_send(impl_->node, kick_atom::value, user_key{sdkappid, std::move(user_id)},
+                          type, std::move(done));
   const auto& directory = impl_->directory_of(sdkappid, user_id);
   caf::anon_send(directory, kick_atom::value, user_key{sdkappid, std::move(user_id)}, type,
                  std::move(done));
@@ -104,6 +144,9 @@ void session_service::kick_user(std::uint32_t sdkappid, std::string user_id, kic
 
 void session_service::online_instances(std::uint32_t sdkappid, std::string user_id,
                                        reply<std::vector<online_instance>> done) {
+  if (impl_->node)
+    return caf::anon_send(impl_->node, online_atom::value, user_key{sdkappid, std::move(user_id)},
+                          std::move(done));
   const auto& directory = impl_->directory_of(sdkappid, user_id);
   caf::anon_send(directory, online_atom::value, user_key{sdkappid, std::move(user_id)},
                  std::move(done));
@@ -112,9 +155,21 @@ void session_service::online_instances(std::uint32_t sdkappid, std::string user_
 void session_service::deliver(timeline_entry entry, std::string except_instance) {
   auto owner = entry.owner();
   const auto sdkappid = entry.message->sdkappid;
+  if (impl_->node)
+    return caf::anon_send(impl_->node, deliver_atom::value, user_key{sdkappid, std::move(owner)},
+                          std::move(entry), std::move(except_instance));
   const auto& directory = impl_->directory_of(sdkappid, owner);
   caf::anon_send(directory, deliver_atom::value, user_key{sdkappid, std::move(owner)},
                  std::move(entry), std::move(except_instance));
+}
+
+void session_service::leave_cluster() {
+  if (impl_->node)
+    caf::anon_send(impl_->node, leave_atom::value);
+}
+
+std::uint16_t session_service::cluster_port() const {
+  return impl_->cluster_port;
 }
 
 std::size_t session_service::running_actors() const {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,16 @@ class actor_executor {
   virtual void post(void (*run)(void*), void* arg) = 0;
 };
 
+// Several nodes as one service over CAF's middleman (docs/CLUSTER.md).
+struct cluster_options {
+  std::string node;                // this node's name; unique in the cluster
+  std::string listen;              // "host:port" its peers connect to
+  std::vector<std::string> peers;  // every other node's `listen`
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds connection_timeout{5000};  // no heartbeat for this long: node lost
+  std::chrono::milliseconds request_timeout{5000};     // a peer's answer
+};
+
 struct service_options {
   std::size_t scheduler_threads = 0;  // 0: one per core
   scheduler_policy policy = scheduler_policy::sharing;
@@ -62,6 +73,8 @@ struct service_options {
   // `policy` are then ignored. It must outlive the service; work it has not
   // run when the service is destroyed is finished by the service itself.
   actor_executor* executor = nullptr;
+  // Set: this process is one node of a cluster.
+  std::optional<cluster_options> cluster;
 };
 
 class session_service {
@@ -91,6 +104,12 @@ class session_service {
   // except `except_instance` (the sending one). Calls from one thread reach
   // each instance in the order they were made.
   void deliver(timeline_entry entry, std::string except_instance);
+
+  // A cluster node that drains: its peers take over its users' registries
+  // and this node admits no more logins. Nothing on a single node.
+  void leave_cluster();
+  // The cluster port bound (listen port 0 picks one); 0 on a single node.
+  std::uint16_t cluster_port() const;
 
   // Live actors in the system; for leak checks.
   std::size_t running_actors() const;

@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
+#include <chrono>
+#include <optional>
 #include <unordered_map>
 
 #include "actors/messages.hpp"
@@ -13,6 +15,10 @@
 namespace chatd {
 namespace {
 
+// A live instance: its session actor, and its connection's fate when the
+// connection is on this node and registered here directly (one node). In a
+// cluster `fate` is empty: kicks and entries go through the session actor,
+// wherever it lives.
 struct live_session {
   session_actor actor;
   std::shared_ptr<instance_fate> fate;
@@ -27,12 +33,25 @@ struct registry_state {
   // Shared with the hook that takes them down with a registry that dies
   // (user_registry below).
   std::shared_ptr<session_map> sessions = std::make_shared<session_map>();
-  std::uint64_t next_ready_order = 0;
+  std::uint64_t last_ready_order = 0;
   std::uint64_t logins_seen = 0;  // logins the directory routed here
   bool retiring = false;
 };
 
 using registry_pointer = registry_actor::stateful_pointer<registry_state>;
+
+std::uint64_t now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Ready orders grow with the wall clock (microseconds), so that instances
+// admitted by different registries of one user (before and after its
+// registry moved between nodes) still compare in the order they came.
+std::uint64_t next_ready_order(registry_state& st) {
+  st.last_ready_order = std::max(st.last_ready_order + 1, now_us());
+  return st.last_ready_order;
+}
 
 void send_kick(registry_pointer self, const online_instance& victim, const kick_notice& notice) {
   auto& st = self->state;
@@ -45,8 +64,14 @@ void send_kick(registry_pointer self, const online_instance& victim, const kick_
                notice.by ? notice.by->instance_id : "");
   // Straight to the connection, then the session actor goes: the kick is
   // not one actor hop behind the answer to the login that caused it.
-  it->second.fate->kicked(notice);
-  self->send(it->second.actor, stop_atom::value);
+  if (it->second.fate) {
+    it->second.fate->kicked(notice);
+    self->send(it->second.actor, stop_atom::value);
+  } else {
+    self->send(it->second.actor, kicked_atom::value, notice.type,
+               notice.by ? notice.by->instance_id : std::string{},
+               notice.by ? notice.by->platform : platform::web);
+  }
   self->demonitor(it->second.actor.address());
   st.sessions->erase(it);
   metrics::instance_kicked(st.key.sdkappid, notice.type);
@@ -74,25 +99,60 @@ void offer_retirement(registry_pointer self) {
   self->send(st.directory, retire_atom::value, st.key, st.logins_seen);
 }
 
-login_grant admit(registry_pointer self, login_order& order) {
+// Admits a new instance under the limits, kicking what it evicts, and
+// starts supervising its session.
+void admit(registry_pointer self, const online_instance& incoming, const login_limits& limits,
+           live_session session) {
   auto& st = self->state;
   ++st.logins_seen;
   st.retiring = false;
-  online_instance incoming{order.instance_id, order.platform, st.next_ready_order++};
-  const instance_ref newcomer{order.platform, order.instance_id};
-  for (const auto& evicted : st.table.admit(incoming, order.limits))
+  const instance_ref newcomer{incoming.platform, incoming.instance_id};
+  for (const auto& evicted : st.table.admit(incoming, limits))
     send_kick(self, evicted.instance, kick_notice{evicted.type, newcomer});
+  self->monitor(session.actor);
+  st.sessions->emplace(incoming.instance_id, std::move(session));
+  metrics::instance_online(st.key.sdkappid, incoming.platform);
+}
 
+login_grant admit_local(registry_pointer self, login_order& order) {
+  auto& st = self->state;
+  const online_instance incoming{order.instance_id, order.platform, next_ready_order(st)};
   auto fate = std::make_shared<instance_fate>(std::move(order.sink));
-  session_init init{newcomer, order.sig_expires_at_ms, fate, caf::actor_cast<registry_actor>(self),
-                    st.expiry_wheel};
+  session_init init{
+      st.key, instance_ref{order.platform, order.instance_id}, order.sig_expires_at_ms,
+      fate,   caf::actor_cast<registry_actor>(self),           st.expiry_wheel};
   auto session = spawn_session(self->system(), std::move(init));
-  self->monitor(session);
-  st.sessions->emplace(order.instance_id, live_session{session, std::move(fate)});
-  metrics::instance_online(order.sdkappid, order.platform);
+  admit(self, incoming, order.limits, live_session{session, std::move(fate)});
   auto ref = std::make_shared<session_ref>(
-      session_ref{session, caf::actor_cast<registry_actor>(self), order.instance_id});
+      session_ref{session, caf::actor_cast<registry_actor>(self), st.key, order.instance_id});
   return login_grant{errc::ok, order.instance_id, std::move(ref)};
+}
+
+cluster_grant admit_cluster(registry_pointer self, const cluster_instance& instance) {
+  const online_instance incoming{instance.instance_id, instance.platform,
+                                 next_ready_order(self->state)};
+  admit(self, incoming, instance.limits, live_session{instance.session, nullptr});
+  return cluster_grant{errc::ok, incoming.ready_order};
+}
+
+// An instance admitted under another registry of this user (it lived on a
+// node that left or no longer owns the user): the limits are applied again
+// over everyone in ready order, and whoever would not have survived goes.
+void adopt(registry_pointer self, const cluster_instance& instance) {
+  auto& st = self->state;
+  ++st.logins_seen;  // routed here like a login
+  if (st.table.contains(instance.instance_id))
+    return;
+  st.retiring = false;
+  st.last_ready_order = std::max(st.last_ready_order, instance.ready_order);
+  self->monitor(instance.session);
+  st.sessions->emplace(instance.instance_id, live_session{instance.session, nullptr});
+  metrics::instance_online(st.key.sdkappid, instance.platform);
+  const online_instance adopted{instance.instance_id, instance.platform, instance.ready_order};
+  for (const auto& e : st.table.adopt(adopted, instance.limits))
+    send_kick(self, e.evicted.instance,
+              kick_notice{e.evicted.type, instance_ref{e.by.platform, e.by.instance_id}});
+  offer_retirement(self);
 }
 
 errc take_offline(registry_pointer self, const std::string& instance_id) {
@@ -100,7 +160,8 @@ errc take_offline(registry_pointer self, const std::string& instance_id) {
   auto it = st.sessions->find(instance_id);
   if (it == st.sessions->end())
     return errc::not_logged_in;
-  it->second.fate->ended_quietly();
+  if (it->second.fate)
+    it->second.fate->ended_quietly();
   self->send(it->second.actor, stop_atom::value);
   self->demonitor(it->second.actor.address());
   st.sessions->erase(it);
@@ -129,12 +190,41 @@ std::size_t kick_all(registry_pointer self, kick_type type) {
   return victims.size();
 }
 
+void deliver(registry_pointer self, const timeline_entry& entry, const std::string& except) {
+  std::optional<wire_entry> by_value;  // made once, for sessions reached through their actor
+  for (auto& [id, session] : *self->state.sessions) {
+    if (id == except)
+      continue;
+    if (session.fate) {
+      session.fate->deliver(entry);
+      continue;
+    }
+    if (!by_value)
+      by_value = to_wire(entry);
+    self->send(session.actor, deliver_atom::value, *by_value);
+  }
+}
+
+// The user moved to another node's registry: every instance stays online
+// (the other nodes register them there) and this one leaves, kicking no one.
+void disown(registry_pointer self) {
+  auto& st = self->state;
+  for (const auto& instance : st.table.instances())
+    metrics::instance_offline(st.key.sdkappid, instance.platform);
+  for (auto& [id, session] : *st.sessions)
+    self->demonitor(session.actor.address());
+  st.sessions->clear();
+  self->quit();
+}
+
 void on_session_down(registry_pointer self, const caf::down_msg& down) {
   auto& st = self->state;
   for (auto it = st.sessions->begin(); it != st.sessions->end(); ++it) {
     if (it->second.actor.address() == down.source) {
-      spdlog::warn("session ended unexpectedly app={} user={} instance={} reason={}",
-                   st.key.sdkappid, st.key.user_id, it->first, to_string(down.reason));
+      // A session on a node that was lost is expected to go this way.
+      spdlog::log(it->second.fate ? spdlog::level::warn : spdlog::level::info,
+                  "session ended without a logout app={} user={} instance={} reason={}",
+                  st.key.sdkappid, st.key.user_id, it->first, to_string(down.reason));
       forget(st, it->first);
       st.sessions->erase(it);
       break;
@@ -153,17 +243,28 @@ registry_actor::behavior_type user_registry(registry_pointer self, user_key key,
   // Whatever ends this registry (a crash, a kill), its instances end with
   // it: their connections learn it (sdkStateNotReady 70500) and the user
   // can log in again under a new registry (the directory forgets this one).
+  // Sessions reached through their actor (a cluster) belong to their own
+  // node, which registers them again with the user's next registry.
   self->attach_functor([sessions = self->state.sessions](const caf::error&) {
     for (auto& [id, session] : *sessions)
-      caf::anon_send_exit(session.actor, caf::exit_reason::kill);
+      if (session.fate)
+        caf::anon_send_exit(session.actor, caf::exit_reason::kill);
   });
   self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& [id, session] : *self->state.sessions)
-      self->send_exit(session.actor, msg.reason);
+      if (session.fate)
+        self->send_exit(session.actor, msg.reason);
     self->quit(msg.reason);
   });
   return {
-      [=](login_atom, login_order& order, reply<login_grant>& done) { done(admit(self, order)); },
+      [=](login_atom, login_order& order, reply<login_grant>& done) {
+        done(admit_local(self, order));
+      },
+      [=](login_atom, const cluster_instance& instance, reply<cluster_grant>& done) {
+        done(admit_cluster(self, instance));
+      },
+      [=](adopt_atom, const cluster_instance& instance) { adopt(self, instance); },
+      [=](disown_atom) { disown(self); },
       [=](logout_atom, const std::string& instance_id, reply<errc>& done) {
         done(take_offline(self, instance_id));
       },
@@ -178,11 +279,11 @@ registry_actor::behavior_type user_registry(registry_pointer self, user_key key,
       [=](kick_atom, kick_type type, reply<std::size_t>& done) { done(kick_all(self, type)); },
       [=](online_atom, reply<online_list>& done) { done(self->state.table.instances()); },
       [=](deliver_atom, const timeline_entry& entry, const std::string& except) {
-        for (auto& [id, session] : *self->state.sessions)
-          if (id != except)
-            session.fate->deliver(entry);
+        deliver(self, entry, except);
       },
-      [=](expired_atom, const std::string& instance_id) { expire(self, instance_id); },
+      [=](expired_atom, const user_key&, const std::string& instance_id) {
+        expire(self, instance_id);
+      },
       [=](retire_atom) { self->quit(); },
   };
 }

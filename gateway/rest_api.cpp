@@ -92,8 +92,15 @@ asio::awaitable<rest_result> rest_kick(rest_call& call) {
     co_return fail(errc::invalid_rest_parameter, "UserID must be a valid userID");
   auto& backend = call.context->backend;
   const auto app = call.app->sdkappid;
-  if (!backend.account_known(app, *user))
-    co_return fail(errc::account_not_found);
+  if (!backend.account_known(app, *user)) {
+    // In a cluster a login on another node may have made the account a
+    // moment ago (its write is on its way here): online is known.
+    const auto online = co_await online_of(call.context->sessions, app, *user);
+    if (!online.ok())
+      co_return actors_failed(online.error);
+    if (online.value.empty())
+      co_return fail(errc::account_not_found);
+  }
   // Durable first: once we answer, the old sigs stay revoked across restarts.
   const auto recorded = co_await durable_kick(backend, app, *user);
   if (!recorded.ok())
@@ -123,6 +130,10 @@ json::object detail_of(const std::vector<online_instance>& instances) {
   return {{"Detail", std::move(detail)}};
 }
 
+json::object not_found(const json::value& entry) {
+  return {{"To_Account", entry}, {"ErrorCode", code_number(errc::account_not_found)}};
+}
+
 asio::awaitable<rest_result> rest_query_online_status(rest_call& call) {
   const auto* to = call.body.if_contains("To_Account");
   if (to == nullptr || !to->is_array())
@@ -136,16 +147,20 @@ asio::awaitable<rest_result> rest_query_online_status(rest_call& call) {
   json::array errors;
   auto& backend = call.context->backend;
   for (const auto& entry : to->get_array()) {
-    if (!entry.is_string() || !is_valid_user_id(entry.get_string()) ||
-        !backend.account_known(call.app->sdkappid, std::string(entry.get_string()))) {
-      errors.push_back(
-          json::object{{"To_Account", entry}, {"ErrorCode", code_number(errc::account_not_found)}});
+    if (!entry.is_string() || !is_valid_user_id(entry.get_string())) {
+      errors.push_back(not_found(entry));
       continue;
     }
     const std::string user(entry.get_string());
     const auto online = co_await online_of(call.context->sessions, call.app->sdkappid, user);
     if (!online.ok())
       co_return actors_failed(online.error);
+    // Online is known: in a cluster the account a login made on another
+    // node a moment ago may not have reached this node's cache yet.
+    if (online.value.empty() && !backend.account_known(call.app->sdkappid, user)) {
+      errors.push_back(not_found(entry));
+      continue;
+    }
     json::object result{{"To_Account", user},
                         {"Status", online.value.empty() ? "Offline" : "Online"}};
     if (need_detail)

@@ -26,6 +26,10 @@ constexpr std::array<std::string_view, 11> connection_error_names{
     "read_error",    "request_timeout", "header_too_large",  "unauthenticated_cap",
     "tls_handshake", "address_cap",     "address_login_rate"};
 
+constexpr std::array<std::string_view, 6> cluster_op_names{"login", "adopt", "logout",
+                                                           "renew", "kick",  "online"};
+constexpr std::array<std::string_view, 3> cluster_result_names{"ok", "moved", "failed"};
+
 // 100 µs .. 10 s.
 const Histogram::BucketBoundaries latency_buckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                   0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
@@ -85,6 +89,31 @@ struct families {
           .Name("chatd_message_delivery_seconds")
           .Help("From a send's arrival to its entry queued to a live recipient instance")
           .Register(*registry);
+  Family<Gauge>& cluster_members_gauge =
+      prometheus::BuildGauge()
+          .Name("chatd_cluster_members")
+          .Help("Cluster nodes this node sees live, itself included (0 on a single node)")
+          .Register(*registry);
+  Family<Gauge>& cluster_majority_gauge =
+      prometheus::BuildGauge()
+          .Name("chatd_cluster_majority")
+          .Help("1 while this node sees a majority of its cluster (it admits logins), else 0")
+          .Register(*registry);
+  Family<Counter>& cluster_requests =
+      prometheus::BuildCounter()
+          .Name("chatd_cluster_requests_total")
+          .Help("Requests to the node that owns a user, by operation and result")
+          .Register(*registry);
+  Family<Histogram>& cluster_request_duration =
+      prometheus::BuildHistogram()
+          .Name("chatd_cluster_request_seconds")
+          .Help("Requests to the node that owns a user, until the answer, by operation")
+          .Register(*registry);
+  Family<Counter>& cluster_reowned =
+      prometheus::BuildCounter()
+          .Name("chatd_cluster_reowned_instances_total")
+          .Help("Live instances of this node registered again with a new owner node")
+          .Register(*registry);
   Family<Gauge>& build_info = prometheus::BuildGauge()
                                   .Name("chatd_build_info")
                                   .Help("Always 1; labels say which build runs")
@@ -95,8 +124,21 @@ struct families {
   Gauge& open = connections_open.Add({});
   Counter& accepted = connections.Add({});
   std::array<Counter*, connection_error_names.size()> errors{};
+  Gauge& members = cluster_members_gauge.Add({});
+  Gauge& majority = cluster_majority_gauge.Add({});
+  Counter& reowned = cluster_reowned.Add({});
+  std::array<std::array<Counter*, cluster_result_names.size()>, cluster_op_names.size()>
+      cluster_counts{};
+  std::array<Histogram*, cluster_op_names.size()> cluster_latency{};
 
   families() {
+    for (std::size_t op = 0; op < cluster_op_names.size(); ++op) {
+      const std::string name(cluster_op_names[op]);
+      cluster_latency[op] = &cluster_request_duration.Add({{"op", name}}, latency_buckets);
+      for (std::size_t r = 0; r < cluster_result_names.size(); ++r)
+        cluster_counts[op][r] =
+            &cluster_requests.Add({{"op", name}, {"result", std::string(cluster_result_names[r])}});
+    }
     build_info.Add({{"version", "0.1.0"}}).Set(1);
     for (std::size_t i = 0; i < errors.size(); ++i)
       errors[i] = &connection_errors.Add({{"kind", std::string(connection_error_names[i])}});
@@ -229,6 +271,22 @@ void connection_closed() {
 
 void connection_failed(connection_error what) {
   instruments().errors[static_cast<std::size_t>(what)]->Increment();
+}
+
+void cluster_members(std::size_t live, bool majority) {
+  instruments().members.Set(static_cast<double>(live));
+  instruments().majority.Set(majority ? 1 : 0);
+}
+
+void cluster_request(cluster_op op, cluster_result result,
+                     std::chrono::steady_clock::duration latency) {
+  const auto o = static_cast<std::size_t>(op);
+  instruments().cluster_counts[o][static_cast<std::size_t>(result)]->Increment();
+  instruments().cluster_latency[o]->Observe(std::chrono::duration<double>(latency).count());
+}
+
+void cluster_reowned(std::size_t instances) {
+  instruments().reowned.Increment(static_cast<double>(instances));
 }
 
 namespace {

@@ -70,6 +70,15 @@ void message_sent(std::uint32_t sdkappid);
 void message_delivered(std::uint32_t sdkappid,
                        std::optional<std::chrono::steady_clock::duration> latency);
 
+// A cluster node (actors/cluster_node.cpp): who it sees, its requests to
+// the nodes that own users, and instances it moved to a new owner.
+enum class cluster_op : std::uint8_t { login, adopt, logout, renew, kick, online };
+enum class cluster_result : std::uint8_t { ok, moved, failed };
+void cluster_members(std::size_t live, bool majority);
+void cluster_request(cluster_op op, cluster_result result,
+                     std::chrono::steady_clock::duration latency);
+void cluster_reowned(std::size_t instances);
+
 std::shared_ptr<prometheus::Registry> registry();
 
 // The current value of one series (counter, gauge, or histogram count);

@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -129,6 +130,32 @@ const std::vector<key_spec<store_config>> store_keys{
     {"postgres_url", [](auto& at, auto& c) { c.postgres_url = at.string(); }},
 };
 
+const std::vector<key_spec<cluster_config>> cluster_keys{
+    {"node",
+     [](auto& at, auto& c) {
+       c.node = at.string();
+       const bool printable = std::all_of(c.node.begin(), c.node.end(),
+                                          [](unsigned char ch) { return ch > 0x20 && ch < 0x7f; });
+       if (c.node.empty() || c.node.size() > 64 || !printable)
+         at.fail("expected 1..64 printable ASCII characters, no space");
+     }},
+    {"listen",
+     [](auto& at, auto& c) {
+       c.listen = at.string();
+       split_host_port(c.listen);
+     }},
+    {"peers",
+     [](auto& at, auto& c) {
+       c.peers = at.strings();
+       for (const auto& peer : c.peers)
+         split_host_port(peer);
+     }},
+    {"heartbeat_interval_ms",
+     [](auto& at, auto& c) { c.heartbeat_interval_ms = at.integer(10, 60'000); }},
+    {"connection_timeout_ms",
+     [](auto& at, auto& c) { c.connection_timeout_ms = at.integer(50, 600'000); }},
+};
+
 const std::vector<key_spec<lockout_config>> lockout_keys{
     {"max_failures", [](auto& at, auto& c) { c.max_failures = at.integer(1, 1000000); }},
     {"window_s", [](auto& at, auto& c) { c.window_s = at.integer(1, 86400); }},
@@ -230,6 +257,26 @@ void check_tls(server_config& config, const std::string& source_name,
   }
 }
 
+// A cluster shares its state (accounts, kicks, login config, timelines):
+// only PostgreSQL can hold it for several processes.
+void check_cluster(const cluster_config& cluster, const store_config& store,
+                   const std::string& source_name) {
+  const bool any_key = !cluster.listen.empty() || !cluster.peers.empty();
+  if (!cluster.enabled()) {
+    if (any_key)
+      throw config_error(source_name + ": cluster.node is required in a [cluster] section");
+    return;
+  }
+  if (cluster.listen.empty())
+    throw config_error(source_name + ": cluster.listen is required with cluster.node");
+  if (store.backend != "postgres")
+    throw config_error(
+        source_name + ": a cluster shares its state: [cluster] needs store.backend = \"postgres\"");
+  if (cluster.connection_timeout_ms <= cluster.heartbeat_interval_ms)
+    throw config_error(source_name +
+                       ": cluster.connection_timeout_ms must exceed cluster.heartbeat_interval_ms");
+}
+
 }  // namespace
 
 host_port split_host_port(const std::string& address) {
@@ -270,6 +317,8 @@ server_config parse_config(std::string_view text, const std::string& source_name
       apply_table(as_table(at), "lockout.", lockout_keys, config.lockout, source_name);
     else if (name == "store")
       apply_table(as_table(at), "store.", store_keys, config.store, source_name);
+    else if (name == "cluster")
+      apply_table(as_table(at), "cluster.", cluster_keys, config.cluster, source_name);
     else if (name == "app")
       read_apps(at, config);
     else
@@ -280,6 +329,7 @@ server_config parse_config(std::string_view text, const std::string& source_name
   check_tls(config, source_name, base_dir);
   if ((config.store.backend == "postgres") != !config.store.postgres_url.empty())
     throw config_error(source_name + ": store.postgres_url goes with store.backend = \"postgres\"");
+  check_cluster(config.cluster, config.store, source_name);
   return config;
 }
 

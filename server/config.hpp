@@ -25,6 +25,17 @@ struct store_config {
   std::string postgres_url;        // libpq URL, "postgresql://user@host:port/db"
 };
 
+// Several chatd processes as one service over CAF's middleman
+// (docs/CLUSTER.md). A single node when `node` is empty.
+struct cluster_config {
+  std::string node;                // this node's name, unique in the cluster
+  std::string listen;              // "host:port" for its peers: a private address
+  std::vector<std::string> peers;  // every other node's `listen`
+  int heartbeat_interval_ms = 1000;
+  int connection_timeout_ms = 5000;  // a peer silent this long is lost
+  bool enabled() const { return !node.empty(); }
+};
+
 struct server_config {
   std::string listen = "127.0.0.1:8080";
   std::string metrics_listen = "127.0.0.1:9464";
@@ -52,6 +63,7 @@ struct server_config {
   bool demo = false;
   lockout_config lockout;
   store_config store;
+  cluster_config cluster;
   std::vector<app_config> apps;
 };
 

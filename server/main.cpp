@@ -74,6 +74,8 @@ int run_server(server_config config, const sigset_t& stop_signals) {
   const auto plain_host =
       config.plain_listen.empty() ? "" : split_host_port(config.plain_listen).host;
   const bool tls = !config.tls_cert_file.empty();
+  const auto cluster_host =
+      config.cluster.enabled() ? split_host_port(config.cluster.listen).host : "";
   chatd::server service(std::move(config));
   const auto ports = service.start();
   // One line for scripts: the gateway's address (TLS or not), metrics, and
@@ -83,6 +85,8 @@ int run_server(server_config config, const sigset_t& stop_signals) {
             << " scheme=" << (tls ? "wss" : "ws");
   if (ports.plain)
     std::cout << " plain=" << plain_host << ':' << *ports.plain;
+  if (ports.cluster)
+    std::cout << " cluster=" << cluster_host << ':' << *ports.cluster;
   std::cout << std::endl;
 
   int signal = 0;

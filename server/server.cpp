@@ -61,6 +61,15 @@ service_options actor_options(const server_config& config, actor_executor* on_io
       config.actor_scheduler == "stealing" ? scheduler_policy::stealing : scheduler_policy::sharing;
   if (config.actor_scheduler == "io")
     options.executor = on_io_threads;
+  if (config.cluster.enabled()) {
+    const auto& c = config.cluster;
+    options.cluster = cluster_options{c.node,
+                                      c.listen,
+                                      c.peers,
+                                      std::chrono::milliseconds(c.heartbeat_interval_ms),
+                                      std::chrono::milliseconds(c.connection_timeout_ms),
+                                      std::chrono::milliseconds(c.connection_timeout_ms)};
+  }
   return options;
 }
 
@@ -191,6 +200,10 @@ server_ports server::start(serving_threads threads) {
   ports.gateway = bound.at(0);
   if (bound.size() > 1)
     ports.plain = bound[1];
+  if (s.config.cluster.enabled()) {
+    ports.cluster = s.sessions.cluster_port();
+    spdlog::info("cluster node {} listening on port {}", s.config.cluster.node, *ports.cluster);
+  }
   s.started = true;
   if (threads == serving_threads::host) {
     spdlog::info("chatd serving {} app(s) on the host's threads", s.config.apps.size());
@@ -217,6 +230,8 @@ void server::stop(std::chrono::milliseconds grace) {
     wait();
     return;
   }
+  // A cluster node hands its users' registries to the other nodes first.
+  s.sessions.leave_cluster();
   if (s.started) {
     // The drain runs on the serving threads (chatd's or the host's).
     std::promise<void> drained;

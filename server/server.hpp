@@ -18,9 +18,10 @@
 namespace chatd {
 
 struct server_ports {
-  std::uint16_t gateway = 0;           // `listen` (wss/https when TLS is configured)
-  std::uint16_t metrics = 0;           // `metrics_listen`
-  std::optional<std::uint16_t> plain;  // `plain_listen`, beside a TLS `listen`
+  std::uint16_t gateway = 0;             // `listen` (wss/https when TLS is configured)
+  std::uint16_t metrics = 0;             // `metrics_listen`
+  std::optional<std::uint16_t> plain;    // `plain_listen`, beside a TLS `listen`
+  std::optional<std::uint16_t> cluster;  // `cluster.listen`, on a cluster node
 };
 
 // Whose threads serve: chatd's own (server.io_threads of them), or the

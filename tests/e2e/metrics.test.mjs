@@ -4,68 +4,14 @@
 // dashboard must return series. promtool checks the scrape and the rules.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startChatd, appConfig, Client, sig, sleep } from './lib/chatd.mjs';
+import { startPrometheus, query, waitForScrapes, panelQueries, CONFIGS } from './lib/prometheus.mjs';
 
-const CONFIGS = resolve('../../configs');
 const cleanups = [];
 after(async () => { for (const c of cleanups.reverse()) await c(); });
-
-function freePort() {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
-  });
-}
-
-async function startPrometheus(metricsTarget) {
-  const dir = mkdtempSync(join(tmpdir(), 'chatd-prom-'));
-  const port = await freePort();
-  writeFileSync(join(dir, 'prometheus.yml'), `
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files:
-  - ${join(CONFIGS, 'prometheus/alerts.yml')}
-scrape_configs:
-  - job_name: chatd
-    static_configs:
-      - targets: ['${metricsTarget}']
-`);
-  const proc = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
-  { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  proc.stderr.on('data', (d) => { log += d; });
-  const exited = new Promise((r) => proc.on('exit', r));
-  cleanups.push(async () => { proc.kill('SIGTERM'); await exited; rmSync(dir, { recursive: true, force: true }); });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; ++i) {
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
-    if (ready) return url;
-    await sleep(100);
-  }
-  throw new Error('prometheus did not become ready: ' + log);
-}
-
-async function query(prom, expr) {
-  const r = await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(expr)}`);
-  const body = await r.json();
-  assert.equal(body.status, 'success', `${expr}: ${JSON.stringify(body)}`);
-  return body.data.result;
-}
-
-async function waitForScrapes(prom, count) {
-  for (let i = 0; i < 150; ++i) {
-    const scrapes = await query(prom, 'count_over_time(up{job="chatd"}[1m])');
-    if (scrapes.length && Number(scrapes[0].value[1]) >= count) return;
-    await sleep(200);
-  }
-  throw new Error(`fewer than ${count} scrapes`);
-}
 
 async function driveTraffic(chatd) {
   const c = await Client.connect(chatd.url);
@@ -103,7 +49,7 @@ async function driveTraffic(chatd) {
 test('every dashboard panel query returns series from a real Prometheus scraping chatd', async () => {
   const chatd = await startChatd({ apps: [appConfig()] });
   cleanups.push(() => chatd.stop());
-  const prom = await startPrometheus(chatd.metrics);
+  const prom = await startPrometheus(chatd.metrics, cleanups);
   // Some scrapes before and after the traffic, so rate() sees it happen.
   await waitForScrapes(prom, 3);
   const clients = await driveTraffic(chatd);
@@ -115,14 +61,12 @@ test('every dashboard panel query returns series from a real Prometheus scraping
   const dashboard = JSON.parse(readFileSync(join(CONFIGS, 'grafana/chatd-session-health.json'), 'utf8'));
   const empty = [];
   let checked = 0;
-  for (const panel of dashboard.panels) {
-    for (const target of panel.targets) {
-      const expr = target.expr.replaceAll('$__rate_interval', '1m').replaceAll('$job', '.*').replaceAll('$app', '.*');
-      const result = await query(prom, expr);
-      checked += 1;
-      if (result.length === 0 || result.every((s) => Number.isNaN(Number(s.value[1]))))
-        empty.push(`${panel.title}: ${target.expr}`);
-    }
+  // The cluster row needs a cluster: tests/e2e/cluster.test.mjs checks it.
+  for (const { panel, expr } of panelQueries(dashboard, (p) => !p.title.startsWith('Cluster'))) {
+    const result = await query(prom, expr);
+    checked += 1;
+    if (result.length === 0 || result.every((s) => Number.isNaN(Number(s.value[1]))))
+      empty.push(`${panel}: ${expr}`);
   }
   assert.deepEqual(empty, [], 'panel queries without series');
   assert.ok(checked >= 20, `only ${checked} queries`);

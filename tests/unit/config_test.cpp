@@ -84,3 +84,31 @@ TEST_CASE("TLS takes both files, resolved against the config's folder") {
   CHECK(error_of("[server]\ntls_cert_file = \"c.pem\"\ntls_key_file = \"k.pem\"\n" + good_app) ==
         "test.toml: cannot read /base/c.pem");
 }
+
+TEST_CASE("a cluster section names the node, its address and peers, and needs PostgreSQL") {
+  const std::string postgres =
+      "[store]\nbackend = \"postgres\"\npostgres_url = \"postgresql://x@h/db\"\n";
+  const std::string cluster =
+      "[cluster]\nnode = \"n1\"\nlisten = \"10.0.0.1:7101\"\n"
+      "peers = [\"10.0.0.2:7101\", \"10.0.0.3:7101\"]\n";
+  const auto config = parse_config(postgres + cluster + good_app, "test.toml", "/base");
+  CHECK(config.cluster.enabled());
+  CHECK(config.cluster.node == "n1");
+  CHECK(config.cluster.peers.size() == 2);
+  CHECK(config.cluster.heartbeat_interval_ms == 1000);
+  CHECK(config.cluster.connection_timeout_ms == 5000);
+  CHECK_FALSE(parse_config(good_app, "test.toml", "/base").cluster.enabled());
+
+  CHECK(error_of(cluster + good_app).find("[cluster] needs store.backend = \"postgres\"") !=
+        std::string::npos);
+  CHECK(error_of(postgres + "[cluster]\nlisten = \"10.0.0.1:7101\"\n" + good_app)
+            .find("cluster.node is required") != std::string::npos);
+  CHECK(error_of(postgres + "[cluster]\nnode = \"n1\"\n" + good_app)
+            .find("cluster.listen is required") != std::string::npos);
+  CHECK(error_of(postgres + "[cluster]\nnode = \"a b\"\n") ==
+        "test.toml:5: cluster.node: expected 1..64 printable ASCII characters, no space");
+  CHECK(error_of(postgres + cluster + "connection_timeout_ms = 500\nheartbeat_interval_ms = 600\n")
+            .find("must exceed") != std::string::npos);
+  CHECK(error_of(postgres + "[cluster]\npeers = [\"nohost\"]\n").find("is not HOST:PORT") !=
+        std::string::npos);
+}

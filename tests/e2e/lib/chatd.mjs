@@ -41,10 +41,10 @@ export function appConfig(overrides = {}) {
 
 // Writes a config, starts chatd, and resolves once it prints its addresses.
 // With `dir` (from an earlier server's `keep()`), restarts on that config and state.
-export async function startChatd({ server = {}, apps = [appConfig()], wrap = [], lockout, store, dir: reuse } = {}) {
+export async function startChatd({ server = {}, apps = [appConfig()], wrap = [], lockout, store, cluster, dir: reuse } = {}) {
   const dir = reuse ?? mkdtempSync(join(tmpdir(), 'chatd-e2e-'));
   const configFile = join(dir, 'chatd.toml');
-  if (!reuse) writeConfig(configFile, server, apps, { lockout, store });
+  if (!reuse) writeConfig(configFile, server, apps, { lockout, store, cluster });
   return launch(dir, configFile, wrap);
 }
 
@@ -73,8 +73,8 @@ async function launch(dir, configFile, wrap) {
     const timer = setTimeout(() => reject(new Error('chatd did not start: ' + stderr)), 15000);
     proc.stdout.on('data', (d) => {
       out += d;
-      const m = out.match(/listening gateway=(\S+) metrics=(\S+) scheme=(\S+)(?: plain=(\S+))?/);
-      if (m) { clearTimeout(timer); resolve({ gateway: m[1], metrics: m[2], scheme: m[3], plain: m[4] }); }
+      const m = out.match(/listening gateway=(\S+) metrics=(\S+) scheme=(\S+)(?: plain=(\S+))?(?: cluster=(\S+))?\n/);
+      if (m) { clearTimeout(timer); resolve({ gateway: m[1], metrics: m[2], scheme: m[3], plain: m[4], cluster: m[5] }); }
     });
     exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`chatd exited ${code}: ${stderr}`)); });
   });

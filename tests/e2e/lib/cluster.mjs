@@ -1,0 +1,108 @@
+// A chatd cluster for tests: N nodes on 127.0.0.1 on one PostgreSQL
+// database, and the rendezvous owner of a user, computed as chatd does
+// (actors/membership.cpp), so that a test can pick users whose registry
+// lives on a given node.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { startChatd, appConfig, sleep, APP } from './chatd.mjs';
+
+export function adminUrl() {
+  return readFileSync(process.env.CHATD_TEST_POSTGRES_STATE, 'utf8').trim().split(' ')[0];
+}
+
+export function freshDatabase(prefix = 'chatd_cluster') {
+  const name = `${prefix}_${process.pid}_${Date.now()}`;
+  execFileSync('psql', [adminUrl(), '-q', '-c', `CREATE DATABASE ${name}`]);
+  return adminUrl().replace(/\/[^/]*$/, `/${name}`);
+}
+
+export async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+// Starts `count` nodes n1..nN that name each other as peers, and waits
+// until every node sees them all.
+export async function startCluster(count, { app = {}, cluster = {}, url = freshDatabase() } = {}) {
+  const ports = [];
+  for (let i = 0; i < count; ++i) ports.push(await freePort());
+  const addresses = ports.map((p) => `127.0.0.1:${p}`);
+  const nodes = await Promise.all(addresses.map((listen, i) => startChatd({
+    apps: [appConfig(app)],
+    store: { backend: 'postgres', postgres_url: url },
+    cluster: {
+      node: `n${i + 1}`, listen, peers: addresses.filter((a) => a !== listen),
+      heartbeat_interval_ms: 200, connection_timeout_ms: 1000, ...cluster,
+    },
+  })));
+  nodes.forEach((n, i) => { n.name = `n${i + 1}`; });
+  await waitForMembers(nodes, count);
+  return nodes;
+}
+
+// The value of a metric series on one node (0 if absent).
+export async function metric(node, name, labels = {}) {
+  const text = await (await fetch(`http://${node.metrics}/metrics`)).text();
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name + ' ') && !line.startsWith(name + '{')) continue;
+    if (want.every((w) => line.includes(w))) return Number(line.split(' ').pop());
+  }
+  return 0;
+}
+
+export async function waitForMembers(nodes, count, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = await Promise.all(nodes.map((n) => metric(n, 'chatd_cluster_members')));
+    if (seen.every((s) => s === count)) return;
+    if (Date.now() > deadline) throw new Error(`cluster members ${seen} (want ${count} each)`);
+    await sleep(50);
+  }
+}
+
+// --- Rendezvous hashing, as actors/membership.cpp ---
+const MASK = (1n << 64n) - 1n;
+
+function fnv1a(hash, bytes) {
+  for (const b of bytes) hash = ((hash ^ BigInt(b)) * 1099511628211n) & MASK;
+  return hash;
+}
+
+function mix(x) {
+  x = (x + 0x9e3779b97f4a7c15n) & MASK;
+  x = ((x ^ (x >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK;
+  x = ((x ^ (x >> 27n)) * 0x94d049bb133111ebn) & MASK;
+  return x ^ (x >> 31n);
+}
+
+export function rendezvousScore(node, sdkappid, user) {
+  const enc = (s) => Buffer.from(s, 'utf8');
+  let h = fnv1a(14695981039346656037n, enc(node));
+  h = fnv1a(h, [0]);
+  h = fnv1a(h, enc(String(sdkappid)));
+  h = fnv1a(h, [0]);
+  return mix(fnv1a(h, enc(user)));
+}
+
+export function ownerOf(members, user, sdkappid = APP) {
+  let best;
+  let bestScore = -1n;
+  for (const m of members) {
+    const s = rendezvousScore(m, sdkappid, user);
+    if (s > bestScore) { best = m; bestScore = s; }
+  }
+  return best;
+}
+
+// `count` user IDs with `prefix` whose owner among `members` is `node`.
+export function usersOwnedBy(node, members, count, prefix = 'u') {
+  const users = [];
+  for (let i = 0; users.length < count; ++i)
+    if (ownerOf(members, `${prefix}${i}`) === node) users.push(`${prefix}${i}`);
+  return users;
+}
