@@ -48,6 +48,8 @@ struct node_state {
   std::vector<directory_actor> directories;
   expiry_wheel_actor expiry_wheel;
   std::unordered_map<caf::actor_addr, local_instance> locals;  // by session actor
+  // Sessions whose login is still on its way to the owner.
+  std::unordered_map<caf::actor_addr, session_actor> logging_in;
   // How to fail each call in flight to a peer, should that peer be lost.
   std::unordered_map<std::string, std::unordered_map<std::uint64_t, local_task>> in_flight;
   std::uint64_t next_call = 0;
@@ -173,8 +175,10 @@ void login(node_pointer self, login_order& order, reply<login_grant> done) {
                     caf::actor_cast<expiry_sink>(self),
                     st.expiry_wheel};
   auto session = spawn_session(self->system(), std::move(init));
+  st.logging_in.emplace(session.address(), session);
   cluster_instance instance{key, order.instance_id, order.platform, order.limits, 0, session};
-  auto refused = [session](errc code, reply<login_grant> done) {
+  auto refused = [self, session](errc code, reply<login_grant> done) {
+    self->state.logging_in.erase(session.address());
     caf::anon_send(session, stop_atom::value);
     done(login_grant{code, {}, {}});
   };
@@ -183,6 +187,7 @@ void login(node_pointer self, login_order& order, reply<login_grant> done) {
       [=](std::int32_t code, std::uint64_t ready_order) {
         if (code != 0)
           return refused(static_cast<errc>(code), done);
+        self->state.logging_in.erase(session.address());
         auto admitted = instance;
         admitted.ready_order = ready_order;
         remember_local(self, admitted, owner_of(self, key));
@@ -191,6 +196,7 @@ void login(node_pointer self, login_order& order, reply<login_grant> done) {
         done(login_grant{errc::ok, instance.instance_id, std::move(ref)});
       },
       [=] {
+        self->state.logging_in.erase(session.address());
         caf::anon_send(session, stop_atom::value);
         done.fail(ask_error::unavailable);
       },
@@ -404,6 +410,8 @@ node_actor::behavior_type cluster_node(node_pointer self, cluster_options option
   self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& [session, local] : self->state.locals)
       self->send_exit(local.instance.session, msg.reason);
+    for (auto& [address, session] : self->state.logging_in)
+      self->send_exit(session, msg.reason);
     self->quit(msg.reason);
   });
   metrics::cluster_members(1, st.view.has_majority());
