@@ -301,3 +301,31 @@ test('3 nodes under a real Prometheus: every panel of the dashboard\'s Cluster r
   assert.ok(Number(logins[0].value[1]) >= 2 * users.length);
   for (const c of clients) c.close();
 });
+
+test('3 nodes: a frozen node is lost by heartbeat, and when it wakes its instances rejoin under the rule', async () => {
+  const [n1, n2, n3] = await cluster({ cluster: { heartbeat_interval_ms: 100, connection_timeout_ms: 500 } });
+  const [user] = usersOwnedBy('n1', MEMBERS, 1, 'frozen');
+  const old = await loggedIn(n2, user);
+  await eventually(async () => assert.deepEqual(await onlineIDs(n1, user), [old.instanceID]), 'online');
+  await sleep(400);  // the account the first login made is stored (its batch)
+  process.kill(n2.pid, 'SIGSTOP');
+  const frozenAt = Date.now();
+  try {
+    // No socket closed: only the missing heartbeats tell n1 and n3.
+    await eventually(async () => assert.deepEqual(await onlineIDs(n1, user), []), 'forgotten', 3000);
+    assert.ok(Date.now() - frozenAt < 3000);
+    await waitForMembers([n1, n3], 2);
+    // Meanwhile the user logs in on n3: nothing to kick, the old one is not known.
+    var newer = await loggedIn(n3, user);
+  } finally {
+    process.kill(n2.pid, 'SIGCONT');
+  }
+  await waitForMembers([n1, n2, n3], 3);
+  // n2 registers its live instance again; it is the older of two Web
+  // instances (limit 1), so the replayed rule kicks it, naming the newer.
+  await assertKicked(old, 'multipleAccount', { platform: 'Web', instanceID: newer.instanceID });
+  assert.deepEqual(await onlineIDs(n2, user), [newer.instanceID]);
+  assert.ok(!newer.eventNames().includes('kickedOut'));
+  old.close();
+  newer.close();
+});
