@@ -123,10 +123,10 @@ void after(node_pointer self, std::chrono::milliseconds delay, local_task task) 
 
 // --- Requests from this node, sent to the user's owner -------------------
 
-// Asks the owner of `key` with `args`; `on_answer(status, values...)` gets
-// the answer, `on_failure()` a lost node, a timeout or a second "moved".
-// A "moved" answer is retried once, after a short wait, with the view then.
-// `Rs` are the answer's values after its status.
+// Asks the owner of `key` with `args`; `on_answer(owner, status, values...)`
+// gets the answer and the node that gave it, `on_failure()` a lost node, a timeout or a second
+// "moved". A "moved" answer is retried once, after a short wait, with the view then. `Rs` are the
+// answer's values after its status.
 template <class... Rs, class OnAnswer, class OnFailure, class... Args>
 void ask_owner(node_pointer self, metrics::cluster_op op, const user_key& key, bool retried,
                OnAnswer on_answer, OnFailure on_failure, Args... args) {
@@ -143,7 +143,7 @@ void ask_owner(node_pointer self, metrics::cluster_op op, const user_key& key, b
               return;
             if (status != moved_status) {
               record(op, metrics::cluster_result::ok, t0);
-              return on_answer(status, values...);
+              return on_answer(owner, status, values...);
             }
             record(op, metrics::cluster_result::moved, t0);
             if (retried)
@@ -184,13 +184,13 @@ void login(node_pointer self, login_order& order, reply<login_grant> done) {
   };
   ask_owner<std::uint64_t>(
       self, metrics::cluster_op::login, key, false,
-      [=](std::int32_t code, std::uint64_t ready_order) {
+      [=](const std::string& owner, std::int32_t code, std::uint64_t ready_order) {
         if (code != 0)
           return refused(static_cast<errc>(code), done);
         self->state.logging_in.erase(session.address());
         auto admitted = instance;
         admitted.ready_order = ready_order;
-        remember_local(self, admitted, owner_of(self, key));
+        remember_local(self, admitted, owner);
         auto ref = std::make_shared<session_ref>(
             session_ref{session, registry_actor{}, key, instance.instance_id});
         done(login_grant{errc::ok, instance.instance_id, std::move(ref)});
@@ -426,27 +426,27 @@ node_actor::behavior_type cluster_node(node_pointer self, cluster_options option
           reply<errc>& done) {
         ask_owner(
             self, cluster_op::logout, key, false,
-            [done](std::int32_t code) { done(static_cast<errc>(code)); }, fail_with(done), atom,
-            key, instance_id);
+            [done](const std::string&, std::int32_t code) { done(static_cast<errc>(code)); },
+            fail_with(done), atom, key, instance_id);
       },
       [=](renew_atom atom, const user_key& key, const std::string& instance_id,
           std::int64_t expires_at_ms, reply<errc>& done) {
         ask_owner(
             self, cluster_op::renew, key, false,
-            [done](std::int32_t code) { done(static_cast<errc>(code)); }, fail_with(done), atom,
-            key, instance_id, expires_at_ms);
+            [done](const std::string&, std::int32_t code) { done(static_cast<errc>(code)); },
+            fail_with(done), atom, key, instance_id, expires_at_ms);
       },
       [=](kick_atom atom, const user_key& key, kick_type type, reply<std::size_t>& done) {
         ask_owner<std::uint64_t>(
             self, cluster_op::kick, key, false,
-            [done](std::int32_t, std::uint64_t kicked) { done(kicked); }, fail_with(done), atom,
-            key, type);
+            [done](const std::string&, std::int32_t, std::uint64_t kicked) { done(kicked); },
+            fail_with(done), atom, key, type);
       },
       [=](online_atom atom, const user_key& key, reply<online_list>& done) {
         ask_owner<online_list>(
             self, cluster_op::online, key, false,
-            [done](std::int32_t, const online_list& online) { done(online); }, fail_with(done),
-            atom, key);
+            [done](const std::string&, std::int32_t, const online_list& online) { done(online); },
+            fail_with(done), atom, key);
       },
       [=](deliver_atom atom, const user_key& key, timeline_entry& entry, std::string& except) {
         const auto& owner = owner_of(self, key);

@@ -65,8 +65,16 @@ struct session_service::impl {
     expiry_wheel = spawn_expiry_wheel(system);
     for (std::size_t i = 0; i < or_default(options.directory_shards, 2 * threads); ++i)
       directories.push_back(spawn_directory(system, expiry_wheel));
-    if (options.cluster)
+    if (!options.cluster)
+      return;
+    try {
       join_cluster(*options.cluster);
+    } catch (...) {
+      // ~impl does not run for a constructor that throws, and the actor
+      // system's destructor waits for every actor: end them here.
+      shut_down();
+      throw;
+    }
   }
 
   void join_cluster(const cluster_options& cluster) {
@@ -74,18 +82,22 @@ struct session_service::impl {
     const auto colon = cluster.listen.rfind(':');
     const auto host = cluster.listen.substr(0, colon);
     const auto port = static_cast<std::uint16_t>(std::stoul(cluster.listen.substr(colon + 1)));
+    // SO_REUSEADDR: a node restarted at once binds its port again (a port
+    // another process listens on still fails).
     auto bound = system.middleman().publish(node, port, host.c_str(), true);
     if (!bound) {
-      caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
       throw std::runtime_error("cluster: cannot listen on " + cluster.listen + ": " +
                                system.render(bound.error()));
     }
     cluster_port = *bound;
   }
 
-  ~impl() {
+  ~impl() { shut_down(); }
+
+  void shut_down() {
     // The host may have stopped running posted work (chatd's io_context
-    // has returned): the actors finish their shutdown on a thread of ours.
+    // has returned, or never ran): the actors finish their shutdown on a
+    // thread of ours.
     take_over_host_scheduler(system);
     if (node)
       caf::anon_send_exit(node, caf::exit_reason::user_shutdown);

@@ -8,9 +8,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, sig, sleep, stopAll } from './lib/chatd.mjs';
+import { createServer } from 'node:net';
+import { Client, sig, sleep, stopAll, startChatd } from './lib/chatd.mjs';
 import { startPrometheus, query, waitForScrapes, panelQueries, CONFIGS } from './lib/prometheus.mjs';
-import { startCluster, usersOwnedBy, ownerOf, rendezvousScore, metric, waitForMembers } from './lib/cluster.mjs';
+import { startCluster, freshDatabase, usersOwnedBy, ownerOf, rendezvousScore, metric, waitForMembers } from './lib/cluster.mjs';
 
 const servers = [];
 const cleanups = [];
@@ -21,6 +22,7 @@ after(async () => {
 const MEMBERS = ['n1', 'n2', 'n3'];
 
 async function cluster(options) {
+  await stopAll(servers.splice(0));  // the previous test's nodes
   const nodes = await startCluster(3, options);
   servers.push(...nodes);
   return nodes;
@@ -328,4 +330,18 @@ test('3 nodes: a frozen node is lost by heartbeat, and when it wakes its instanc
   assert.ok(!newer.eventNames().includes('kickedOut'));
   old.close();
   newer.close();
+});
+
+test('a cluster port another process holds: chatd exits at once with a clear error', async () => {
+  const holder = createServer();
+  await new Promise((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const listen = `127.0.0.1:${holder.address().port}`;
+  try {
+    await assert.rejects(startChatd({
+      store: { backend: 'postgres', postgres_url: freshDatabase() },
+      cluster: { node: 'n1', listen, peers: [] },
+    }), /cluster: cannot listen on 127\.0\.0\.1:\d+/);
+  } finally {
+    holder.close();
+  }
 });

@@ -26,22 +26,33 @@ export async function freePort() {
 }
 
 // Starts `count` nodes n1..nN that name each other as peers, and waits
-// until every node sees them all.
+// until every node sees them all. A cluster port taken between freePort()
+// and chatd's bind (another process's port 0) is retried with new ports.
 export async function startCluster(count, { app = {}, cluster = {}, url = freshDatabase() } = {}) {
-  const ports = [];
-  for (let i = 0; i < count; ++i) ports.push(await freePort());
-  const addresses = ports.map((p) => `127.0.0.1:${p}`);
-  const nodes = await Promise.all(addresses.map((listen, i) => startChatd({
-    apps: [appConfig(app)],
-    store: { backend: 'postgres', postgres_url: url },
-    cluster: {
-      node: `n${i + 1}`, listen, peers: addresses.filter((a) => a !== listen),
-      heartbeat_interval_ms: 200, connection_timeout_ms: 1000, ...cluster,
-    },
-  })));
-  nodes.forEach((n, i) => { n.name = `n${i + 1}`; });
-  await waitForMembers(nodes, count);
-  return nodes;
+  for (let attempt = 1; ; ++attempt) {
+    const ports = [];
+    for (let i = 0; i < count; ++i) ports.push(await freePort());
+    const addresses = ports.map((p) => `127.0.0.1:${p}`);
+    const starts = addresses.map((listen, i) => startChatd({
+      apps: [appConfig(app)],
+      store: { backend: 'postgres', postgres_url: url },
+      cluster: {
+        node: `n${i + 1}`, listen, peers: addresses.filter((a) => a !== listen),
+        heartbeat_interval_ms: 200, connection_timeout_ms: 1000, ...cluster,
+      },
+    }));
+    const results = await Promise.allSettled(starts);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(results.filter((r) => r.status === 'fulfilled').map((r) => r.value.stop()));
+      if (attempt < 3 && /cannot listen/.test(failed.reason.message)) continue;
+      throw failed.reason;
+    }
+    const nodes = results.map((r) => r.value);
+    nodes.forEach((n, i) => { n.name = `n${i + 1}`; });
+    await waitForMembers(nodes, count);
+    return nodes;
+  }
 }
 
 // The value of a metric series on one node (0 if absent).
