@@ -88,6 +88,16 @@ test('3 nodes: the rule is global: kicks of each type cross nodes, REST acts on 
   await assertKicked(c1, 'userSigExpired');
   await eventually(async () => assert.deepEqual(await onlineIDs(n3, carol), []), 'carol offline', 1000);
 
+  // renewUserSig on n3, registry on n1: the new deadline reaches the session
+  // actor on n3, and the old one passes without a kick.
+  const [gina] = usersOwnedBy('n1', MEMBERS, 1, 'gina');
+  const g1 = await loggedIn(n3, gina, { userSig: sig(gina, { expire: 2 }) });
+  assert.equal((await g1.request('renewUserSig', { userSig: sig(gina, { expire: 600 }) })).code, 0);
+  await sleep(3200);
+  assert.ok(!g1.eventNames().includes('kickedOut'), 'renewed across nodes');
+  assert.deepEqual(await onlineIDs(n2, gina), [g1.instanceID]);
+  g1.close();
+
   // REST_API_Kick from n3 reaches instances on n1 and n2 (registry on n1).
   const [dave] = usersOwnedBy('n1', MEMBERS, 1, 'dave');
   const d1 = await loggedIn(n2, dave, { platform: 'Web' });
