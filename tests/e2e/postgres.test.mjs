@@ -4,19 +4,13 @@
 // same database: accounts, REST kicks, login config changes, messages.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { startChatd, stopAll, Client, sig, sleep } from './lib/chatd.mjs';
+import { freshDatabase as newDatabase } from './lib/cluster.mjs';
 
-const [ADMIN_URL] = readFileSync(process.env.CHATD_TEST_POSTGRES_STATE, 'utf8').trim().split(' ');
 const servers = [];
 after(() => stopAll(servers));
 
-function freshDatabase() {
-  const name = `chatd_e2e_${process.pid}_${Date.now()}`;
-  execFileSync('psql', [ADMIN_URL, '-q', '-c', `CREATE DATABASE ${name}`]);
-  return ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
-}
+const freshDatabase = () => newDatabase('chatd_e2e');
 
 async function chatdOn(url) {
   const s = await startChatd({ store: { backend: 'postgres', postgres_url: url } });

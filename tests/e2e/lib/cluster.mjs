@@ -1,4 +1,4 @@
-// A chatd cluster for tests: N nodes on 127.0.0.1 on one PostgreSQL
+// PostgreSQL databases and a chatd cluster for tests: N nodes on 127.0.0.1 on one PostgreSQL
 // database, and the rendezvous owner of a user, computed as chatd does
 // (actors/membership.cpp), so that a test can pick users whose registry
 // lives on a given node.
