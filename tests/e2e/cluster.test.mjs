@@ -255,7 +255,7 @@ test('3 nodes: kill -9 of a gateway node: its instances leave the online query w
 });
 
 test('3 nodes: SIGTERM of a node hands its users to the others; no majority refuses logins with 60022', async () => {
-  const [n1, n2, n3] = await cluster({ cluster: { heartbeat_interval_ms: 100, connection_timeout_ms: 500 } });
+  const [n1, n2, n3] = await cluster();
   const users = usersOwnedBy('n3', MEMBERS, 5, 's');
   const first = [];
   for (const user of users) first.push(await loggedIn(n1, user));
@@ -315,7 +315,7 @@ test('3 nodes under a real Prometheus: every panel of the dashboard\'s Cluster r
 });
 
 test('3 nodes: a frozen node is lost by heartbeat, and when it wakes its instances rejoin under the rule', async () => {
-  const [n1, n2, n3] = await cluster({ cluster: { heartbeat_interval_ms: 100, connection_timeout_ms: 500 } });
+  const [n1, n2, n3] = await cluster();
   const [user] = usersOwnedBy('n1', MEMBERS, 1, 'frozen');
   const old = await loggedIn(n2, user);
   await eventually(async () => assert.deepEqual(await onlineIDs(n1, user), [old.instanceID]), 'online');
