@@ -227,7 +227,7 @@ test('3 nodes: kill -9 of the owner node during logins: the rule holds after re-
   next.close();
 });
 
-test('3 nodes: kill -9 of a gateway node: its instances leave the online query within 2 s', async () => {
+test('3 nodes: kill -9 of a gateway node: its instances leave the online query within 2 s, its acknowledged messages stay', async () => {
   const [n1, n2, n3] = await cluster();
   const users = usersOwnedBy('n1', MEMBERS, 5, 'g');
   const onN2 = [];
@@ -238,6 +238,9 @@ test('3 nodes: kill -9 of a gateway node: its instances leave the online query w
     const expected = [onN2[i].instanceID, ...(i === 0 ? [onN3.instanceID] : [])].sort();
     await eventually(async () => assert.deepEqual(await onlineIDs(n1, user), expected), `${user} online`);
   }
+  // Messages acknowledged on n2 just before it dies.
+  for (let i = 1; i <= 3; ++i)
+    assert.equal((await onN2[1].request('sendMessage', { to: users[2], text: `before the kill ${i}` })).code, 0);
   // The accounts these first logins made are written in the store's next
   // batch (every 200 ms, docs/CLUSTER.md): let it land before the kill.
   await sleep(400);
@@ -250,6 +253,14 @@ test('3 nodes: kill -9 of a gateway node: its instances leave the online query w
     }, `${user} offline`, 2000);
   assert.ok(Date.now() - killedAt < 2000);
   assert.equal((await onN3.request('isReady')).data.ready, true, 'the instance on n3 is untouched');
+  // Nothing acknowledged is lost: the recipient syncs them on another node.
+  const again = await Client.connect(n3.url);
+  const r = await again.request('login', { SDKAppID: 1400000000, userID: users[2], userSig: sig(users[2]), syncFromSeq: 0 });
+  assert.equal(r.code, 0);
+  await eventually(async () => assert.equal(again.events.filter((e) => e.event === 'messageReceived').length, 3), 'synced');
+  assert.deepEqual(again.events.filter((e) => e.event === 'messageReceived').map((e) => e.data.text),
+    [1, 2, 3].map((i) => `before the kill ${i}`));
+  again.close();
   onN3.close();
   for (const c of onN2) c.close();
 });
