@@ -228,7 +228,10 @@ void adopt(node_pointer self, caf::actor_addr session, int attempts_left) {
             }
             record(metrics::cluster_op::adopt, metrics::cluster_result::moved, t0);
             if (attempts_left > 1)
-              after(self, retry_delay, [=] { adopt(self, session, attempts_left - 1); });
+              return after(self, retry_delay, [=] { adopt(self, session, attempts_left - 1); });
+            // The views did not converge in 5 s: the next membership change
+            // registers it again.
+            spdlog::warn("cluster: node {} kept answering \"moved\" for a live instance", owner);
           },
           [=](caf::error&) {
             record(metrics::cluster_op::adopt, metrics::cluster_result::failed, t0);
