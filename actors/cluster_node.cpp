@@ -61,8 +61,7 @@ constexpr auto retry_delay = std::chrono::milliseconds(200);
 constexpr int adopt_attempts = 25;  // 5 s of "moved" while the views converge
 
 const directory_actor& directory_of(node_pointer self, const user_key& key) {
-  const auto& shards = self->state.directories;
-  return shards[user_key_hash{}(key) % shards.size()];
+  return shard_of(self->state.directories, key);
 }
 
 const std::string& owner_of(node_pointer self, const user_key& key) {
@@ -177,16 +176,18 @@ void login(node_pointer self, login_order& order, reply<login_grant> done) {
   auto session = spawn_session(self->system(), std::move(init));
   st.logging_in.emplace(session.address(), session);
   cluster_instance instance{key, order.instance_id, order.platform, order.limits, 0, session};
-  auto refused = [self, session](errc code, reply<login_grant> done) {
+  // Refused or unanswered: the session that was waiting goes, quietly.
+  auto abandon = [self, session] {
     self->state.logging_in.erase(session.address());
     caf::anon_send(session, stop_atom::value);
-    done(login_grant{code, {}, {}});
   };
   ask_owner<std::uint64_t>(
       self, metrics::cluster_op::login, key, false,
       [=](const std::string& owner, std::int32_t code, std::uint64_t ready_order) {
-        if (code != 0)
-          return refused(static_cast<errc>(code), done);
+        if (code != 0) {
+          abandon();
+          return done(login_grant{static_cast<errc>(code), {}, {}});
+        }
         self->state.logging_in.erase(session.address());
         auto admitted = instance;
         admitted.ready_order = ready_order;
@@ -196,8 +197,7 @@ void login(node_pointer self, login_order& order, reply<login_grant> done) {
         done(login_grant{errc::ok, instance.instance_id, std::move(ref)});
       },
       [=] {
-        self->state.logging_in.erase(session.address());
-        caf::anon_send(session, stop_atom::value);
+        abandon();
         done.fail(ask_error::unavailable);
       },
       login_atom::value, instance);
@@ -299,14 +299,6 @@ void drop_peer(node_pointer self, const std::string& name, const char* why) {
   fail_calls_to(self, name);
   if (st.view.remove(name))
     view_changed(self);
-}
-
-std::pair<std::string, std::uint16_t> split_address(const std::string& address) {
-  const auto colon = address.rfind(':');
-  if (colon == std::string::npos)
-    return {address, 0};
-  return {address.substr(0, colon),
-          static_cast<std::uint16_t>(std::stoul(address.substr(colon + 1)))};
 }
 
 bool is_connected(node_pointer self, const std::string& address) {

@@ -16,6 +16,9 @@
 
 #include <atomic>
 #include <functional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "actors/membership.hpp"
 #include "actors/reply.hpp"
@@ -273,6 +276,22 @@ registry_actor spawn_user_registry(caf::actor_system& system, user_key key,
                                    directory_actor directory, expiry_wheel_actor expiry_wheel);
 directory_actor spawn_directory(caf::actor_system& system, expiry_wheel_actor expiry_wheel);
 expiry_wheel_actor spawn_expiry_wheel(caf::actor_system& system);
+// The directory shard that holds a user's registry: the session service and
+// a cluster node must pick the same one.
+inline const directory_actor& shard_of(const std::vector<directory_actor>& shards,
+                                       const user_key& key) {
+  return shards[user_key_hash{}(key) % shards.size()];
+}
+
+// "host:port" (validated by the config) -> host and port.
+inline std::pair<std::string, std::uint16_t> split_address(const std::string& address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos)
+    return {address, 0};
+  return {address.substr(0, colon),
+          static_cast<std::uint16_t>(std::stoul(address.substr(colon + 1)))};
+}
+
 // Registers every type above that crosses nodes; on every node, before the
 // actor system starts.
 void add_cluster_message_types(caf::actor_system_config& config);

@@ -79,9 +79,7 @@ struct session_service::impl {
 
   void join_cluster(const cluster_options& cluster) {
     node = spawn_cluster_node(system, cluster, directories, expiry_wheel);
-    const auto colon = cluster.listen.rfind(':');
-    const auto host = cluster.listen.substr(0, colon);
-    const auto port = static_cast<std::uint16_t>(std::stoul(cluster.listen.substr(colon + 1)));
+    const auto [host, port] = split_address(cluster.listen);
     // SO_REUSEADDR: a node restarted at once binds its port again (a port
     // another process listens on still fails).
     auto bound = system.middleman().publish(node, port, host.c_str(), true);
@@ -107,7 +105,7 @@ struct session_service::impl {
   }
 
   const directory_actor& directory_of(std::uint32_t sdkappid, const std::string& user_id) const {
-    return directories[user_key_hash{}(user_key{sdkappid, user_id}) % directories.size()];
+    return shard_of(directories, user_key{sdkappid, user_id});
   }
 
   std::string new_instance_id() {
