@@ -4,9 +4,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import readline from 'node:readline';
-import { startChatd, Client, sig, sleep, KEY, APP, until } from './lib/chatd.mjs';
+import { startChatd, Client, sig, sleep, KEY, APP, until, freePort } from './lib/chatd.mjs';
 
 const BOTS_BIN = process.env.CHAT_BOTS_BIN ?? '../../build/tools/chat-bots';
 const BOTS = 1000;
@@ -14,12 +13,6 @@ const SENDERS = 10;
 
 const cleanups = [];
 after(async () => { for (const c of cleanups.reverse()) await c(); });
-
-function freePort() {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
-  });
-}
 
 function startBots(url) {
   const proc = spawn(BOTS_BIN, ['--url', url, '--sdkappid', String(APP), '--key', KEY,

@@ -6,8 +6,17 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import http from 'node:http';
 import https from 'node:https';
+import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import TLSSigAPIv2 from 'tls-sig-api-v2';
+
+// A port free on 127.0.0.1 right now (another process may take it before
+// it is used: callers that bind it later must cope).
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
 
 export const APP = 1400000000;
 export const KEY = '5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e';

@@ -4,8 +4,7 @@
 // lives on a given node.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { startChatd, appConfig, sleep, APP } from './chatd.mjs';
+import { startChatd, appConfig, sleep, freePort, APP } from './chatd.mjs';
 
 export function adminUrl() {
   return readFileSync(process.env.CHATD_TEST_POSTGRES_STATE, 'utf8').trim().split(' ')[0];
@@ -15,14 +14,6 @@ export function freshDatabase(prefix = 'chatd_cluster') {
   const name = `${prefix}_${process.pid}_${Date.now()}`;
   execFileSync('psql', [adminUrl(), '-q', '-c', `CREATE DATABASE ${name}`]);
   return adminUrl().replace(/\/[^/]*$/, `/${name}`);
-}
-
-export async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 // Starts `count` nodes n1..nN that name each other as peers, and waits

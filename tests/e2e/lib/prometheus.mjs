@@ -4,17 +4,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createServer } from 'node:net';
 import assert from 'node:assert/strict';
-import { sleep } from './chatd.mjs';
+import { sleep, freePort } from './chatd.mjs';
 
 export const CONFIGS = resolve('../../configs');
-
-function freePort() {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
-  });
-}
 
 // Starts Prometheus on `targets` (host:port strings); pushes its stop onto `cleanups`.
 export async function startPrometheus(targets, cleanups) {
