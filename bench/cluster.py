@@ -32,10 +32,9 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from benchlib import KEY, chatd_config
+from store_backends import POSTGRES, fresh_database
 from versus_floor import rss_kib
 
-POSTGRES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "postgres",
-                        "postgres.sh")
 HOLD_S = 90  # every loadgen holds this long at most, then ends by itself
 
 
@@ -47,11 +46,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def fresh_database(admin_url, name):
-    subprocess.run(["psql", admin_url, "-q", "-c", f"CREATE DATABASE {name}"], check=True)
-    return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
 def metrics(address):
