@@ -18,6 +18,7 @@ struct registry_entry {
 struct directory_state {
   std::unordered_map<user_key, registry_entry, user_key_hash> registries;
   expiry_wheel_actor expiry_wheel;
+  std::shared_ptr<const registry_fencing> fencing;
 };
 
 using directory_pointer = directory_actor::stateful_pointer<directory_state>;
@@ -27,7 +28,7 @@ registry_entry& registry_for(directory_pointer self, const user_key& key) {
   auto it = registries.find(key);
   if (it == registries.end()) {
     auto registry = spawn_user_registry(self->system(), key, caf::actor_cast<directory_actor>(self),
-                                        self->state.expiry_wheel);
+                                        self->state.expiry_wheel, self->state.fencing);
     self->monitor(registry);
     it = registries.emplace(key, registry_entry{std::move(registry), 0}).first;
   }
@@ -39,13 +40,13 @@ registry_actor find_registry(directory_pointer self, const user_key& key) {
   return it == self->state.registries.end() ? registry_actor{} : it->second.registry;
 }
 
-// The members changed: users now owned by another node leave this node's
-// registries without a kick (their instances are registered with the new
-// owner by the nodes their sessions live on).
-void disown_moved_users(directory_pointer self, const membership& view) {
+// Shards whose lease moved (to another node, or to a new epoch here): their
+// users leave this node's registries without a kick (their instances are
+// registered with the shard's owner by the nodes their sessions live on).
+void disown_shards(directory_pointer self, const std::vector<bool>& shards) {
   auto& registries = self->state.registries;
   for (auto it = registries.begin(); it != registries.end();) {
-    if (view.owner_of(it->first.sdkappid, it->first.user_id) == view.self()) {
+    if (!shards[shard_of_user(it->first.sdkappid, it->first.user_id)]) {
       ++it;
       continue;
     }
@@ -55,8 +56,10 @@ void disown_moved_users(directory_pointer self, const membership& view) {
   }
 }
 
-directory_actor::behavior_type directory(directory_pointer self, expiry_wheel_actor expiry_wheel) {
+directory_actor::behavior_type directory(directory_pointer self, expiry_wheel_actor expiry_wheel,
+                                         std::shared_ptr<const registry_fencing> fencing) {
   self->state.expiry_wheel = std::move(expiry_wheel);
+  self->state.fencing = std::move(fencing);
   // A registry that died (not one that retired: it is gone from the map
   // already) is forgotten, so that its users' next logins get a new one.
   self->set_down_handler([self](caf::down_msg& down) {
@@ -107,8 +110,8 @@ directory_actor::behavior_type directory(directory_pointer self, expiry_wheel_ac
         if (auto registry = find_registry(self, key))
           self->send(registry, atom, key, instance_id);
       },
-      [=](disown_atom, const std::shared_ptr<const membership>& view) {
-        disown_moved_users(self, *view);
+      [=](disown_atom, const std::shared_ptr<const std::vector<bool>>& shards) {
+        disown_shards(self, *shards);
       },
       [=](retire_atom atom, const user_key& key, std::uint64_t logins_seen) {
         auto it = self->state.registries.find(key);
@@ -141,8 +144,9 @@ directory_actor::behavior_type directory(directory_pointer self, expiry_wheel_ac
 
 }  // namespace
 
-directory_actor spawn_directory(caf::actor_system& system, expiry_wheel_actor expiry_wheel) {
-  return system.spawn(directory, std::move(expiry_wheel));
+directory_actor spawn_directory(caf::actor_system& system, expiry_wheel_actor expiry_wheel,
+                                std::shared_ptr<const registry_fencing> fencing) {
+  return system.spawn(directory, std::move(expiry_wheel), std::move(fencing));
 }
 
 }  // namespace chatd

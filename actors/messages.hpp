@@ -15,14 +15,16 @@
 #include <caf/typed_actor.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "actors/membership.hpp"
 #include "actors/reply.hpp"
 #include "actors/session_service.hpp"
+#include "actors/shard_leases.hpp"
 
 namespace chatd {
 
@@ -45,6 +47,8 @@ using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using run_atom = caf::atom_constant<caf::atom("run")>;
+using lease_atom = caf::atom_constant<caf::atom("lease")>;
+using claim_atom = caf::atom_constant<caf::atom("claim")>;
 
 using online_list = std::vector<online_instance>;
 
@@ -119,7 +123,8 @@ using session_actor =
     caf::typed_actor<caf::reacts_to<expire_atom>,  // its sig deadline passed (from the wheel)
                      caf::reacts_to<renew_atom, std::int64_t>,  // a new sig deadline (ms)
                      // Kicked: type, and the instance that caused it ("" = none).
-                     caf::reacts_to<kicked_atom, kick_type, std::string, platform>,
+                     // Answered once the connection was told (a kick's acknowledgement).
+                     caf::replies_to<kicked_atom, kick_type, std::string, platform>::with<bool>,
                      caf::reacts_to<deliver_atom, wire_entry>,
                      caf::reacts_to<stop_atom>>;  // logged out or kicked: quit quietly
 
@@ -136,13 +141,36 @@ struct cluster_instance {
   login_limits limits;
   std::uint64_t ready_order = 0;
   session_actor session;
+  std::uint64_t epoch = 0;  // of its shard's lease, when its owner registered it
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_instance& x) {
   return f(caf::meta::type_name("cluster_instance"), x.key, x.instance_id, x.platform, x.limits,
-           x.ready_order, x.session);
+           x.ready_order, x.session, x.epoch);
 }
+
+// A shard and the epoch of its lease: what a claim names.
+struct shard_epoch {
+  std::uint32_t shard = 0;
+  std::uint64_t epoch = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shard_epoch& x) {
+  return f(caf::meta::type_name("shard_epoch"), x.shard, x.epoch);
+}
+
+using shard_epochs = std::vector<shard_epoch>;
+using cluster_instances = std::vector<cluster_instance>;
+
+// What a registry of a cluster node checks before each grant: the shard
+// leases, and how long an instance on a node it lost contact with may still
+// believe it is online (that node fences it within this time).
+struct registry_fencing {
+  std::shared_ptr<const lease_gate> gate;
+  std::chrono::milliseconds fence_time{0};
+};
 
 struct cluster_grant {
   errc code = errc::ok;
@@ -165,7 +193,8 @@ using registry_actor =
                      // A timeline entry for every instance but one ("" = none).
                      caf::reacts_to<deliver_atom, timeline_entry, std::string>,
                      caf::reacts_to<expired_atom, user_key, std::string>,  // a sig expired
-                     caf::reacts_to<retire_atom>>;  // the directory agreed: quit
+                     caf::reacts_to<retire_atom>,  // the directory agreed: quit
+                     caf::reacts_to<run_atom, local_task>>;
 
 // (app, user) -> registry, for a shard of the users.
 using directory_actor =
@@ -175,8 +204,8 @@ using directory_actor =
                      caf::reacts_to<logout_atom, user_key, std::string, reply<errc>>,
                      caf::reacts_to<renew_atom, user_key, std::string, std::int64_t, reply<errc>>,
                      caf::reacts_to<expired_atom, user_key, std::string>,
-                     // Retires quietly the registries of users `view` gives to another node.
-                     caf::reacts_to<disown_atom, std::shared_ptr<const membership>>,
+                     // Retires quietly the registries of the users of these shards.
+                     caf::reacts_to<disown_atom, std::shared_ptr<const std::vector<bool>>>,
                      caf::reacts_to<kick_atom, user_key, kick_type, reply<std::size_t>>,
                      caf::reacts_to<online_atom, user_key, reply<online_list>>,
                      caf::reacts_to<deliver_atom, user_key, timeline_entry, std::string>,
@@ -206,7 +235,11 @@ using node_actor = caf::typed_actor<
     caf::reacts_to<expired_atom, user_key, std::string>,
     caf::reacts_to<leave_atom>,  // this node drains: its users go to the others
     // From peers, for users this node owns; status first (0, or moved_status).
-    caf::replies_to<login_atom, cluster_instance>::with<std::int32_t, std::uint64_t>,
+    // A login's answer: status, ready order, and the epoch it was granted at.
+    caf::replies_to<login_atom, cluster_instance>::with<std::int32_t, std::uint64_t, std::uint64_t>,
+    // The owner of these shards at these epochs (a name) asks for the live
+    // instances of them on this node; they are registered there from now on.
+    caf::replies_to<claim_atom, shard_epochs, std::string>::with<cluster_instances>,
     caf::replies_to<adopt_atom, cluster_instance>::with<std::int32_t>,
     caf::replies_to<logout_atom, user_key, std::string>::with<std::int32_t>,
     caf::replies_to<renew_atom, user_key, std::string, std::int64_t>::with<std::int32_t>,
@@ -220,7 +253,8 @@ using node_actor = caf::typed_actor<
     caf::replies_to<hello_atom, std::string, std::string, caf::actor>::with<std::string>,
     caf::reacts_to<leave_atom, std::string>,
     // From itself.
-    caf::reacts_to<tick_atom>, caf::reacts_to<run_atom, local_task>>;
+    caf::reacts_to<tick_atom>, caf::reacts_to<run_atom, local_task>,
+    caf::reacts_to<lease_atom, std::shared_ptr<const lease_view>>>;
 
 // The answer of a node that does not own the user it was asked about.
 inline constexpr std::int32_t moved_status = -1;
@@ -273,8 +307,11 @@ struct session_init {
 
 session_actor spawn_session(caf::actor_system& system, session_init init);
 registry_actor spawn_user_registry(caf::actor_system& system, user_key key,
-                                   directory_actor directory, expiry_wheel_actor expiry_wheel);
-directory_actor spawn_directory(caf::actor_system& system, expiry_wheel_actor expiry_wheel);
+                                   directory_actor directory, expiry_wheel_actor expiry_wheel,
+                                   std::shared_ptr<const registry_fencing> fencing);
+// `fencing` is null on a single node.
+directory_actor spawn_directory(caf::actor_system& system, expiry_wheel_actor expiry_wheel,
+                                std::shared_ptr<const registry_fencing> fencing);
 expiry_wheel_actor spawn_expiry_wheel(caf::actor_system& system);
 // The directory shard that holds a user's registry: the session service and
 // a cluster node must pick the same one.
@@ -292,12 +329,17 @@ inline std::pair<std::string, std::uint16_t> split_address(const std::string& ad
           static_cast<std::uint16_t>(std::stoul(address.substr(colon + 1)))};
 }
 
+// How long a node may take to fence an instance whose owner it lost contact
+// with, counted from the loss (cluster_node.cpp, "Fencing"): the owner's
+// registry counts such an instance as online for this long.
+std::chrono::milliseconds cluster_fence_time(const cluster_options& options);
+
 // Registers every type above that crosses nodes; on every node, before the
 // actor system starts.
 void add_cluster_message_types(caf::actor_system_config& config);
 node_actor spawn_cluster_node(caf::actor_system& system, const cluster_options& options,
                               std::vector<directory_actor> directories,
-                              expiry_wheel_actor expiry_wheel);
+                              expiry_wheel_actor expiry_wheel, std::shared_ptr<lease_gate> gate);
 
 }  // namespace chatd
 
@@ -312,4 +354,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::reply<std::size_t>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::reply<chatd::online_list>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::reply<chatd::cluster_grant>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chatd::local_task)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const chatd::membership>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const std::vector<bool>>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const chatd::lease_view>)

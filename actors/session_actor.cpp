@@ -49,12 +49,14 @@ session_actor::behavior_type session(session_pointer self, session_init init) {
       },
       // From a registry that reaches this instance through its actor (a
       // cluster: the registry may be on another node).
-      [=](kicked_atom, kick_type type, const std::string& by_instance, platform by_platform) {
+      [=](kicked_atom, kick_type type, const std::string& by_instance,
+          platform by_platform) -> bool {
         std::optional<instance_ref> by;
         if (!by_instance.empty())
           by = instance_ref{by_platform, by_instance};
         self->state.fate->kicked(kick_notice{type, std::move(by)});
         self->quit();
+        return true;
       },
       [=](deliver_atom, wire_entry& entry) {
         self->state.fate->deliver(from_wire(std::move(entry)));

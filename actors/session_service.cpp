@@ -51,6 +51,7 @@ struct session_service::impl {
   caf::actor_system_config config;
   caf::actor_system system;
   expiry_wheel_actor expiry_wheel;
+  std::shared_ptr<lease_gate> gate;  // a cluster's shard leases
   std::vector<directory_actor> directories;
   node_actor node;  // set in a cluster: every request about a user goes through it
   std::uint16_t cluster_port = 0;
@@ -63,8 +64,14 @@ struct session_service::impl {
         system(config),
         instance_counter(boot_prefix() << 32) {
     expiry_wheel = spawn_expiry_wheel(system);
+    std::shared_ptr<const registry_fencing> fencing;
+    if (options.cluster) {
+      gate = std::make_shared<lease_gate>();
+      fencing = std::make_shared<registry_fencing>(
+          registry_fencing{gate, cluster_fence_time(*options.cluster)});
+    }
     for (std::size_t i = 0; i < or_default(options.directory_shards, 2 * threads); ++i)
-      directories.push_back(spawn_directory(system, expiry_wheel));
+      directories.push_back(spawn_directory(system, expiry_wheel, fencing));
     if (!options.cluster)
       return;
     try {
@@ -78,7 +85,7 @@ struct session_service::impl {
   }
 
   void join_cluster(const cluster_options& cluster) {
-    node = spawn_cluster_node(system, cluster, directories, expiry_wheel);
+    node = spawn_cluster_node(system, cluster, directories, expiry_wheel, gate);
     const auto [host, port] = split_address(cluster.listen);
     // SO_REUSEADDR: a node restarted at once binds its port again (a port
     // another process listens on still fails).

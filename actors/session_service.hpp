@@ -13,6 +13,7 @@
 #include "actors/instance.hpp"
 #include "actors/instance_table.hpp"
 #include "actors/reply.hpp"
+#include "actors/shard_leases.hpp"
 #include "protocol/error_codes.hpp"
 #include "protocol/platform.hpp"
 
@@ -63,6 +64,9 @@ struct cluster_options {
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds connection_timeout{5000};  // no heartbeat for this long: node lost
   std::chrono::milliseconds request_timeout{5000};     // a peer's answer
+  // Who owns which shard of the users: leases in a linearizable store.
+  std::shared_ptr<lease_store> leases;
+  lease_timing timing;
 };
 
 struct service_options {

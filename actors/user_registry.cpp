@@ -22,11 +22,28 @@ namespace {
 struct live_session {
   session_actor actor;
   std::shared_ptr<instance_fate> fate;
+  // Set when the link to the session's node was lost: that node fences the
+  // instance by then, and until then it counts as online.
+  std::optional<std::chrono::steady_clock::time_point> fenced_by;
 };
 using session_map = std::unordered_map<std::string, live_session>;  // by instance id
 
+// A cluster login's grant, held back until each instance it evicted on
+// another node has been told (or is surely fenced by its node).
+struct held_grant {
+  reply<cluster_grant> done;
+  cluster_grant grant;
+  int waiting = 0;
+  void one_done() {
+    if (--waiting == 0)
+      done(grant);
+  }
+};
+
 struct registry_state {
   user_key key;
+  std::shared_ptr<const registry_fencing> fencing;  // null on a single node
+  std::uint32_t shard = 0;
   directory_actor directory;
   expiry_wheel_actor expiry_wheel;
   instance_table table;
@@ -36,6 +53,11 @@ struct registry_state {
   std::uint64_t last_ready_order = 0;
   std::uint64_t logins_seen = 0;  // logins the directory routed here
   bool retiring = false;
+  // Kicks of instances on other nodes not yet acknowledged nor surely
+  // fenced, with the grants that wait for them: such an instance may still
+  // believe it is online, so no login is granted beside it.
+  std::uint64_t last_kick = 0;
+  std::unordered_map<std::uint64_t, std::vector<std::shared_ptr<held_grant>>> unsettled_kicks;
 };
 
 using registry_pointer = registry_actor::stateful_pointer<registry_state>;
@@ -53,6 +75,49 @@ std::uint64_t next_ready_order(registry_state& st) {
   return st.last_ready_order;
 }
 
+using steady = std::chrono::steady_clock;
+
+void offer_retirement(registry_pointer self);
+
+// Runs `task` on this registry at `when` (at once if it has passed).
+void at(registry_pointer self, steady::time_point when, local_task task) {
+  const auto wait = when - steady::now();
+  if (wait <= steady::duration::zero())
+    return task();
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(wait),
+                     run_atom::value, std::move(task));
+}
+
+// A kick to a session on another node is settled once its connection was
+// told (acknowledged), or once the instance is surely gone without that:
+// `fence_time` after the kick, or after the loss of the link for a session
+// whose link was lost already (its node has fenced it by then).
+void kick_remote(registry_pointer self, const live_session& victim, const kick_notice& notice) {
+  auto& st = self->state;
+  const auto fence_time = st.fencing ? st.fencing->fence_time : std::chrono::milliseconds(0);
+  const auto id = ++st.last_kick;
+  st.unsettled_kicks[id];
+  auto settle = [self, id] {
+    auto& kicks = self->state.unsettled_kicks;
+    auto it = kicks.find(id);
+    if (it == kicks.end())
+      return;
+    auto waiting = std::move(it->second);
+    kicks.erase(it);
+    for (auto& grant : waiting)
+      grant->one_done();
+    offer_retirement(self);
+  };
+  if (victim.fenced_by)
+    return at(self, *victim.fenced_by, settle);
+  const auto fenced_by = steady::now() + fence_time;
+  self->request(victim.actor, fence_time + std::chrono::milliseconds(1), kicked_atom::value,
+                notice.type, notice.by ? notice.by->instance_id : std::string{},
+                notice.by ? notice.by->platform : platform::web)
+      .then([settle](bool) { settle(); },
+            [self, settle, fenced_by](caf::error&) { at(self, fenced_by, settle); });
+}
+
 void send_kick(registry_pointer self, const online_instance& victim, const kick_notice& notice) {
   auto& st = self->state;
   auto it = st.sessions->find(victim.instance_id);
@@ -68,9 +133,7 @@ void send_kick(registry_pointer self, const online_instance& victim, const kick_
     it->second.fate->kicked(notice);
     self->send(it->second.actor, stop_atom::value);
   } else {
-    self->send(it->second.actor, kicked_atom::value, notice.type,
-               notice.by ? notice.by->instance_id : std::string{},
-               notice.by ? notice.by->platform : platform::web);
+    kick_remote(self, it->second, notice);
   }
   self->demonitor(it->second.actor.address());
   st.sessions->erase(it);
@@ -93,7 +156,8 @@ bool forget(registry_state& st, const std::string& instance_id) {
 // directory only agrees if it routed us no login we have not seen yet.
 void offer_retirement(registry_pointer self) {
   auto& st = self->state;
-  if (!st.table.empty() || st.retiring)
+  // A kick not yet settled keeps the registry: the next login must wait for it.
+  if (!st.table.empty() || st.retiring || !st.unsettled_kicks.empty())
     return;
   st.retiring = true;
   self->send(st.directory, retire_atom::value, st.key, st.logins_seen);
@@ -122,17 +186,32 @@ login_grant admit_local(registry_pointer self, login_order& order) {
       st.key, instance_ref{order.platform, order.instance_id}, order.sig_expires_at_ms,
       fate,   caf::actor_cast<registry_actor>(self),           st.expiry_wheel};
   auto session = spawn_session(self->system(), std::move(init));
-  admit(self, incoming, order.limits, live_session{session, std::move(fate)});
+  admit(self, incoming, order.limits, live_session{session, std::move(fate), std::nullopt});
   auto ref = std::make_shared<session_ref>(
       session_ref{session, caf::actor_cast<registry_actor>(self), st.key, order.instance_id});
   return login_grant{errc::ok, order.instance_id, std::move(ref)};
 }
 
-cluster_grant admit_cluster(registry_pointer self, const cluster_instance& instance) {
-  const online_instance incoming{instance.instance_id, instance.platform,
-                                 next_ready_order(self->state)};
-  admit(self, incoming, instance.limits, live_session{instance.session, nullptr});
-  return cluster_grant{errc::ok, incoming.ready_order};
+// A login whose session lives on some node: granted only under a lease
+// this node holds now at the epoch the login was routed under (checked
+// here, right before the admission: a node that was paused must not grant
+// on a lease it lost meanwhile), and answered once its evictions are done.
+void admit_cluster(registry_pointer self, const cluster_instance& instance,
+                   reply<cluster_grant> done) {
+  auto& st = self->state;
+  if (st.fencing && !st.fencing->gate->admits(st.shard, instance.epoch))
+    return done(cluster_grant{errc::service_overload, 0});
+  const online_instance incoming{instance.instance_id, instance.platform, next_ready_order(st)};
+  admit(self, incoming, instance.limits, live_session{instance.session, nullptr, std::nullopt});
+  // Held until every kick still unsettled here is (this login's own and
+  // any earlier one: an evicted instance counts until it is surely gone).
+  auto hold = std::make_shared<held_grant>(
+      held_grant{std::move(done), cluster_grant{errc::ok, incoming.ready_order}, 1});
+  for (auto& [id, waiting] : st.unsettled_kicks) {
+    waiting.push_back(hold);
+    ++hold->waiting;
+  }
+  hold->one_done();
 }
 
 // An instance admitted under another registry of this user (it lived on a
@@ -141,12 +220,19 @@ cluster_grant admit_cluster(registry_pointer self, const cluster_instance& insta
 void adopt(registry_pointer self, const cluster_instance& instance) {
   auto& st = self->state;
   ++st.logins_seen;  // routed here like a login
-  if (st.table.contains(instance.instance_id))
+  if (st.table.contains(instance.instance_id)) {
+    // Counted as unreachable until now: its node is back, with a live handle.
+    auto it = st.sessions->find(instance.instance_id);
+    if (it != st.sessions->end() && it->second.fenced_by) {
+      it->second = live_session{instance.session, nullptr, std::nullopt};
+      self->monitor(instance.session);
+    }
     return;
+  }
   st.retiring = false;
   st.last_ready_order = std::max(st.last_ready_order, instance.ready_order);
   self->monitor(instance.session);
-  st.sessions->emplace(instance.instance_id, live_session{instance.session, nullptr});
+  st.sessions->emplace(instance.instance_id, live_session{instance.session, nullptr, std::nullopt});
   metrics::instance_online(st.key.sdkappid, instance.platform);
   const online_instance adopted{instance.instance_id, instance.platform, instance.ready_order};
   for (const auto& e : st.table.adopt(adopted, instance.limits))
@@ -217,10 +303,32 @@ void disown(registry_pointer self) {
   self->quit();
 }
 
+// A session on a node this one lost contact with: it may still believe
+// it is online until its node fences it, so it counts until then.
+void hold_as_unreachable(registry_pointer self, const std::string& instance_id,
+                         live_session& session) {
+  const auto fenced_by = steady::now() + self->state.fencing->fence_time;
+  session.fenced_by = fenced_by;
+  at(self, fenced_by, [self, instance_id, fenced_by] {
+    auto& st = self->state;
+    auto it = st.sessions->find(instance_id);
+    if (it == st.sessions->end() || it->second.fenced_by != fenced_by)
+      return;
+    spdlog::info("session unreachable until fenced app={} user={} instance={}", st.key.sdkappid,
+                 st.key.user_id, instance_id);
+    forget(st, instance_id);
+    st.sessions->erase(it);
+    offer_retirement(self);
+  });
+}
+
 void on_session_down(registry_pointer self, const caf::down_msg& down) {
   auto& st = self->state;
   for (auto it = st.sessions->begin(); it != st.sessions->end(); ++it) {
     if (it->second.actor.address() == down.source) {
+      if (!it->second.fate && st.fencing && !it->second.fenced_by &&
+          down.reason == caf::exit_reason::remote_link_unreachable)
+        return hold_as_unreachable(self, it->first, it->second);
       // A session on a node that was lost is expected to go this way.
       spdlog::log(it->second.fate ? spdlog::level::warn : spdlog::level::info,
                   "session ended without a logout app={} user={} instance={} reason={}",
@@ -235,7 +343,10 @@ void on_session_down(registry_pointer self, const caf::down_msg& down) {
 
 registry_actor::behavior_type user_registry(registry_pointer self, user_key key,
                                             directory_actor directory,
-                                            expiry_wheel_actor expiry_wheel) {
+                                            expiry_wheel_actor expiry_wheel,
+                                            std::shared_ptr<const registry_fencing> fencing) {
+  self->state.shard = shard_of_user(key.sdkappid, key.user_id);
+  self->state.fencing = std::move(fencing);
   self->state.key = std::move(key);
   self->state.directory = std::move(directory);
   self->state.expiry_wheel = std::move(expiry_wheel);
@@ -261,7 +372,7 @@ registry_actor::behavior_type user_registry(registry_pointer self, user_key key,
         done(admit_local(self, order));
       },
       [=](login_atom, const cluster_instance& instance, reply<cluster_grant>& done) {
-        done(admit_cluster(self, instance));
+        admit_cluster(self, instance, std::move(done));
       },
       [=](adopt_atom, const cluster_instance& instance) { adopt(self, instance); },
       [=](disown_atom) { disown(self); },
@@ -285,15 +396,17 @@ registry_actor::behavior_type user_registry(registry_pointer self, user_key key,
         expire(self, instance_id);
       },
       [=](retire_atom) { self->quit(); },
+      [=](run_atom, local_task& task) { task(); },
   };
 }
 
 }  // namespace
 
 registry_actor spawn_user_registry(caf::actor_system& system, user_key key,
-                                   directory_actor directory, expiry_wheel_actor expiry_wheel) {
+                                   directory_actor directory, expiry_wheel_actor expiry_wheel,
+                                   std::shared_ptr<const registry_fencing> fencing) {
   return system.spawn<caf::lazy_init>(user_registry, std::move(key), std::move(directory),
-                                      std::move(expiry_wheel));
+                                      std::move(expiry_wheel), std::move(fencing));
 }
 
 }  // namespace chatd

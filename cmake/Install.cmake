@@ -6,7 +6,7 @@ include(CMakePackageConfigHelpers)
 # Every static library is exported (a static library's private dependencies
 # are linked by its user); chatd::client, chatd::protocol and chatd::server
 # are the documented ones.
-set(chatd_libraries chatd_protocol chatd_actors chatd_metrics chatd_store chatd_gateway
+set(chatd_libraries chatd_protocol chatd_actors chatd_metrics chatd_store chatd_lease_store chatd_gateway
     chatd_config chatd_server chatd_client)
 foreach(library IN LISTS chatd_libraries)
   string(REPLACE "chatd_" "" export_name ${library})

@@ -26,8 +26,8 @@ constexpr std::array<std::string_view, 11> connection_error_names{
     "read_error",    "request_timeout", "header_too_large",  "unauthenticated_cap",
     "tls_handshake", "address_cap",     "address_login_rate"};
 
-constexpr std::array<std::string_view, 6> cluster_op_names{"login", "adopt", "logout",
-                                                           "renew", "kick",  "online"};
+constexpr std::array<std::string_view, 7> cluster_op_names{"login", "adopt",  "logout", "renew",
+                                                           "kick",  "online", "claim"};
 constexpr std::array<std::string_view, 3> cluster_result_names{"ok", "moved", "failed"};
 
 // 100 µs .. 10 s.
@@ -94,10 +94,15 @@ struct families {
           .Name("chatd_cluster_members")
           .Help("Cluster nodes this node sees live, itself included (0 on a single node)")
           .Register(*registry);
-  Family<Gauge>& cluster_majority_gauge =
+  Family<Gauge>& cluster_leases_gauge =
       prometheus::BuildGauge()
-          .Name("chatd_cluster_majority")
-          .Help("1 while this node sees a majority of its cluster (it admits logins), else 0")
+          .Name("chatd_cluster_lease_store_up")
+          .Help("1 while this node's lease rounds commit in the lease store, else 0")
+          .Register(*registry);
+  Family<Gauge>& cluster_shards_gauge =
+      prometheus::BuildGauge()
+          .Name("chatd_cluster_shards_open")
+          .Help("Shards whose lease this node holds and whose logins it admits")
           .Register(*registry);
   Family<Counter>& cluster_requests =
       prometheus::BuildCounter()
@@ -125,7 +130,8 @@ struct families {
   Counter& accepted = connections.Add({});
   std::array<Counter*, connection_error_names.size()> errors{};
   Gauge& members = cluster_members_gauge.Add({});
-  Gauge& majority = cluster_majority_gauge.Add({});
+  Gauge& lease_store_up = cluster_leases_gauge.Add({});
+  Gauge& shards_open = cluster_shards_gauge.Add({});
   Counter& reowned = cluster_reowned.Add({});
   std::array<std::array<Counter*, cluster_result_names.size()>, cluster_op_names.size()>
       cluster_counts{};
@@ -273,9 +279,13 @@ void connection_failed(connection_error what) {
   instruments().errors[static_cast<std::size_t>(what)]->Increment();
 }
 
-void cluster_members(std::size_t live, bool majority) {
+void cluster_members(std::size_t live) {
   instruments().members.Set(static_cast<double>(live));
-  instruments().majority.Set(majority ? 1 : 0);
+}
+
+void cluster_leases(bool store_reachable, std::size_t shards_open) {
+  instruments().lease_store_up.Set(store_reachable ? 1 : 0);
+  instruments().shards_open.Set(static_cast<double>(shards_open));
 }
 
 void cluster_request(cluster_op op, cluster_result result,

@@ -72,9 +72,11 @@ void message_delivered(std::uint32_t sdkappid,
 
 // A cluster node (actors/cluster_node.cpp): who it sees, its requests to
 // the nodes that own users, and instances it moved to a new owner.
-enum class cluster_op : std::uint8_t { login, adopt, logout, renew, kick, online };
+enum class cluster_op : std::uint8_t { login, adopt, logout, renew, kick, online, claim };
 enum class cluster_result : std::uint8_t { ok, moved, failed };
-void cluster_members(std::size_t live, bool majority);
+void cluster_members(std::size_t live);
+// After each lease round: whether it committed, and the shards this node admits logins for.
+void cluster_leases(bool store_reachable, std::size_t shards_open);
 void cluster_request(cluster_op op, cluster_result result,
                      std::chrono::steady_clock::duration latency);
 void cluster_reowned(std::size_t instances);

@@ -35,8 +35,10 @@ constexpr std::array code_table{
     code_entry{errc::sdkappid_missing, "sdkappid is missing"},
     code_entry{errc::invalid_rest_command, "unknown REST command"},
     code_entry{errc::package_expired, "the app's package has expired"},
-    code_entry{errc::service_overload,
-               "service unavailable: this node does not see a majority of its cluster; retry"},
+    code_entry{
+        errc::service_overload,
+        "service unavailable: no node may admit this user now (its shard's lease is moving or "
+        "cannot be reached); retry"},
     code_entry{errc::usersig_expired, "UserSig expired"},
     code_entry{errc::usersig_empty, "UserSig is empty"},
     code_entry{errc::usersig_malformed, "UserSig cannot be decoded"},

@@ -34,8 +34,9 @@ enum class errc : int {
   sdkappid_missing = 60012,
   invalid_rest_command = 60009,
   package_expired = 60020,
-  // A cluster node that sees no majority of its members admits no login
-  // (Tencent's OPEN_SERVICE_OVERLOAD_ERROR; docs/CONTRACT-NOTES.md).
+  // No cluster node may admit the login now: its shard's lease is moving,
+  // or held where it cannot be reached (Tencent's OPEN_SERVICE_OVERLOAD_ERROR;
+  // docs/CONTRACT-NOTES.md).
   service_overload = 60022,
   usersig_expired = 70001,
   usersig_empty = 70002,

@@ -154,6 +154,9 @@ const std::vector<key_spec<cluster_config>> cluster_keys{
      [](auto& at, auto& c) { c.heartbeat_interval_ms = at.integer(10, 60'000); }},
     {"connection_timeout_ms",
      [](auto& at, auto& c) { c.connection_timeout_ms = at.integer(50, 600'000); }},
+    {"lease_ms", [](auto& at, auto& c) { c.lease_ms = at.integer(200, 600'000); }},
+    {"lease_renew_ms", [](auto& at, auto& c) { c.lease_renew_ms = at.integer(20, 600'000); }},
+    {"lease_margin_ms", [](auto& at, auto& c) { c.lease_margin_ms = at.integer(10, 600'000); }},
 };
 
 const std::vector<key_spec<lockout_config>> lockout_keys{
@@ -275,6 +278,11 @@ void check_cluster(const cluster_config& cluster, const store_config& store,
   if (cluster.connection_timeout_ms <= cluster.heartbeat_interval_ms)
     throw config_error(source_name +
                        ": cluster.connection_timeout_ms must exceed cluster.heartbeat_interval_ms");
+  // A lease must be renewed at least twice before its margin begins.
+  if (2 * cluster.lease_renew_ms + cluster.lease_margin_ms >= cluster.lease_ms)
+    throw config_error(source_name +
+                       ": cluster.lease_ms must exceed 2 * cluster.lease_renew_ms + "
+                       "cluster.lease_margin_ms");
 }
 
 }  // namespace

@@ -33,6 +33,10 @@ struct cluster_config {
   std::vector<std::string> peers;  // every other node's `listen`
   int heartbeat_interval_ms = 1000;
   int connection_timeout_ms = 5000;  // a peer silent this long is lost
+  // Shard leases in PostgreSQL (docs/CLUSTER.md, "Leases").
+  int lease_ms = 2000;
+  int lease_renew_ms = 400;
+  int lease_margin_ms = 500;
   bool enabled() const { return !node.empty(); }
 };
 

@@ -21,6 +21,7 @@
 #include "server/app_catalog.hpp"
 #include "server/backend.hpp"
 #include "store/message_store.hpp"
+#include "store/postgres_leases.hpp"
 #include "store/state_store.hpp"
 
 namespace chatd {
@@ -68,7 +69,11 @@ service_options actor_options(const server_config& config, actor_executor* on_io
                                       c.peers,
                                       std::chrono::milliseconds(c.heartbeat_interval_ms),
                                       std::chrono::milliseconds(c.connection_timeout_ms),
-                                      std::chrono::milliseconds(c.connection_timeout_ms)};
+                                      std::chrono::milliseconds(c.connection_timeout_ms),
+                                      open_postgres_leases(config.store.postgres_url),
+                                      lease_timing{std::chrono::milliseconds(c.lease_ms),
+                                                   std::chrono::milliseconds(c.lease_renew_ms),
+                                                   std::chrono::milliseconds(c.lease_margin_ms)}};
   }
   return options;
 }

@@ -1,7 +1,6 @@
 // PostgreSQL databases and a chatd cluster for tests: N nodes on 127.0.0.1 on one PostgreSQL
-// database, and the rendezvous owner of a user, computed as chatd does
-// (actors/membership.cpp), so that a test can pick users whose registry
-// lives on a given node.
+// database, and the node that settles as the owner of a user's shard, computed as chatd does
+// (actors/shard_leases.cpp), so that a test can pick users whose registry lives on a given node.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { startChatd, appConfig, sleep, freePort, APP } from './chatd.mjs';
@@ -42,13 +41,16 @@ export async function startCluster(count, { app = {}, cluster = {}, url = freshD
     const nodes = results.map((r) => r.value);
     nodes.forEach((n, i) => { n.name = `n${i + 1}`; });
     await waitForMembers(nodes, count);
+    await waitForShards(nodes);
     return nodes;
   }
 }
 
 // The value of a metric series on one node (0 if absent).
 export async function metric(node, name, labels = {}) {
-  const text = await (await fetch(`http://${node.metrics}/metrics`)).text();
+  // A kept-alive connection the server closed meanwhile fails once: ask again.
+  const scrape = () => fetch(`http://${node.metrics}/metrics`).then((r) => r.text());
+  const text = await scrape().catch(() => sleep(50).then(scrape));
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   for (const line of text.split('\n')) {
     if (!line.startsWith(name + ' ') && !line.startsWith(name + '{')) continue;
@@ -67,8 +69,9 @@ export async function waitForMembers(nodes, count, timeoutMs = 15000) {
   }
 }
 
-// --- Rendezvous hashing, as actors/membership.cpp ---
+// --- Shards and their owners, as actors/shard_leases.cpp ---
 const MASK = (1n << 64n) - 1n;
+export const SHARD_COUNT = 1024;
 
 function fnv1a(hash, bytes) {
   for (const b of bytes) hash = ((hash ^ BigInt(b)) * 1099511628211n) & MASK;
@@ -82,21 +85,27 @@ function mix(x) {
   return x ^ (x >> 31n);
 }
 
-export function rendezvousScore(node, sdkappid, user) {
-  const enc = (s) => Buffer.from(s, 'utf8');
-  let h = fnv1a(14695981039346656037n, enc(node));
-  h = fnv1a(h, [0]);
-  h = fnv1a(h, enc(String(sdkappid)));
-  h = fnv1a(h, [0]);
-  return mix(fnv1a(h, enc(user)));
+const enc = (s) => Buffer.from(s, 'utf8');
+
+export function shardOfUser(user, sdkappid = APP) {
+  const h = fnv1a(fnv1a(14695981039346656037n, enc(String(sdkappid))), [0]);
+  return Number(mix(fnv1a(h, enc(user))) % BigInt(SHARD_COUNT));
 }
 
+export function shardScore(node, shard) {
+  const h = fnv1a(fnv1a(14695981039346656037n, enc(node)), [0]);
+  return mix(fnv1a(h, enc(String(shard))));
+}
+
+// The node that holds the lease on the user's shard once `members` have
+// settled (the live node with the highest score for the shard).
 export function ownerOf(members, user, sdkappid = APP) {
+  const shard = shardOfUser(user, sdkappid);
   let best;
   let bestScore = -1n;
   for (const m of members) {
-    const s = rendezvousScore(m, sdkappid, user);
-    if (s > bestScore) { best = m; bestScore = s; }
+    const s = shardScore(m, shard);
+    if (s > bestScore || (s === bestScore && m < best)) { best = m; bestScore = s; }
   }
   return best;
 }
@@ -107,4 +116,29 @@ export function usersOwnedBy(node, members, count, prefix = 'u') {
   for (let i = 0; users.length < count; ++i)
     if (ownerOf(members, `${prefix}${i}`) === node) users.push(`${prefix}${i}`);
   return users;
+}
+
+// Waits until every node admits logins for the shards it should own
+// (each holds and has opened its share: chatd_cluster_shards_open).
+export async function waitForShards(nodes, timeoutMs = 20000) {
+  const names = nodes.map((n) => n.name);
+  const want = names.map((name) => {
+    let count = 0;
+    for (let s = 0; s < SHARD_COUNT; ++s) {
+      let best; let bestScore = -1n;
+      for (const m of names) {
+        const sc = shardScore(m, s);
+        if (sc > bestScore) { best = m; bestScore = sc; }
+      }
+      if (best === name) ++count;
+    }
+    return count;
+  });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await Promise.all(nodes.map((n) => metric(n, 'chatd_cluster_shards_open')));
+    if (open.every((o, i) => o === want[i])) return;
+    if (Date.now() > deadline) throw new Error(`shards open ${open} (want ${want})`);
+    await sleep(50);
+  }
 }
