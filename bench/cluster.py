@@ -12,9 +12,8 @@ chat-loadgen per node. Measured:
     registries are on the other nodes for (NODES-1)/NODES of them; the same
     storm on the single chatd is the baseline;
   - recovery after a kill -9 of one node: until every survivor sees it gone,
-    and until every live instance whose registry was there is registered
-    with its new owner (chatd_cluster_reowned_instances_total answered by
-    adopt requests).
+    and until the survivors serve every shard again (its leases expired and
+    were taken, its live instances elsewhere claimed by the new owners).
 Everything listens on 127.0.0.1, is bounded in time, and is stopped by PID.
 Writes bench/results/cluster.json.
 Usage: bench/cluster.py BUILD_DIR [--quick] [--nodes N] [--sessions N]
@@ -36,6 +35,7 @@ from store_backends import POSTGRES, fresh_database
 from versus_floor import rss_kib
 
 HOLD_S = 90  # every loadgen holds this long at most, then ends by itself
+SHARDS = 1024  # actors/shard_leases.hpp
 
 
 def option(name, default):
@@ -156,8 +156,12 @@ def session_rss(node, baseline_kib, sessions):
 
 def recovery_after_kill(victim, survivors):
     """kill -9 of `victim`; seconds until the survivors see it gone, and
-    until every instance they moved to a new owner was answered."""
+    until they serve every shard again (chatd_cluster_shards_open over the
+    survivors = 1,024: the victim's leases expired, the survivors took them
+    and claimed their live instances, which are registered with them)."""
     pool = ThreadPoolExecutor(len(survivors))
+    before = sum(metric_sum(metrics(n.metrics), "chatd_cluster_reowned_instances_total")
+                 for n in survivors)
     t0 = time.monotonic()
     victim.stop(kill=True)
     seen = None
@@ -168,13 +172,17 @@ def recovery_after_kill(victim, survivors):
         if seen is None and all(metric_sum(v, "chatd_cluster_members") == len(survivors)
                                 for v in values):
             seen = time.monotonic() - t0
-        moved = sum(metric_sum(v, "chatd_cluster_reowned_instances_total") for v in values)
-        answered = sum(metric_sum(v, "chatd_cluster_requests_total", op="adopt") for v in values)
-        if seen is not None and moved > 0 and answered >= moved:
-            return {"seen_s": seen, "recovered_s": time.monotonic() - t0, "instances_moved": moved,
-                    "resolution_s": resolution}
+        open_shards = sum(metric_sum(v, "chatd_cluster_shards_open") for v in values)
+        if seen is not None and open_shards == SHARDS:
+            moved = sum(metric_sum(v, "chatd_cluster_reowned_instances_total") for v in values)
+            return {"seen_s": seen, "recovered_s": time.monotonic() - t0,
+                    "instances_moved": moved - before, "resolution_s": resolution}
         time.sleep(0.005)
     return {"seen_s": seen, "recovered_s": None}
+
+
+def all_shards_open(nodes):
+    return sum(metric_sum(metrics(n.metrics), "chatd_cluster_shards_open") for n in nodes) == SHARDS
 
 
 def main():
@@ -218,8 +226,8 @@ def main():
             nodes.append(Node(build, state, f"n{i + 1}", extra))
             started.append(nodes[-1])
         t0 = time.monotonic()
-        while not all(metric_sum(metrics(n.metrics), "chatd_cluster_members") == node_count
-                      for n in nodes):
+        while not (all(metric_sum(metrics(n.metrics), "chatd_cluster_members") == node_count
+                       for n in nodes) and all_shards_open(nodes)):
             if time.monotonic() - t0 > 30:
                 raise RuntimeError("the nodes did not all meet")
             time.sleep(0.1)

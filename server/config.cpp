@@ -262,7 +262,7 @@ void check_tls(server_config& config, const std::string& source_name,
 
 // A cluster shares its state (accounts, kicks, login config, timelines):
 // only PostgreSQL can hold it for several processes.
-void check_cluster(const cluster_config& cluster, const store_config& store,
+void check_cluster(const cluster_config& cluster, const store_config& store, int request_timeout_s,
                    const std::string& source_name) {
   const bool any_key = !cluster.listen.empty() || !cluster.peers.empty();
   if (!cluster.enabled()) {
@@ -283,6 +283,14 @@ void check_cluster(const cluster_config& cluster, const store_config& store,
     throw config_error(source_name +
                        ": cluster.lease_ms must exceed 2 * cluster.lease_renew_ms + "
                        "cluster.lease_margin_ms");
+  // A login that evicts an instance on an unreachable node waits up to the
+  // fence time (docs/CLUSTER.md); the gateway must not give up first.
+  const int fence_ms = cluster.connection_timeout_ms + cluster.lease_ms +
+                       2 * cluster.lease_margin_ms + 2 * cluster.lease_renew_ms;
+  if (request_timeout_s * 1000 <= fence_ms + 1000)
+    throw config_error(source_name +
+                       ": server.request_timeout_s must exceed the cluster's fence time + 1 s (" +
+                       std::to_string(fence_ms + 1000) + " ms: docs/CLUSTER.md)");
 }
 
 }  // namespace
@@ -337,7 +345,7 @@ server_config parse_config(std::string_view text, const std::string& source_name
   check_tls(config, source_name, base_dir);
   if ((config.store.backend == "postgres") != !config.store.postgres_url.empty())
     throw config_error(source_name + ": store.postgres_url goes with store.backend = \"postgres\"");
-  check_cluster(config.cluster, config.store, source_name);
+  check_cluster(config.cluster, config.store, config.request_timeout_s, source_name);
   return config;
 }
 

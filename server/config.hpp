@@ -31,8 +31,8 @@ struct cluster_config {
   std::string node;                // this node's name, unique in the cluster
   std::string listen;              // "host:port" for its peers: a private address
   std::vector<std::string> peers;  // every other node's `listen`
-  int heartbeat_interval_ms = 1000;
-  int connection_timeout_ms = 5000;  // a peer silent this long is lost
+  int heartbeat_interval_ms = 500;
+  int connection_timeout_ms = 2000;  // a peer silent this long is lost
   // Shard leases in PostgreSQL (docs/CLUSTER.md, "Leases").
   int lease_ms = 2000;
   int lease_renew_ms = 400;

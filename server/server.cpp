@@ -20,6 +20,7 @@
 #include "metrics/metrics.hpp"
 #include "server/app_catalog.hpp"
 #include "server/backend.hpp"
+#include "server/state_lock.hpp"
 #include "store/message_store.hpp"
 #include "store/postgres_leases.hpp"
 #include "store/state_store.hpp"
@@ -85,6 +86,14 @@ std::vector<app_config> configured_apps(const server_config& config, state_store
   return apps;
 }
 
+// The embedded store's folder belongs to one process (PostgreSQL keeps its
+// own state and is shared on purpose).
+std::unique_ptr<state_dir_lock> lock_state_dir(const server_config& config) {
+  if (config.store.backend == "postgres")
+    return nullptr;
+  return std::make_unique<state_dir_lock>(config.state_dir);
+}
+
 std::unique_ptr<state_store> open_state_store(const server_config& config) {
   if (config.store.backend == "postgres")
     return open_postgres_store(config.store.postgres_url);
@@ -128,6 +137,7 @@ struct server::impl {
   server_config config;
   std::size_t io_threads = io_thread_count(config);
   boost::asio::io_context io{static_cast<int>(io_threads)};
+  std::unique_ptr<state_dir_lock> state_lock = lock_state_dir(config);
   std::unique_ptr<state_store> store = open_state_store(config);
   app_catalog apps{configured_apps(config, *store)};
   server_backend backend{apps, *store, config.lockout};

@@ -128,10 +128,14 @@ class sqlite_timeline_tables final : public timeline_tables {
     heads_before_.clear();
   }
 
+  // The heads the batch touched are read again from the tables: a batch
+  // may have failed because a row was there that this process did not
+  // write (another process on the same files, a hand edit), and a head kept
+  // from before would fail every later send of that timeline.
   void rollback() noexcept override {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     for (const auto& [user, head] : heads_before_)
-      heads_[user] = head;
+      heads_.erase(user);
     heads_before_.clear();
   }
 

@@ -95,8 +95,11 @@ TEST_CASE("a cluster section names the node, its address and peers, and needs Po
   CHECK(config.cluster.enabled());
   CHECK(config.cluster.node == "n1");
   CHECK(config.cluster.peers.size() == 2);
-  CHECK(config.cluster.heartbeat_interval_ms == 1000);
-  CHECK(config.cluster.connection_timeout_ms == 5000);
+  CHECK(config.cluster.heartbeat_interval_ms == 500);
+  CHECK(config.cluster.connection_timeout_ms == 2000);
+  CHECK(config.cluster.lease_ms == 2000);
+  CHECK(config.cluster.lease_renew_ms == 400);
+  CHECK(config.cluster.lease_margin_ms == 500);
   CHECK_FALSE(parse_config(good_app, "test.toml", "/base").cluster.enabled());
 
   CHECK(error_of(cluster + good_app).find("[cluster] needs store.backend = \"postgres\"") !=
@@ -110,5 +113,12 @@ TEST_CASE("a cluster section names the node, its address and peers, and needs Po
   CHECK(error_of(postgres + cluster + "connection_timeout_ms = 500\nheartbeat_interval_ms = 600\n")
             .find("must exceed") != std::string::npos);
   CHECK(error_of(postgres + "[cluster]\npeers = [\"nohost\"]\n").find("is not HOST:PORT") !=
+        std::string::npos);
+  // A lease renewed too rarely for its margin, and a login that could not
+  // wait out the fence time, are refused at start.
+  CHECK(error_of(postgres + cluster + "lease_ms = 1000\nlease_renew_ms = 400\n" + good_app)
+            .find("cluster.lease_ms must exceed") != std::string::npos);
+  CHECK(error_of("[server]\nrequest_timeout_s = 5\n" + postgres + cluster + good_app)
+            .find("server.request_timeout_s must exceed the cluster's fence time") !=
         std::string::npos);
 }

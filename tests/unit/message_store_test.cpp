@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include <sqlite3.h>
 #include "../store/timeline_helpers.hpp"
 #include "full_disk.hpp"
 #include "store/message_store.hpp"
@@ -47,4 +48,28 @@ TEST_CASE("a full disk: a send is refused, never acknowledged, and no seq is los
   REQUIRE(page.entries.back().seq == after->recipient.seq);
   for (std::size_t i = 0; i < page.entries.size(); ++i)
     CHECK(page.entries[i].seq == i + 1);  // gap-free: refused sends took no seq
+}
+
+TEST_CASE("a row written from outside at the next seq fails one send, then the timeline goes on") {
+  const auto dir = fresh_dir();
+  auto store = open_sqlite_message_store(dir);
+  REQUIRE(append_now(*store, text_message("alice", "bob", "first"))->recipient.seq == 1);
+  {
+    // Another writer on the same files (a second chatd, a hand edit) takes seq 2.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir / "timelines.sqlite3").c_str(), &db) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    REQUIRE(sqlite3_exec(db,
+                         "INSERT INTO timeline VALUES (1, 'bob', 2, 0, 'mallory', "
+                         "'mallory', 'bob', 'from outside', 'x', 'x', 0, 0, 0, 0, 9e15)",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  // The send that meets the conflict is refused (not acknowledged) ...
+  CHECK_FALSE(append_now(*store, text_message("alice", "bob", "clash")));
+  // ... and the next ones are written after the row from outside, not refused until a restart.
+  const auto after = append_now(*store, text_message("alice", "bob", "after"));
+  REQUIRE(after);
+  CHECK(after->recipient.seq == 3);
+  CHECK(append_now(*store, text_message("alice", "bob", "again"))->recipient.seq == 4);
 }
