@@ -5,12 +5,19 @@
 
 #include "gateway/actor_ask.hpp"
 #include "gateway/gateway_context.hpp"
+#include "gateway/login_failures.hpp"
 #include "metrics/metrics.hpp"
 
 namespace chatd {
 namespace asio = boost::asio;
 
 namespace {
+
+// Every refused login of the process, logged by kind (login_failures.hpp).
+login_failure_log& refused_logins() {
+  static login_failure_log log;
+  return log;
+}
 
 // A grant that arrives after its login timed out is released at once.
 void release_late_grant(session_service& sessions, login_grant grant) {
@@ -84,8 +91,9 @@ asio::awaitable<admission> admit_login(std::shared_ptr<connection> link, gateway
     co_return admission{!answer.ok() || grant.code == errc::ok ? errc::internal_error : grant.code,
                         {}};
   }
-  spdlog::info("login app={} user={} platform={} instance={}", request.sdkappid, request.user_id,
-               platform_name(request.platform), grant.instance_id);
+  // Successful logins are counted by the metrics; one line each only at debug.
+  spdlog::debug("login app={} user={} platform={} instance={}", request.sdkappid, request.user_id,
+                platform_name(request.platform), grant.instance_id);
   context.backend.record_login(request.sdkappid, request.user_id);
   co_return admission{errc::ok, active_login{request.sdkappid, request.user_id, grant.instance_id,
                                              request.platform, sig_expires_at_ms, grant.session}};
@@ -115,13 +123,13 @@ asio::awaitable<void> login_steps(std::shared_ptr<connection> link, gateway_cont
   if (checked.request.sdkappid != 0)
     timer.sdkappid = checked.request.sdkappid;
   if (checked.code != errc::ok) {
-    spdlog::debug("login refused app={} user={} code={}", checked.request.sdkappid,
-                  checked.request.user_id, code_number(checked.code));
+    refused_logins().record(checked.request.sdkappid, checked.request.user_id, checked.code);
     dialect.answer_refused(timer.result = checked.code);
     co_return;
   }
   auto admitted = co_await admit_login(link, context, checked.request, checked.sig_expires_at_ms);
   if (admitted.code != errc::ok) {
+    refused_logins().record(checked.request.sdkappid, checked.request.user_id, admitted.code);
     dialect.answer_refused(timer.result = admitted.code);
     co_return;
   }
@@ -156,8 +164,8 @@ asio::awaitable<errc> logout_instance(std::shared_ptr<connection> link, gateway_
     co_return answer.value;  // kicked meanwhile: its notice is on its way
   if (link->login() && link->login()->instance_id == login.instance_id)
     link->clear_login();
-  spdlog::info("logout app={} user={} platform={} instance={}", login.sdkappid, login.user_id,
-               platform_name(login.platform), login.instance_id);
+  spdlog::debug("logout app={} user={} platform={} instance={}", login.sdkappid, login.user_id,
+                platform_name(login.platform), login.instance_id);
   metrics::logged_out(login.sdkappid, reason);
   co_return errc::ok;
 }

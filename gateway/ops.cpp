@@ -270,7 +270,7 @@ void take_offline(connection& link, gateway_context& context, metrics::logout_re
   const auto& login = link.login();
   if (!login)
     return;
-  spdlog::info(
+  spdlog::debug(
       "logout app={} user={} platform={} instance={} ({})", login->sdkappid, login->user_id,
       platform_name(login->platform), login->instance_id,
       reason == metrics::logout_reason::shutdown ? "server shutdown" : "connection closed");

@@ -145,7 +145,7 @@ struct families {
         cluster_counts[op][r] =
             &cluster_requests.Add({{"op", name}, {"result", std::string(cluster_result_names[r])}});
     }
-    build_info.Add({{"version", "0.1.0"}}).Set(1);
+    build_info.Add({{"version", CHATD_VERSION}}).Set(1);
     for (std::size_t i = 0; i < errors.size(); ++i)
       errors[i] = &connection_errors.Add({{"kind", std::string(connection_error_names[i])}});
   }

@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-./scripts/build.sh build RelWithDebInfo chatd chatd-usersig chatctl chat-loadgen
+./scripts/build.sh build RelWithDebInfo chatd chatd-usersig chatctl chat-loadgen chat-bots
 exec ./build/server/chatd "$@"

@@ -102,7 +102,9 @@ int run_server(server_config config, const sigset_t& stop_signals) {
 int main(int argc, char** argv) {
   CLI::App app{
       "chatd: a self-hosted chat login and session service (Tencent Cloud Chat compatible)"};
+  app.option_defaults()->always_capture_default();
   options opts;
+  app.set_version_flag("--version", std::string("chatd ") + CHATD_VERSION);
   app.add_option("-c,--config", opts.config_file,
                  "TOML config file (default: the embedded configs/chatd.toml)")
       ->check(CLI::ExistingFile);

@@ -91,6 +91,7 @@ asio::awaitable<void> shut_down(chatd::bot_host* host, asio::io_context* io) {
 
 int main(int argc, char** argv) {
   CLI::App cli{"chat-bots: a fleet of chatd bot users that answer every message"};
+  cli.option_defaults()->always_capture_default();
   chatd::bot_host_options options;
   int users = 100;
   std::string prefix = "bot";

@@ -41,6 +41,7 @@ target resolve(const std::string& config_file, std::uint32_t sdkappid, const std
 
 int main(int argc, char** argv) {
   CLI::App cli{"chatctl: chatd's admin REST API (kick, online status, login config)"};
+  cli.option_defaults()->always_capture_default();
   std::string config_file, url;
   std::uint32_t sdkappid = 0;
   cli.add_option("-c,--config", config_file,

@@ -9,6 +9,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"chatd-usersig: generate or verify a Tencent-compatible UserSig"};
+  app.option_defaults()->always_capture_default();
   std::uint32_t sdkappid = 0;
   std::string key, user, verify_sig;
   std::int64_t expire = 86400 * 180;
@@ -16,7 +17,11 @@ int main(int argc, char** argv) {
   app.add_option("--sdkappid", sdkappid, "SDKAppID")->required();
   app.add_option("--key", key, "the app's secret key")->required();
   app.add_option("--user", user, "userID")->required();
-  app.add_option("--expire", expire, "validity in seconds (default 180 days)");
+  // A sig that is never valid is a mistake, not a request: --time in the
+  // past makes an expired one on purpose.
+  app.add_option("--expire", expire, "validity in seconds, 1 or more")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{86400} * 365 * 100))
+      ->capture_default_str();
   app.add_option("--time", issued_at, "issue time, unix seconds (default: now)");
   app.add_option("--verify", verify_sig, "check this UserSig instead of generating one");
   CLI11_PARSE(app, argc, argv);

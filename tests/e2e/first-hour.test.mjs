@@ -3,7 +3,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { Client, startChatd, stopAll } from './lib/chatd.mjs';
+import { readFileSync } from 'node:fs';
+import { Client, sig, startChatd, stopAll } from './lib/chatd.mjs';
 
 const servers = [];
 after(() => stopAll(servers));
@@ -39,4 +40,51 @@ test('a second chatd on the same state_dir refuses to start, naming the folder a
   assert.deepEqual(received(), ['one', 'two', 'three']);
   alice.close();
   bob.close();
+});
+
+test('chatd --version and chatd_build_info{version} are project(VERSION)', async () => {
+  const version = readFileSync('../../CMakeLists.txt', 'utf8').match(/project\(chatd VERSION (\S+)/)[1];
+  const printed = spawnSync(CHATD_BIN, ['--version'], { encoding: 'utf8' });
+  assert.equal(printed.status, 0);
+  assert.equal(printed.stdout.trim(), `chatd ${version}`);
+  const server = await startChatd();
+  servers.push(server);
+  const metrics = await (await fetch(`http://${server.metrics}/metrics`)).text();
+  assert.match(metrics, new RegExp(`chatd_build_info\\{version="${version.replace(/\./g, '\\.')}"\\} 1`));
+});
+
+test('chatd-usersig refuses an --expire that makes a sig never valid, and its help shows defaults', () => {
+  const usersig = process.env.CHATD_USERSIG_BIN ?? '../../build/tools/chatd-usersig';
+  const refused = spawnSync(usersig, ['--sdkappid', '1400000000', '--key', 'k', '--user', 'u', '--expire', '-5'], { encoding: 'utf8' });
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /--expire/);
+  const help = spawnSync(usersig, ['--help'], { encoding: 'utf8' });
+  assert.match(help.stdout, /--expire[^\n]*15552000/);
+});
+
+test('refused logins are logged at info, the first at once and the rest summed; successful ones only at debug', async () => {
+  const server = await startChatd({ server: { log_level: 'info' } });
+  servers.push(server);
+  const good = await loggedIn(server, 'carol');
+  // One user each: ten failures of one user would lock it (70050).
+  let n = 0;
+  const refused = async () => {
+    const c = await Client.connect(server.url);
+    const user = `mallory${n++}`;
+    const r = await c.login(user, { userSig: sig(user, { key: 'a wrong key' }) });
+    assert.equal(r.code, 70009);
+    c.close();
+  };
+  for (let i = 0; i < 20; ++i) await refused();
+  const lines = () => server.stderr().split('\n').filter((l) => l.includes('login refused'));
+  await new Promise((r) => setTimeout(r, 300));  // the log is written by its own thread
+  assert.equal(lines().length, 1, lines().join('\n'));
+  assert.match(lines()[0], /info login refused app=1400000000 user=mallory0 code=70009 \(UserSig was not signed with this app's key\)/);
+  assert.ok(!/ login app=/.test(server.stderr()), 'a successful login is not logged at info');
+  // The next window begins with the sum of the last one.
+  await new Promise((r) => setTimeout(r, 10200));
+  await refused();
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(lines().some((l) => /code=70009 .*: 19 more in the last 10 s, the last for user=mallory19/.test(l)), lines().join('\n'));
+  good.close();
 });

@@ -73,4 +73,19 @@ test('message: senders to receivers over 2 workers, every acknowledged message r
   assert.deepEqual(m.audit, { missing: 0, duplicates: 0, out_of_order: 0 });
   assert.deepEqual(report.audit, { source: 'messages', sampled_users: 200, violations: 0, clean: true });
   assert.match(stdout, /message audit: missing 0, duplicates 0, out of order 0/);
+  // Only what it measured: a message run times no logins and holds no peak.
+  assert.doesNotMatch(stdout, /login latency|connections held/);
+});
+
+test('every login failing (a wrong key) exits 3 below --min-success, naming the failures', async () => {
+  const file = join(dir, 'wrong-key.json');
+  const failed = await run(LOADGEN, ['--url', chatd.url, '--key', 'not-the-key', '--json', file, '--users', '50',
+    '--rate', '500/s', '--hold', '1s', '--user-prefix', 'wrongkey'], { timeout: 60000 }).then(() => null, (e) => e);
+  assert.ok(failed, 'chat-loadgen must not exit 0');
+  assert.equal(failed.code, 3);
+  assert.match(failed.stderr, /0 of 50 logins succeeded \(0%\), below --min-success 99%; failures by code \{"70009":50\}/);
+  // --min-success 0 accepts it (a test of the failures themselves).
+  const accepted = await run(LOADGEN, ['--url', chatd.url, '--key', 'not-the-key', '--users', '10', '--rate', '500/s',
+    '--hold', '1s', '--user-prefix', 'wrongkey2', '--min-success', '0'], { timeout: 60000 });
+  assert.match(accepted.stdout, /logins ok 0 of 10/);
 });

@@ -159,21 +159,28 @@ report run_parent(const std::vector<std::string>& args, int workers) {
   return merged;
 }
 
+// Prints what this run measured, and only that (a message run measures no
+// login latency, a run without kicks no kick latency).
 void print_human(const report& r, int workers) {
   const auto j = r.to_json(false);
   std::cout << "mode " << r.mode << " with " << workers << " worker(s), " << r.elapsed_s << " s\n"
             << "logins ok " << r.logins_ok << " of " << r.attempts << ", "
-            << j.at("logins_per_s").to_number<double>() << " logins/s\n"
-            << "login latency ms  p50 " << percentile(r.login_latency_ms, 50) << "  p90 "
-            << percentile(r.login_latency_ms, 90) << "  p99 " << percentile(r.login_latency_ms, 99)
-            << "\n"
-            << "kicks " << json::serialize(j.at("kicks_by_type")) << "  kick latency ms p50 "
-            << percentile(r.kick_latency_ms, 50) << " p99 " << percentile(r.kick_latency_ms, 99)
-            << "\n"
-            << "failures " << json::serialize(j.at("failures_by_code")) << "\n"
-            << "connections held (peak) " << r.held_peak << "\n"
-            << "audit (" << r.audit_source << ") sampled " << r.audit_sampled
-            << " users, violations " << r.audit_violations << "\n";
+            << j.at("logins_per_s").to_number<double>() << " logins/s\n";
+  if (!r.login_latency_ms.empty())
+    std::cout << "login latency ms  p50 " << percentile(r.login_latency_ms, 50) << "  p90 "
+              << percentile(r.login_latency_ms, 90) << "  p99 "
+              << percentile(r.login_latency_ms, 99) << "\n";
+  if (!r.kicks.empty() || !r.kick_latency_ms.empty())
+    std::cout << "kicks " << json::serialize(j.at("kicks_by_type")) << "  kick latency ms p50 "
+              << percentile(r.kick_latency_ms, 50) << " p99 " << percentile(r.kick_latency_ms, 99)
+              << "\n";
+  if (!r.failures.empty())
+    std::cout << "failures " << json::serialize(j.at("failures_by_code")) << "\n";
+  if (r.mode != "message")
+    std::cout << "connections held (peak) " << r.held_peak << "\n";
+  if (r.audit_sampled > 0)
+    std::cout << "audit (" << r.audit_source << ") sampled " << r.audit_sampled
+              << " users, violations " << r.audit_violations << "\n";
   if (r.mode == "message")
     std::cout << "messages sent " << r.messages_sent << ", acknowledged " << r.messages_acked
               << " (" << (r.send_s > 0 ? r.messages_acked / r.send_s : 0) << "/s), received "
@@ -188,11 +195,26 @@ void print_human(const report& r, int workers) {
     std::cout << "note: " << n << "\n";
 }
 
+// A load run where most logins failed measured nothing worth a zero exit.
+bool enough_success(const report& r, double min_success_percent) {
+  const double percent = r.attempts > 0 ? 100.0 * r.logins_ok / r.attempts : 0;
+  if (percent >= min_success_percent)
+    return true;
+  std::cerr << "chat-loadgen: " << r.logins_ok << " of " << r.attempts << " logins succeeded ("
+            << percent << "%), below --min-success " << min_success_percent << "%";
+  if (!r.failures.empty())
+    std::cerr << "; failures by code " << json::serialize(r.to_json(false).at("failures_by_code"));
+  std::cerr << "\n";
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App cli{"chat-loadgen: simulated chatd logins, measured"};
+  cli.option_defaults()->always_capture_default();
   settings s;
+  double min_success = 99;
   std::string mix = "Web:100", rate = "1000/s", hold = "10s", duration = "10s", json_file;
   cli.add_option("--url", s.url, "chatd WebSocket URL");
   cli.add_option("--sdkappid", s.sdkappid, "SDKAppID");
@@ -217,6 +239,9 @@ int main(int argc, char** argv) {
   cli.add_option("--audit-sample", s.audit_sample, "users checked by the audit");
   cli.add_option("--max-in-flight", s.max_in_flight, "churn: cycles running at once per worker");
   cli.add_option("--json", json_file, "write the merged report (with samples' summaries) here");
+  cli.add_option("--min-success", min_success,
+                 "exit 3 if fewer than this percentage of the logins succeed")
+      ->check(CLI::Range(0.0, 100.0));
   CLI11_PARSE(cli, argc, argv);
   try {
     s.platform_mix = parse_mix(mix);
@@ -252,7 +277,9 @@ int main(int argc, char** argv) {
       j["rate_target"] = s.rate;
       std::ofstream(json_file) << json::serialize(j) << "\n";
     }
-    return merged.audit_violations == 0 ? 0 : 1;
+    if (merged.audit_violations != 0)
+      return 1;
+    return enough_success(merged, min_success) ? 0 : 3;
   } catch (const std::exception& e) {
     std::cerr << "chat-loadgen: " << e.what() << "\n";
     return 2;
