@@ -91,8 +91,8 @@ struct session_service::impl {
     // another process listens on still fails).
     auto bound = system.middleman().publish(node, port, host.c_str(), true);
     if (!bound) {
-      throw std::runtime_error("cluster: cannot listen on " + cluster.listen + ": " +
-                               system.render(bound.error()));
+      throw std::runtime_error("cluster.listen " + cluster.listen +
+                               ": cannot listen: " + system.render(bound.error()));
     }
     cluster_port = *bound;
   }

@@ -29,6 +29,7 @@ struct listener_settings {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0 picks a free port
   bool tls = false;
+  std::string key = "server.listen";  // the config key it comes from, for errors
 };
 
 struct gateway_settings {

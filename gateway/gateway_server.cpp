@@ -65,13 +65,20 @@ struct gateway_server::impl {
                        [](const auto& l) { return l->acceptor.is_open(); });
   }
 
+  // A listener that cannot start names its key, its address and the cause.
   std::uint16_t listen(const listener_settings& where) {
-    tcp::endpoint endpoint(asio::ip::make_address(where.host), where.port);
+    boost::system::error_code error;
+    const auto address = asio::ip::make_address(where.host, error);
+    const auto what = where.key + " " + where.host + ":" + std::to_string(where.port);
+    if (error)
+      throw std::runtime_error(what + ": not an IP address");
+    tcp::endpoint endpoint(address, where.port);
     auto l = std::make_unique<listener>(listener{tcp::acceptor(io), where.tls});
-    l->acceptor.open(endpoint.protocol());
-    l->acceptor.set_option(asio::socket_base::reuse_address(true));
-    l->acceptor.bind(endpoint);
-    l->acceptor.listen(asio::socket_base::max_listen_connections);
+    if (l->acceptor.open(endpoint.protocol(), error) ||
+        l->acceptor.set_option(asio::socket_base::reuse_address(true), error) ||
+        l->acceptor.bind(endpoint, error) ||
+        l->acceptor.listen(asio::socket_base::max_listen_connections, error))
+      throw std::runtime_error(what + ": cannot listen: " + error.message());
     const auto port = l->acceptor.local_endpoint().port();
     listeners.push_back(std::move(l));
     return port;

@@ -2,6 +2,9 @@
 
 #include <toml++/toml.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <fstream>
 #include <functional>
@@ -55,6 +58,34 @@ struct location {
     fail("expected one of " + list + ", got \"" + value + "\"");
   }
 
+  // "HOST:PORT" with an IP address for HOST (chatd resolves no names).
+  std::string address() const {
+    auto value = string();
+    check_address(value);
+    return value;
+  }
+
+  std::vector<std::string> addresses() const {
+    auto values = strings();
+    for (const auto& value : values)
+      check_address(value);
+    return values;
+  }
+
+  void check_address(const std::string& value) const {
+    host_port parsed;
+    try {
+      parsed = split_host_port(value);
+    } catch (const config_error& e) {
+      fail(e.what());
+    }
+    unsigned char buffer[sizeof(in6_addr)];
+    if (inet_pton(AF_INET, parsed.host.c_str(), buffer) != 1 &&
+        inet_pton(AF_INET6, parsed.host.c_str(), buffer) != 1)
+      fail("\"" + value + "\": the host must be an IP address (e.g. 127.0.0.1:" +
+           std::to_string(parsed.port) + "); chatd does not resolve names");
+  }
+
   std::vector<std::string> strings() const {
     const auto* array = node.as_array();
     if (array == nullptr)
@@ -77,24 +108,12 @@ struct key_spec {
 
 // The one table of [server] keys. Defaults live in server_config.
 const std::vector<key_spec<server_config>> server_keys{
-    {"listen",
-     [](auto& at, auto& c) {
-       c.listen = at.string();
-       split_host_port(c.listen);
-     }},
-    {"metrics_listen",
-     [](auto& at, auto& c) {
-       c.metrics_listen = at.string();
-       split_host_port(c.metrics_listen);
-     }},
+    {"listen", [](auto& at, auto& c) { c.listen = at.address(); }},
+    {"metrics_listen", [](auto& at, auto& c) { c.metrics_listen = at.address(); }},
     {"state_dir", [](auto& at, auto& c) { c.state_dir = at.string(); }},
     {"tls_cert_file", [](auto& at, auto& c) { c.tls_cert_file = at.string(); }},
     {"tls_key_file", [](auto& at, auto& c) { c.tls_key_file = at.string(); }},
-    {"plain_listen",
-     [](auto& at, auto& c) {
-       c.plain_listen = at.string();
-       split_host_port(c.plain_listen);
-     }},
+    {"plain_listen", [](auto& at, auto& c) { c.plain_listen = at.address(); }},
     {"idle_timeout_s", [](auto& at, auto& c) { c.idle_timeout_s = at.integer(1, 86400); }},
     {"max_frame_bytes", [](auto& at, auto& c) { c.max_frame_bytes = at.integer(256, 16 << 20); }},
     {"drain_grace_s", [](auto& at, auto& c) { c.drain_grace_s = at.integer(0, 3600); }},
@@ -139,17 +158,8 @@ const std::vector<key_spec<cluster_config>> cluster_keys{
        if (c.node.empty() || c.node.size() > 64 || !printable)
          at.fail("expected 1..64 printable ASCII characters, no space");
      }},
-    {"listen",
-     [](auto& at, auto& c) {
-       c.listen = at.string();
-       split_host_port(c.listen);
-     }},
-    {"peers",
-     [](auto& at, auto& c) {
-       c.peers = at.strings();
-       for (const auto& peer : c.peers)
-         split_host_port(peer);
-     }},
+    {"listen", [](auto& at, auto& c) { c.listen = at.address(); }},
+    {"peers", [](auto& at, auto& c) { c.peers = at.addresses(); }},
     {"heartbeat_interval_ms",
      [](auto& at, auto& c) { c.heartbeat_interval_ms = at.integer(10, 60'000); }},
     {"connection_timeout_ms",

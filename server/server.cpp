@@ -109,10 +109,10 @@ std::unique_ptr<message_store> open_timelines(const server_config& config) {
 gateway_settings gateway_settings_of(const server_config& config) {
   gateway_settings settings;
   const auto listen = split_host_port(config.listen);
-  settings.listeners = {{listen.host, listen.port, !config.tls_cert_file.empty()}};
+  settings.listeners = {{listen.host, listen.port, !config.tls_cert_file.empty(), "server.listen"}};
   if (!config.plain_listen.empty()) {
     const auto plain = split_host_port(config.plain_listen);
-    settings.listeners.push_back({plain.host, plain.port, false});
+    settings.listeners.push_back({plain.host, plain.port, false, "server.plain_listen"});
   }
   settings.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
   settings.max_frame_bytes = static_cast<std::size_t>(config.max_frame_bytes);

@@ -375,7 +375,7 @@ test('a cluster port another process holds: chatd exits at once with a clear err
     await assert.rejects(startChatd({
       store: { backend: 'postgres', postgres_url: freshDatabase() },
       cluster: { node: 'n1', listen, peers: [] },
-    }), /cluster: cannot listen on 127\.0\.0\.1:\d+/);
+    }), /cluster\.listen 127\.0\.0\.1:\d+: cannot listen: /);
   } finally {
     holder.close();
   }

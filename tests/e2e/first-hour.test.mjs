@@ -3,7 +3,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { Client, sig, startChatd, stopAll } from './lib/chatd.mjs';
 
 const servers = [];
@@ -87,4 +90,41 @@ test('refused logins are logged at info, the first at once and the rest summed; 
   await new Promise((r) => setTimeout(r, 300));
   assert.ok(lines().some((l) => /code=70009 .*: 19 more in the last 10 s, the last for user=mallory19/.test(l)), lines().join('\n'));
   good.close();
+});
+
+// Runs chatd on a config of ours; resolves with its exit status and stderr.
+function runChatd(serverKeys, args = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'chatd-first-hour-'));
+  const file = join(dir, 'chatd.toml');
+  const lines = Object.entries({ metrics_listen: '127.0.0.1:0', state_dir: 'state', ...serverKeys })
+    .map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
+  writeFileSync(file, `[server]\n${lines.join('\n')}\n\n[[app]]\nsdkappid = 1400000000\nsecret_key = "k"\n`);
+  const r = spawnSync(CHATD_BIN, ['--config', file, ...args], { encoding: 'utf8', timeout: 15000 });
+  rmSync(dir, { recursive: true, force: true });
+  return { status: r.status, stderr: r.stderr, stdout: r.stdout, file };
+}
+
+test('every start-up failure names the key, the address and the cause; --check-config catches what start would reject', async () => {
+  const taken = createServer();
+  await new Promise((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = taken.address().port;
+  try {
+    const gateway = runChatd({ listen: `127.0.0.1:${port}` });
+    assert.notEqual(gateway.status, 0);
+    assert.match(gateway.stderr, new RegExp(`server\\.listen 127\\.0\\.0\\.1:${port}: cannot listen: Address already in use`));
+    assert.doesNotMatch(gateway.stderr, /\/usr\/include|reactive_socket_service/);
+    const metrics = runChatd({ listen: '127.0.0.1:0', metrics_listen: `127.0.0.1:${port}` });
+    assert.notEqual(metrics.status, 0);
+    assert.match(metrics.stderr, new RegExp(`server\\.metrics_listen 127\\.0\\.0\\.1:${port}: cannot listen: Address already in use`));
+    assert.doesNotMatch(metrics.stderr, /CivetServer/);
+  } finally {
+    taken.close();
+  }
+  // A name for a host: refused by --check-config, with the file, line and key.
+  const named = runChatd({ listen: 'localhost:18090' }, ['--check-config']);
+  assert.equal(named.status, 2);
+  assert.match(named.stderr, /chatd\.toml:4: server\.listen: "localhost:18090": the host must be an IP address/);
+  const portOnly = runChatd({ listen: '18080' }, ['--check-config']);
+  assert.equal(portOnly.status, 2);
+  assert.match(portOnly.stderr, /chatd\.toml:4: server\.listen: address "18080" is not HOST:PORT/);
 });
