@@ -18,6 +18,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <iostream>
+#include <map>
+#include <memory>
 
 #include "chatd/bot_host.hpp"
 
@@ -109,6 +111,19 @@ int main(int argc, char** argv) {
   cli.add_option("--queue-limit", options.queue_limit, "queued messages per bot");
   cli.add_option("--metrics-listen", metrics_listen, "serve the fleet's metrics here (HOST:PORT)");
   CLI11_PARSE(cli, argc, argv);
+
+  // What it does, and why bots stay offline: the first failure of each code
+  // is printed (with the bot and chatd's message); the rest are only counted.
+  std::cerr << "chat-bots: " << users << " bots " << prefix << "-0.." << prefix << "-" << users - 1
+            << " of app " << options.sdkappid << " logging in to " << options.url << std::endl;
+  auto failures = std::make_shared<std::map<int, std::int64_t>>();
+  options.on_login_failure = [failures](const std::string& user, int code,
+                                        const std::string& message) {
+    if ((*failures)[code]++ == 0)
+      std::cerr << "chat-bots: login of " << user << " failed: " << code << " " << message
+                << (code == 2800 ? " (is chatd running at --url?)" : "")
+                << "; more failures of this code are counted, not printed" << std::endl;
+  };
 
   asio::io_context io(1);
   chatd::bot_host host(io.get_executor(), options,

@@ -173,6 +173,8 @@ asio::awaitable<bool> log_in(std::shared_ptr<bot::state> b) {
   b->overflowed = false;  // the sync of this login brings what was dropped
   const auto drops_before = b->drops;
   const auto result = co_await b->link->login(std::move(params));
+  if (result.code != 0 && host.options.on_login_failure)
+    host.options.on_login_failure(b->user_id, result.code, result.message);
   // The connection may have dropped between the answer and now (a queue
   // that overflowed on the sync): that login is over already.
   if (result.code != 0 || b->stopped || b->drops != drops_before)

@@ -2,12 +2,12 @@
 // error names its cause"): each test here failed before its fix.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { Client, sig, startChatd, stopAll } from './lib/chatd.mjs';
+import { Client, sig, startChatd, stopAll, freePort } from './lib/chatd.mjs';
 
 const servers = [];
 after(() => stopAll(servers));
@@ -127,4 +127,31 @@ test('every start-up failure names the key, the address and the cause; --check-c
   const portOnly = runChatd({ listen: '18080' }, ['--check-config']);
   assert.equal(portOnly.status, 2);
   assert.match(portOnly.stderr, /chatd\.toml:4: server\.listen: address "18080" is not HOST:PORT/);
+});
+
+// chat-bots for `ms`, then SIGTERM; resolves with its stderr.
+async function botsFor(ms, args) {
+  const bin = process.env.CHAT_BOTS_BIN ?? '../../build/tools/chat-bots';
+  const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  await new Promise((r) => setTimeout(r, ms));
+  proc.kill('SIGTERM');
+  await exited;
+  return stderr;
+}
+
+test('chat-bots says what it does, and why its bots stay offline: the first failure of each kind', async () => {
+  const server = await startChatd();
+  servers.push(server);
+  const wrongKey = await botsFor(1500, ['--url', server.url, '--sdkappid', '1400000000', '--key', 'not-the-key', '--users', '5']);
+  assert.match(wrongKey, /chat-bots: 5 bots bot-0\.\.bot-4 of app 1400000000 logging in to ws:\/\//);
+  const lines = wrongKey.split('\n').filter((l) => l.includes('failed: 70009'));
+  assert.equal(lines.length, 1, wrongKey);
+  assert.match(lines[0], /login of bot-\d failed: 70009 UserSig was not signed with this app's key/);
+  const port = await freePort();
+  const closed = await botsFor(1500, ['--url', `ws://127.0.0.1:${port}/v1/ws`, '--sdkappid', '1400000000', '--key', 'k', '--users', '3']);
+  assert.equal(closed.split('\n').filter((l) => l.includes('failed: 2800')).length, 1, closed);
+  assert.match(closed, /is chatd running at --url\?/);
 });

@@ -70,6 +70,10 @@ struct bot_host_options {
   std::chrono::milliseconds reconnect_max{10000};
   std::chrono::seconds send_retry_for{30};
   bool handle_outgoing = false;  // also hand copies of the bot's own messages to the handler
+  // Called on the executor for each failed login attempt (code: chatd's,
+  // or 2800 when the connection failed; message: chatd's or the socket's).
+  std::function<void(const std::string& user_id, int code, const std::string& message)>
+      on_login_failure;
 };
 
 struct bot_host_stats {
