@@ -193,10 +193,15 @@ asio::awaitable<void> op_send_message(op_call& call) {
     call.respond(sent.code);
     co_return;
   }
+  // `seq` is the recipient's timeline's (as before); `senderSeq` the
+  // sender's own copy's, which a client resuming its own timeline needs.
   const auto& entry = sent.entries.recipient;
-  call.respond(errc::ok, {{"messageID", entry.message->message_id},
-                          {"seq", entry.seq},
-                          {"time", entry.message->time_ms}});
+  json::object answer{{"messageID", entry.message->message_id},
+                      {"seq", entry.seq},
+                      {"time", entry.message->time_ms}};
+  if (sent.entries.sender)
+    answer["senderSeq"] = sent.entries.sender->seq;
+  call.respond(errc::ok, std::move(answer));
 }
 
 asio::awaitable<void> op_get_login_user(op_call& call) {

@@ -49,6 +49,7 @@ test('fan-out: every instance of the recipient, the sender\'s other instances, n
   const copy = (await alice2.waitEvent('messageReceived')).data;
   assert.equal(copy.flow, 'out');
   assert.equal(copy.seq, 1);  // alice's own timeline
+  assert.equal(r.data.senderSeq, copy.seq, 'the answer names the sender\'s own seq too');
   assert.equal(copy.messageID, r.data.messageID);
   // A reply takes the next seq in each timeline.
   const back = await bob2.request('sendMessage', { to: 'alice', text: 'hi alice' });
