@@ -8,6 +8,7 @@
 
 #include "rest_client.hpp"
 #include "server/config.hpp"
+#include "ws_console.hpp"
 
 namespace {
 
@@ -79,10 +80,22 @@ int main(int argc, char** argv) {
   set->add_option("--package-expire-at", package_expire_at, "ms since epoch, 0 = never");
   set->add_option("--allowed-origin", origins, "allowed WebSocket Origin (repeatable)");
   set->add_flag("--any-origin", any_origin, "allow every Origin (clears the list)");
+
+  std::string ws_url;
+  auto* ws = cli.add_subcommand(
+      "ws",
+      "an interactive WebSocket console: lines in (raw JSON, `login USER [PLATFORM]`, "
+      "`OP [JSON]`), frames out");
+  ws->add_option("url", ws_url, "ws://HOST:PORT/v1/ws (default: the config's listen)");
   CLI11_PARSE(cli, argc, argv);
 
   try {
     const auto t = resolve(config_file, sdkappid, url);
+    if (*ws) {
+      if (ws_url.empty())
+        ws_url = "ws://" + t.base_url.substr(t.base_url.find("://") + 3) + "/v1/ws";
+      return run_ws_console(ws_url, {t.app.sdkappid, t.app.secret_key});
+    }
     std::string command;
     json::object body;
     if (*kick) {

@@ -155,3 +155,30 @@ test('chat-bots says what it does, and why its bots stay offline: the first fail
   assert.equal(closed.split('\n').filter((l) => l.includes('failed: 2800')).length, 1, closed);
   assert.match(closed, /is chatd running at --url\?/);
 });
+
+test('chatctl ws: an interactive console; `login USER` makes the sig, then ops by name', async () => {
+  const server = await startChatd();
+  servers.push(server);
+  const chatctl = process.env.CHATCTL_BIN ?? '../../build/tools/chatctl';
+  const proc = spawn(chatctl, ['--config', server.configFile, 'ws', server.url], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  const frames = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const waitFor = async (predicate, what) => {
+    const deadline = Date.now() + 5000;
+    while (!frames().some(predicate)) {
+      if (Date.now() > deadline) throw new Error(`no ${what} in ${out}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  proc.stdin.write('login alice\n');
+  await waitFor((f) => f.seq === 1 && f.code === 0 && f.data.userID === 'alice', 'login answer');
+  await waitFor((f) => f.event === 'sdkStateReady', 'sdkStateReady');
+  proc.stdin.write('getServerTime\n');
+  await waitFor((f) => f.seq === 2 && f.code === 0 && f.data.serverTime > 0, 'server time');
+  proc.stdin.write('{"seq":9,"op":"isReady"}\n');
+  await waitFor((f) => f.seq === 9 && f.data.ready === true, 'raw JSON answer');
+  proc.stdin.end('quit\n');
+  assert.equal(await exited, 0);
+});
