@@ -181,11 +181,13 @@ struct app_series {
           &f.logouts.Add({{"app", label}, {"reason", std::string(logout_reason_names[r])}});
     sent = &f.messages_sent.Add({{"app", label}});
     delivered = &f.messages_delivered.Add({{"app", label}});
-    // Every code's series exists from the start at 0: a counter that appears
-    // with its first increment already in it hides that increment from rate().
+    // Each code a login can end with has its series from the start at 0: a
+    // counter that appears with its first increment already in it hides that
+    // increment from rate(). Others appear if they ever occur.
     for (std::size_t i = 0; i < code_count(); ++i)
-      logins[i].store(
-          &f.logins.Add({{"app", label}, {"code", std::to_string(code_number(code_at(i)))}}));
+      if (can_end_a_login(code_at(i)))
+        logins[i].store(
+            &f.logins.Add({{"app", label}, {"code", std::to_string(code_number(code_at(i)))}}));
   }
 
   Counter& login_counter(errc code) {

@@ -56,6 +56,35 @@ constexpr std::array code_table{
 
 }  // namespace
 
+bool can_end_a_login(errc code) {
+  switch (code) {
+    case errc::ok:
+    case errc::no_sdkappid:
+    case errc::no_identifier:
+    case errc::no_usersig:
+    case errc::invalid_parameter:
+    case errc::repeat_login:
+    case errc::origin_not_allowed:
+    case errc::invalid_identifier:
+    case errc::too_many_requests:
+    case errc::package_expired:
+    case errc::service_overload:
+    case errc::usersig_expired:
+    case errc::usersig_empty:
+    case errc::usersig_malformed:
+    case errc::usersig_key_mismatch:
+    case errc::usersig_identifier_mismatch:
+    case errc::usersig_sdkappid_mismatch:
+    case errc::sdkappid_not_found:
+    case errc::user_locked:
+    case errc::usersig_revoked:
+    case errc::internal_error:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::size_t code_count() {
   return code_table.size();
 }

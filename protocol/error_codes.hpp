@@ -61,6 +61,10 @@ constexpr int code_number(errc code) {
 }
 
 // Codes are dense indexes into the one table, for per-code arrays.
+// The codes a login can end with (native or SDK): the series a dashboard
+// should see from the start; every other code appears only if it occurs.
+bool can_end_a_login(errc code);
+
 std::size_t code_count();
 std::size_t code_index(errc code);  // code_count() for a code not in the table
 errc code_at(std::size_t index);    // index < code_count()

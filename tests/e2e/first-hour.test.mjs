@@ -182,3 +182,12 @@ test('chatctl ws: an interactive console; `login USER` makes the sig, then ops b
   proc.stdin.end('quit\n');
   assert.equal(await exited, 0);
 });
+
+test('chatd_logins_total starts with the codes a login can end with, and no others', async () => {
+  const server = await startChatd();
+  servers.push(server);
+  const text = await (await fetch(`http://${server.metrics}/metrics`)).text();
+  const codes = [...text.matchAll(/^chatd_logins_total\{app="1400000000",code="(\d+)"\}/gm)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  assert.deepEqual(codes, [0, 2000, 2002, 2003, 2017, 2025, 2801, 7003, 60018, 60020, 60022,
+    70001, 70002, 70003, 70009, 70013, 70014, 70020, 70050, 70052, 70500]);
+});
