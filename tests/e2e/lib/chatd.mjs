@@ -111,7 +111,7 @@ async function launch(dir, configFile, wrap) {
       if (!keep) rmSync(dir, { recursive: true, force: true });
       // Under scripts/test.sh --sanitize, a report anywhere in chatd's life fails the test.
       const report = stderr.match(/(ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error:)[^]*/);
-      if (report) throw new Error(`chatd's sanitizer report:\n${report[0].slice(0, 4000)}`);
+      if (report) throw new Error(`chatd's sanitizer report:\n${report[0].slice(0, Number(process.env.CHATD_REPORT_CHARS ?? 4000))}`);
       return result;
     },
     // An admin REST call; resolves with { status, body }.
