@@ -42,6 +42,7 @@ export class ChatdChat {
   #loginInFlight = false;
   #ready = false;
   #lastSeq = null;         // the highest timeline seq received, when known
+  #ownSeqs = new Set();    // seqs of this instance's own sends on its timeline, not yet passed
   #offsetMs = 0;           // server clock minus local clock
   #reconnectTimer = null;
   #netState = TYPES.NET_STATE_DISCONNECTED;
@@ -145,6 +146,9 @@ export class ChatdChat {
         { to: message.to, text: message.payload.text, clientMsgID: message.clientMsgID });
       message.ID = answer.data.messageID;
       message.time = Math.floor(answer.data.time / 1000);
+      // A later sync (after a reconnect) brings this copy back as flow 'out':
+      // it is this instance's own message, never a received one.
+      if (answer.data.senderSeq !== undefined) this.#ownSeqs.add(answer.data.senderSeq);
       message.status = 'success';
       return { code: 0, data: { message } };
     } catch (error) {
@@ -218,9 +222,12 @@ export class ChatdChat {
   }
 
   // Each timeline entry once, in seq order (a resumed sync may repeat some).
+  // This instance's own sends advance the resume point but are not emitted.
   #onMessage(data) {
     if (this.#lastSeq !== null && data.seq <= this.#lastSeq) return;
     this.#lastSeq = data.seq;
+    for (const seq of this.#ownSeqs) if (seq < data.seq) this.#ownSeqs.delete(seq);
+    if (this.#ownSeqs.delete(data.seq)) return;
     this.#emit(EVENT.MESSAGE_RECEIVED, [receivedMessage(data)]);
   }
 

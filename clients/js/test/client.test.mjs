@@ -209,6 +209,32 @@ test('a lost connection: jittered reconnects, login again, the timeline resumes 
   proxy.close();
 });
 
+test('after a reconnect, this instance\'s own sends are not MESSAGE_RECEIVED; what others sent is, once', async () => {
+  const s = await server();
+  const proxy = await proxyTo(s);
+  const carol = recordedClient(proxy.url);
+  const dave = recordedClient(s.url);
+  await carol.login({ userID: 'carol', userSig: sig('carol'), syncFromSeq: 0 });
+  await dave.login({ userID: 'dave', userSig: sig('dave') });
+  await until(() => carol.isReady() && dave.isReady(), 'ready');
+  for (const text of ['mine 1', 'mine 2'])
+    await carol.sendMessage(carol.createTextMessage({ to: 'dave', payload: { text } }));
+  await dave.sendMessage(dave.createTextMessage({ to: 'carol', payload: { text: 'from dave' } }));
+  await until(() => carol.named(EVENT.MESSAGE_RECEIVED).length === 1, 'dave\'s message');
+  await carol.sendMessage(carol.createTextMessage({ to: 'dave', payload: { text: 'mine 3' } }));
+  proxy.cut();
+  await until(() => !carol.isReady(), 'carol sees the loss');
+  await until(() => carol.isReady(), 'carol back', 10000);
+  await dave.sendMessage(dave.createTextMessage({ to: 'carol', payload: { text: 'after' } }));
+  await until(() => carol.named(EVENT.MESSAGE_RECEIVED).length === 2, 'the live one after the reconnect');
+  await sleep(300);
+  const texts = carol.named(EVENT.MESSAGE_RECEIVED).map((e) => e.data[0].payload.text);
+  assert.deepEqual(texts, ['from dave', 'after'], 'no own send came back as received');
+  await carol.destroy();
+  await dave.destroy();
+  proxy.close();
+});
+
 test('a UserSig that expired while the connection was lost: KICKED_OUT userSigExpired, no more retries', async () => {
   const s = await server();
   const proxy = await proxyTo(s);
