@@ -40,6 +40,10 @@ struct active_login {
   chatd::platform platform = chatd::platform::web;
   std::int64_t sig_expires_at_ms = 0;
   session_handle session;
+  // A login with syncFromSeq: its timeline's last seq when it was admitted,
+  // told in the answer, so that a client resuming past it (a reset store,
+  // another server) can tell (docs/CONTRACT-NOTES.md, "Messages").
+  std::optional<std::uint64_t> timeline_head;
 };
 
 class connection : public std::enable_shared_from_this<connection> {

@@ -6,6 +6,7 @@
 #include "gateway/actor_ask.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/login_failures.hpp"
+#include "gateway/message_flow.hpp"
 #include "metrics/metrics.hpp"
 
 namespace chatd {
@@ -132,6 +133,14 @@ asio::awaitable<void> login_steps(std::shared_ptr<connection> link, gateway_cont
     refused_logins().record(checked.request.sdkappid, checked.request.user_id, admitted.code);
     dialect.answer_refused(timer.result = admitted.code);
     co_return;
+  }
+  // A resuming login learns its timeline's head: past it, the client's
+  // resume point is from another store and would hide every new entry.
+  if (checked.request.sync_from_seq) {
+    const auto page = co_await read_page(context.messages, checked.request.sdkappid,
+                                         checked.request.user_id, checked.request.sync_from_seq, 0);
+    if (page.ok())
+      admitted.login.timeline_head = page.value.head;
   }
   timer.result = errc::ok;
   dialect.answer_admitted(admitted.login);

@@ -56,17 +56,6 @@ errc check_recipient(gateway_context& context, const chat_message& m) {
   return check_text(m.text);
 }
 
-asio::awaitable<outcome<timeline_page>> read_page(message_store& store, std::uint32_t sdkappid,
-                                                  std::string user_id,
-                                                  std::optional<std::uint64_t> after,
-                                                  std::size_t max_entries) {
-  return ask<timeline_page>(
-      [&store, sdkappid, user = std::move(user_id), after, max_entries](reply<timeline_page> done) {
-        store.read_timeline(sdkappid, user, after, max_entries,
-                            [done](timeline_page page) { done(std::move(page)); });
-      });
-}
-
 bool same_login(const connection& link, std::uint64_t attempt) {
   return link.login_attempt() == attempt && link.login().has_value() && !link.closing();
 }
@@ -81,6 +70,17 @@ asio::awaitable<void> pace(connection& link) {
 }
 
 }  // namespace
+
+asio::awaitable<outcome<timeline_page>> read_page(message_store& store, std::uint32_t sdkappid,
+                                                  std::string user_id,
+                                                  std::optional<std::uint64_t> after,
+                                                  std::size_t max_entries) {
+  return ask<timeline_page>(
+      [&store, sdkappid, user = std::move(user_id), after, max_entries](reply<timeline_page> done) {
+        store.read_timeline(sdkappid, user, after, max_entries,
+                            [done](timeline_page page) { done(std::move(page)); });
+      });
+}
 
 asio::awaitable<sent_message> send_message(gateway_context& context, outgoing_message out) {
   auto& m = out.message;

@@ -56,6 +56,13 @@ boost::asio::awaitable<void> sync_timeline(std::shared_ptr<connection> link,
                                            std::optional<std::uint64_t> after,
                                            sync_page_handler show);
 
+// A page of one user's timeline (message_store::read_timeline).
+boost::asio::awaitable<outcome<timeline_page>> read_page(message_store& store,
+                                                         std::uint32_t sdkappid,
+                                                         std::string user_id,
+                                                         std::optional<std::uint64_t> after,
+                                                         std::size_t max_entries);
+
 // One conversation (message_store::read_conversation), on the store's thread.
 boost::asio::awaitable<outcome<std::vector<timeline_entry>>> read_conversation(
     message_store& store, conversation_query query);

@@ -41,12 +41,15 @@ struct op_call {
 using op_handler = asio::awaitable<void> (*)(op_call&);
 
 json::object login_data(const active_login& login, bool repeat) {
-  return {{"userID", login.user_id},
-          {"instanceID", login.instance_id},
-          {"platform", platform_name(login.platform)},
-          {"serverTime", wall_clock_ms()},
-          {"sigExpireAt", login.sig_expires_at_ms},
-          {"repeatLogin", repeat}};
+  json::object data{{"userID", login.user_id},
+                    {"instanceID", login.instance_id},
+                    {"platform", platform_name(login.platform)},
+                    {"serverTime", wall_clock_ms()},
+                    {"sigExpireAt", login.sig_expires_at_ms},
+                    {"repeatLogin", repeat}};
+  if (login.timeline_head)
+    data["timelineHead"] = *login.timeline_head;
+  return data;
 }
 
 // Called while the sync runs, which holds the connection.

@@ -243,6 +243,11 @@ void attach(const std::shared_ptr<bot::state>& b) {
     if (auto s = weak.lock())
       on_message(s, m);
   };
+  // The server's timeline is behind the bot's cursor: go on from its head.
+  b->link->on_timeline_reset = [weak](std::uint64_t head) {
+    if (auto s = weak.lock())
+      s->queued_up_to = std::min(s->queued_up_to, head);
+  };
   b->link->on_not_ready = [weak](int) {
     auto s = weak.lock();
     if (!s)

@@ -202,9 +202,30 @@ struct client::impl : std::enable_shared_from_this<impl> {
     auto it = pending.find(seq->to_number<std::uint64_t>());
     if (it == pending.end())
       return;
+    follow_timeline_head(frame);
     auto done = std::move(it->second);
     pending.erase(it);
     done(std::move(frame));
+  }
+
+  // A resuming login's answer names its timeline's head. A resume point
+  // past it (a reset store, another server) would drop every new entry as
+  // "already received": the client starts over from the head, before the
+  // next frame is read.
+  void follow_timeline_head(const json::object& frame) {
+    const auto* data = frame.if_contains("data");
+    const auto* head =
+        data && data->is_object() ? data->get_object().if_contains("timelineHead") : nullptr;
+    if (head == nullptr || !head->is_number())
+      return;
+    const auto at = head->to_number<std::uint64_t>();
+    if (at >= last_seq)
+      return;
+    last_seq = at;
+    if (wanted && wanted->sync_from_seq)
+      wanted->sync_from_seq = at;
+    if (owner && owner->on_timeline_reset)
+      owner->on_timeline_reset(at);
   }
 
   void on_event(std::string_view name, const json::object& data) {

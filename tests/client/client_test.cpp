@@ -116,7 +116,42 @@ asio::awaitable<void> kicked_does_not_reconnect(asio::io_context& io,
   co_await second.destroy();
 }
 
+// A resume point past the server's head (its store was reset, or it is
+// another server): the login's answer names the head, and the live entries
+// after it are received, not dropped as "already seen".
+asio::awaitable<void> resume_past_the_head(asio::io_context& io,
+                                           chatd::test::chatd_process& server) {
+  chatd::client reader(io.get_executor(), {.url = server.url()});
+  chatd::client sender(io.get_executor(), {.url = server.url()});
+  std::vector<std::uint64_t> seqs;
+  reader.on_message = [&seqs](const chatd::received_message& m) { seqs.push_back(m.seq); };
+  std::uint64_t reset_to = 999;
+  reader.on_timeline_reset = [&reset_to](std::uint64_t head) { reset_to = head; };
+  const chatd::login_params params_s{
+      .sdkappid = app, .user_id = "c-sender", .user_sig = sig_for("c-sender")};
+  REQUIRE((co_await sender.login(params_s)).code == 0);
+  const chatd::login_params params_r{.sdkappid = app,
+                                     .user_id = "c-reader",
+                                     .user_sig = sig_for("c-reader"),
+                                     .sync_from_seq = 500};
+  REQUIRE((co_await reader.login(params_r)).code == 0);
+  CHECK(reset_to == 0);  // a timeline with nothing on it yet
+  CHECK(reader.last_seq() == 0);
+  const std::string to = "c-reader";
+  const std::string text = "after the reset";
+  REQUIRE((co_await sender.send_message(to, text)).code == 0);
+  WAIT_UNTIL(io, seqs.size() == 1);
+  REQUIRE(seqs.size() == 1);
+  CHECK(seqs[0] == 1);
+  co_await reader.destroy();
+  co_await sender.destroy();
+}
+
 }  // namespace
+
+TEST_CASE("client: a resume point past the server's timeline head starts over from the head") {
+  run_scenario(resume_past_the_head);
+}
 
 TEST_CASE("client: login, ready event, server time, logout") {
   run_scenario(login_ready_time_logout);

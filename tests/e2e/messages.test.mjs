@@ -103,6 +103,20 @@ test('12 KiB boundary in 1 to 4 byte characters', async () => {
     assert.equal(received(bob)[i].text, ch.repeat(12288 / Buffer.byteLength(ch)));
 });
 
+test('a resuming login\'s answer names the timeline head (timelineHead); a login without syncFromSeq does not', async () => {
+  const s = await server();
+  const sender = await loggedIn(s, 'hal');
+  await loggedIn(s, 'ivy');
+  for (const text of ['a', 'b']) assert.equal((await sender.request('sendMessage', { to: 'ivy', text })).code, 0);
+  const plain = await Client.connect(s.url);
+  const r1 = await plain.login('ivy');
+  assert.equal(r1.data.timelineHead, undefined);
+  const resuming = await Client.connect(s.url);
+  const r2 = await resuming.request('login', { SDKAppID: 1400000000, userID: 'ivy', userSig: sig('ivy'), syncFromSeq: 50 });
+  assert.equal(r2.code, 0);
+  assert.equal(r2.data.timelineHead, 2, 'past the head: the client can tell');
+});
+
 test('offline, then sync: syncFromSeq N gets everything after N in order, then live messages', async () => {
   const s = await server();
   const alice = await loggedIn(s, 'alice');

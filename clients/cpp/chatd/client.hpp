@@ -115,6 +115,9 @@ class client {
   std::function<void(int attempt)> on_reconnecting;
   // Each timeline entry once, in seq order (duplicates are dropped here).
   std::function<void(const received_message&)> on_message;
+  // A resume point (syncFromSeq) was past the server's timeline head (a reset
+  // store, another server): the client resumes from `head` from now on.
+  std::function<void(std::uint64_t head)> on_timeline_reset;
 
   struct impl;  // public only so that the implementation's helpers can name it
 

@@ -165,7 +165,7 @@ export class ChatdChat {
     const sentAt = Date.now();
     const request = { SDKAppID: this.#options.SDKAppID, userID, userSig, platform: this.#options.platform };
     if (this.#lastSeq !== null) request.syncFromSeq = this.#lastSeq;
-    const answer = await this.#connection.request('login', request);
+    const answer = await this.#connection.request('login', request, (frame) => this.#followTimelineHead(frame));
     if (answer.code !== 0) throw new ChatdError(answer.code, answer.message);
     const now = Date.now();
     this.#offsetMs = answer.data.serverTime + (now - sentAt) / 2 - now;
@@ -222,6 +222,14 @@ export class ChatdChat {
   }
 
   // Each timeline entry once, in seq order (a resumed sync may repeat some).
+  // A resuming login's answer names the timeline's head; a resume point past
+  // it (a reset store, another server) would drop every new entry: start
+  // over from the head. Called as the answer is read, before the next frame.
+  #followTimelineHead(frame) {
+    const head = frame.data?.timelineHead;
+    if (typeof head === 'number' && this.#lastSeq !== null && head < this.#lastSeq) this.#lastSeq = head;
+  }
+
   // This instance's own sends advance the resume point but are not emitted.
   #onMessage(data) {
     if (this.#lastSeq !== null && data.seq <= this.#lastSeq) return;

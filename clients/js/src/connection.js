@@ -56,7 +56,9 @@ export class Connection {
 
   // Sends `op` and resolves with the response frame ({seq, code, message,
   // data}) whatever its code; rejects only when no response can come.
-  request(op, data = {}) {
+  // `onAnswer(frame)`, if given, runs as the answer is read, before any
+  // later frame is handled (a promise resolves only after them).
+  request(op, data = {}, onAnswer = null) {
     if (!this.isOpen) return Promise.reject(new ChatdError(CODE.NETWORK_ERROR, 'not connected'));
     const seq = ++this.#seq;
     return new Promise((resolve, reject) => {
@@ -64,7 +66,7 @@ export class Connection {
         this.#pending.delete(seq);
         reject(new ChatdError(CODE.NETWORK_TIMEOUT, `no answer to ${op}`));
       }, this.#requestTimeoutMs);
-      this.#pending.set(seq, { resolve, reject, timer });
+      this.#pending.set(seq, { resolve, reject, timer, onAnswer });
       this.#socket.send(JSON.stringify({ seq, op, data }));
     });
   }
@@ -88,6 +90,7 @@ export class Connection {
     if (!waiter) return;
     this.#pending.delete(frame.seq);
     clearTimeout(waiter.timer);
+    waiter.onAnswer?.(frame);
     waiter.resolve(frame);
   }
 

@@ -235,6 +235,21 @@ test('after a reconnect, this instance\'s own sends are not MESSAGE_RECEIVED; wh
   proxy.close();
 });
 
+test('a syncFromSeq past the server\'s timeline head (a reset store): live messages still arrive', async () => {
+  const s = await server();
+  const erin = recordedClient(s.url);
+  const fred = recordedClient(s.url);
+  await fred.login({ userID: 'nudger', userSig: sig('nudger') });
+  // A resume point saved against another server, far past this timeline's head.
+  await erin.login({ userID: 'resumer', userSig: sig('resumer'), syncFromSeq: 1000 });
+  await until(() => erin.isReady() && fred.isReady(), 'ready');
+  await fred.sendMessage(fred.createTextMessage({ to: 'resumer', payload: { text: 'are you there?' } }));
+  await until(() => erin.named(EVENT.MESSAGE_RECEIVED).length === 1, 'the live message', 3000);
+  assert.equal(erin.named(EVENT.MESSAGE_RECEIVED)[0].data[0].payload.text, 'are you there?');
+  await erin.destroy();
+  await fred.destroy();
+});
+
 test('a UserSig that expired while the connection was lost: KICKED_OUT userSigExpired, no more retries', async () => {
   const s = await server();
   const proxy = await proxyTo(s);
