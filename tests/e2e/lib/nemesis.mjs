@@ -69,17 +69,32 @@ export class LinkProxy {
 // pg.get(`ni`). Resolves once every node is connected to every other one
 // and admits logins for its share of the shards.
 export async function startNemesisCluster(count, { app = {}, cluster = {}, server = {}, url = freshDatabase('chatd_nemesis') } = {}) {
+  // A port taken between freePort() and chatd's bind (another process's
+  // port 0) is retried with new ports; whatever started is stopped first.
+  for (let attempt = 1; ; ++attempt) {
+    try {
+      return await startOnce(count, { app, cluster, server, url });
+    } catch (e) {
+      if (attempt >= 3 || !/cannot listen/.test(e.message)) throw e;
+    }
+  }
+}
+
+async function startOnce(count, { app, cluster, server, url }) {
   const names = Array.from({ length: count }, (_, i) => `n${i + 1}`);
-  const ports = new Map();
-  for (const n of names) ports.set(n, await freePort());
+  // The proxies bind first: a node port picked after them is not one of theirs.
   const links = new Map();
   for (const a of names)
     for (const b of names)
-      if (a !== b) links.set(`${a}>${b}`, await new LinkProxy(`${a}>${b}`, ports.get(b)).start());
+      if (a !== b) links.set(`${a}>${b}`, await new LinkProxy(`${a}>${b}`, null).start());
   const pgPort = Number(new URL(url).port);
   const pg = new Map();
   for (const n of names) pg.set(n, await new LinkProxy(`${n}>pg`, pgPort).start());
-  const nodes = await Promise.all(names.map((name) => {
+  const ports = new Map();
+  for (const n of names) ports.set(n, await freePort());
+  for (const [name, link] of links) link.targetPort = ports.get(name.split('>')[1]);
+  const proxies = [...links.values(), ...pg.values()];
+  const starts = await Promise.allSettled(names.map((name) => {
     const pgUrl = new URL(url);
     pgUrl.port = String(pg.get(name).port);
     return startChatd({
@@ -93,10 +108,23 @@ export async function startNemesisCluster(count, { app = {}, cluster = {}, serve
       },
     });
   }));
+  const failed = starts.find((r) => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(starts.filter((r) => r.status === 'fulfilled').map((r) => r.value.stop().catch(() => {})));
+    await Promise.all(proxies.map((p) => p.close()));
+    throw failed.reason;
+  }
+  const nodes = starts.map((r) => r.value);
   nodes.forEach((n, i) => { n.name = names[i]; });
-  await waitForMembers(nodes, count);
-  await waitForShards(nodes);
-  return new Nemesis(nodes, links, pg);
+  const net = new Nemesis(nodes, links, pg);
+  try {
+    await waitForMembers(nodes, count);
+    await waitForShards(nodes);
+  } catch (e) {
+    await net.stop().catch(() => {});
+    throw e;
+  }
+  return net;
 }
 
 export class Nemesis {
