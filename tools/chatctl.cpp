@@ -1,6 +1,7 @@
 // chatctl: the admin REST API from the command line. Signs each call with a
 // fresh admin UserSig made from the app's key in the config file, and prints
-// the JSON answer. Exit status 0 when ActionStatus is OK.
+// the answer for a person (or, with --json, the JSON answer for a script).
+// Exit status 0 when ActionStatus is OK.
 #include <CLI/CLI.hpp>
 
 #include <boost/json.hpp>
@@ -38,6 +39,60 @@ target resolve(const std::string& config_file, std::uint32_t sdkappid, const std
   throw config_error("no app " + std::to_string(sdkappid) + " in the config");
 }
 
+std::string text_of(const json::value& v) {
+  return v.is_string() ? std::string(v.get_string()) : json::serialize(v);
+}
+
+// The answer of `command` for a person: one line per fact.
+void print_human(const std::string& command, const json::object& answer) {
+  if (answer.at("ActionStatus").as_string() != "OK") {
+    std::cout << "failed: " << text_of(answer.at("ErrorCode")) << " "
+              << text_of(answer.at("ErrorInfo")) << '\n';
+    return;
+  }
+  if (command == "openim/query_online_status") {
+    for (const auto& r : answer.at("QueryResult").as_array()) {
+      const auto& o = r.as_object();
+      std::cout << text_of(o.at("To_Account")) << ": " << text_of(o.at("Status"));
+      if (const auto* detail = o.if_contains("Detail"))
+        for (const auto& d : detail->as_array())
+          std::cout << "  " << text_of(d.at("Platform")) << " " << text_of(d.at("InstanceID"));
+      std::cout << '\n';
+    }
+    if (const auto* errors = answer.if_contains("ErrorList"))
+      for (const auto& e : errors->as_array())
+        std::cout << text_of(e.at("To_Account")) << ": not an account ("
+                  << text_of(e.at("ErrorCode")) << ")\n";
+  } else if (command == "openim/sendmsg") {
+    std::cout << "sent " << text_of(answer.at("MsgKey")) << " at " << text_of(answer.at("MsgTime"))
+              << '\n';
+  } else if (command == "openim/admin_getroammsg") {
+    for (const auto& item : answer.at("MsgList").as_array()) {
+      const auto& m = item.as_object();
+      std::string text;
+      for (const auto& e : m.at("MsgBody").as_array())
+        if (const auto* c = e.as_object().if_contains("MsgContent"))
+          if (const auto* t = c->as_object().if_contains("Text"))
+            text += text_of(*t);
+      std::cout << text_of(m.at("MsgTimeStamp")) << " " << text_of(m.at("From_Account")) << " -> "
+                << text_of(m.at("To_Account")) << ": " << text << '\n';
+    }
+    std::cout << text_of(answer.at("MsgCnt")) << " message(s)"
+              << (answer.at("Complete").to_number<int>() == 1 ? "" : ", more before these") << '\n';
+  } else {
+    // kick, import, the login config: what came back besides the envelope.
+    bool any = false;
+    for (const auto& [key, value] : answer) {
+      if (key == "ActionStatus" || key == "ErrorCode" || key == "ErrorInfo")
+        continue;
+      std::cout << std::string(key) << ": " << text_of(value) << '\n';
+      any = true;
+    }
+    if (!any)
+      std::cout << "ok\n";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,6 +104,8 @@ int main(int argc, char** argv) {
                  "chatd config file with the app's key (default: embedded)");
   cli.add_option("--url", url, "chatd base URL (default: http://<server.listen>)");
   cli.add_option("--sdkappid", sdkappid, "the app (default: the first in the config)");
+  bool as_json = false;
+  cli.add_flag("--json", as_json, "print the JSON answer (for scripts)");
   cli.require_subcommand(1);
 
   std::string kick_user;
@@ -81,6 +138,20 @@ int main(int argc, char** argv) {
   set->add_option("--allowed-origin", origins, "allowed WebSocket Origin (repeatable)");
   set->add_flag("--any-origin", any_origin, "allow every Origin (clears the list)");
 
+  std::string send_from, send_to, send_text;
+  auto* send = cli.add_subcommand("send", "send a text message (as FROM, or as the app's admin)");
+  send->add_option("from", send_from, "sender userID")->required();
+  send->add_option("to", send_to, "recipient userID")->required();
+  send->add_option("text", send_text, "the text")->required();
+
+  std::string history_user, history_peer;
+  int history_max = 20;
+  auto* history = cli.add_subcommand("history", "the newest messages between two users");
+  history->add_option("user", history_user, "userID")->required();
+  history->add_option("peer", history_peer, "the other userID")->required();
+  history->add_option("--max", history_max, "at most this many (1..100)")
+      ->check(CLI::Range(1, 100));
+
   std::string ws_url;
   auto* ws = cli.add_subcommand(
       "ws",
@@ -108,6 +179,19 @@ int main(int argc, char** argv) {
         to.emplace_back(u);
       body["To_Account"] = std::move(to);
       body["IsNeedDetail"] = detail ? 1 : 0;
+    } else if (*send) {
+      command = "openim/sendmsg";
+      body["From_Account"] = send_from;
+      body["To_Account"] = send_to;
+      body["MsgBody"] = json::array{
+          json::object{{"MsgType", "TIMTextElem"}, {"MsgContent", {{"Text", send_text}}}}};
+    } else if (*history) {
+      command = "openim/admin_getroammsg";
+      body["Operator_Account"] = history_user;
+      body["Peer_Account"] = history_peer;
+      body["MaxCnt"] = history_max;
+      body["MinTime"] = 0;
+      body["MaxTime"] = std::int64_t{4102444800};  // 2100-01-01: everything retained
     } else if (*import) {
       command = "im_open_login_svc/account_import";
       body["UserID"] = import_user;
@@ -131,8 +215,12 @@ int main(int argc, char** argv) {
       command = "chatd_admin/get_login_config";
     }
     const auto answer = post(t, command, body);
-    std::cout << answer << '\n';
-    return json::parse(answer).at("ActionStatus").as_string() == "OK" ? 0 : 1;
+    const auto parsed = json::parse(answer).as_object();
+    if (as_json)
+      std::cout << answer << '\n';
+    else
+      print_human(command, parsed);
+    return parsed.at("ActionStatus").as_string() == "OK" ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "chatctl: " << e.what() << '\n';
     return 2;

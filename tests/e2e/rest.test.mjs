@@ -225,7 +225,7 @@ test('chatctl drives the same calls with the admin key from the config file', as
   const s = await server({ apps: [appConfig({ multi_device_policy: 'multi' })] });
   const run = (...args) => {
     try {
-      return { code: 0, out: JSON.parse(execFileSync(CHATCTL_BIN, ['--config', s.configFile, '--url', `http://${s.gateway}`, ...args]).toString()) };
+      return { code: 0, out: JSON.parse(execFileSync(CHATCTL_BIN, ['--config', s.configFile, '--url', `http://${s.gateway}`, '--json', ...args]).toString()) };
     } catch (e) {
       return { code: e.status, out: e.stdout.length ? JSON.parse(e.stdout.toString()) : e.stderr.toString() };
     }
@@ -241,6 +241,13 @@ test('chatctl drives the same calls with the admin key from the config file', as
   assert.equal(run('kick', 'kim').code, 0);
   assert.equal((await c.waitEvent('kickedOut')).data.type, 'REST_API_Kick');
   assert.equal(run('kick', 'nobody').code, 1);
+  // Without --json: for a person; send and history from a shell.
+  const human = (...args) => execFileSync(CHATCTL_BIN, ['--config', s.configFile, '--url', `http://${s.gateway}`, ...args]).toString();
+  assert.match(human('online', 'kim', 'nobody'), /^kim: Offline\nnobody: not an account \(70107\)\n$/);
+  await loggedIn(s, 'lee', 'Android');
+  assert.match(human('send', 'kim', 'lee', 'hello from a shell'), /^sent \S+ at \d+\n$/);
+  assert.match(human('history', 'lee', 'kim'), /^\d+ kim -> lee: hello from a shell\n1 message\(s\)\n$/);
+  assert.match(human('config', 'get'), /MultiDevicePolicy: single/);
   c.close();
 });
 
