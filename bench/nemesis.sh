@@ -11,8 +11,9 @@ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >
 cmake --build "$BUILD" -j "$(nproc)" --target chatd chatd-usersig >/dev/null
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 state=$(mktemp /tmp/chatd-nemesis-pg-XXXXXX)
-trap 'tests/postgres/postgres.sh stop "$state"' EXIT
-tests/postgres/postgres.sh start "$state"
+postgres="$PWD/tests/postgres/postgres.sh"
+trap '"$postgres" stop "$state"' EXIT
+"$postgres" start "$state"
 export CHATD_TEST_POSTGRES_STATE="$state"
 export CHATD_BIN="$PWD/$BUILD/server/chatd" CHATD_USERSIG_BIN="$PWD/$BUILD/tools/chatd-usersig"
 cd tests/e2e

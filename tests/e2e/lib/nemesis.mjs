@@ -8,14 +8,17 @@ import { Client, sig, sleep, freePort, startChatd, appConfig, APP } from './chat
 import { freshDatabase, waitForMembers, waitForShards } from './cluster.mjs';
 
 // One TCP proxy: forwards 127.0.0.1:port to target. Each direction can be
-// dropped (bytes vanish, connections stay: a silent partition) or delayed;
-// `reset` also closes every connection and refuses new ones (a firewall's
-// REJECT, or the far side's crash). A close on either side closes both.
+// cut: its bytes wait in the proxy, in order, and go on when it heals (as a
+// partition does to TCP, which retransmits until the link heals or one side
+// gives up and closes: a TCP stream never loses bytes in the middle), or
+// be delayed. `reset` closes every connection and refuses new ones (a
+// firewall's REJECT, or the far side's crash). A close on either side
+// closes both, and what waited goes with it.
 export class LinkProxy {
   constructor(name, targetPort) {
     this.name = name;
     this.targetPort = targetPort;
-    this.drop = { up: false, down: false };  // up: client -> target
+    this.drop = { up: false, down: false };  // up: client -> target; true: cut
     this.delayMs = 0;
     this.rejecting = false;
     this.pairs = new Set();
@@ -31,19 +34,47 @@ export class LinkProxy {
   #accept(client) {
     if (this.rejecting) { client.destroy(); return; }
     const target = connect(this.targetPort, '127.0.0.1');
-    const pair = { client, target };
+    const pair = { client, target, queue: { up: [], down: [] }, timer: { up: null, down: null } };
     this.pairs.add(pair);
-    const end = () => { client.destroy(); target.destroy(); this.pairs.delete(pair); };
+    const end = () => {
+      client.destroy();
+      target.destroy();
+      for (const t of Object.values(pair.timer)) if (t) clearTimeout(t);
+      this.pairs.delete(pair);
+    };
     client.on('error', end).on('close', end);
     target.on('error', end).on('close', end);
-    client.on('data', (d) => this.#forward(d, target, 'up'));
-    target.on('data', (d) => this.#forward(d, client, 'down'));
+    client.on('data', (d) => this.#forward(pair, d, target, 'up'));
+    target.on('data', (d) => this.#forward(pair, d, client, 'down'));
   }
 
-  #forward(data, to, direction) {
-    if (this.drop[direction]) return;
-    if (this.delayMs > 0) setTimeout(() => { if (!this.drop[direction]) to.write(data); }, this.delayMs);
-    else to.write(data);
+  // One queue per direction: bytes leave in the order they came, once due
+  // (the delay) and while the direction is not cut.
+  #forward(pair, data, to, direction) {
+    pair.queue[direction].push({ data, to, due: performance.now() + this.delayMs });
+    this.#pump(pair, direction);
+  }
+
+  #pump(pair, direction) {
+    const queue = pair.queue[direction];
+    if (pair.timer[direction]) return;
+    while (queue.length > 0 && !this.drop[direction]) {
+      const wait = queue[0].due - performance.now();
+      if (wait > 0) {
+        pair.timer[direction] = setTimeout(() => {
+          pair.timer[direction] = null;
+          this.#pump(pair, direction);
+        }, wait);
+        return;
+      }
+      const { data, to } = queue.shift();
+      to.write(data);
+    }
+  }
+
+  // What waited in each direction that is no longer cut goes on, in order.
+  #release() {
+    for (const pair of this.pairs) for (const direction of ['up', 'down']) this.#pump(pair, direction);
   }
 
   reset() {
@@ -56,6 +87,7 @@ export class LinkProxy {
     this.drop = { up: false, down: false };
     this.delayMs = 0;
     this.rejecting = false;
+    this.#release();
   }
 
   close() {
