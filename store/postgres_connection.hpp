@@ -29,6 +29,11 @@ class postgres_connection {
     return *db_;
   }
 
+  // What must end before the connection goes: a transaction kept open
+  // across calls (a batch) refers to it, and its destructor would use a
+  // freed connection.
+  void before_drop(std::function<void()> release) { before_drop_ = std::move(release); }
+
   // Runs f; a connection that broke on the way is dropped (and the error
   // rethrown).
   template <class F>
@@ -36,7 +41,7 @@ class postgres_connection {
     try {
       return f();
     } catch (const pqxx::broken_connection&) {
-      db_.reset();
+      drop();
       throw;
     } catch (...) {
       drop_if_broken();
@@ -47,14 +52,21 @@ class postgres_connection {
   // After a failed transaction: a connection that is no longer open goes.
   void drop_if_broken() noexcept {
     if (db_ && !db_->is_open())
-      db_.reset();
+      drop();
   }
 
   const std::string& url() const { return url_; }
 
  private:
+  void drop() noexcept {
+    if (before_drop_)
+      before_drop_();
+    db_.reset();
+  }
+
   std::string url_;
   std::function<void(pqxx::connection&)> prepare_;
+  std::function<void()> before_drop_;
   std::unique_ptr<pqxx::connection> db_;
 };
 

@@ -175,6 +175,8 @@ class postgres_timeline_tables final : public timeline_tables {
 
  public:
   explicit postgres_timeline_tables(std::string url) : db_(std::move(url), prepare_statements) {
+    // A batch's transaction ends before a broken connection is dropped.
+    db_.before_drop([this] { batch_.reset(); });
     create_schema(db_.get(), schema_lock_key, schema);
   }
 
