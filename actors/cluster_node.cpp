@@ -469,7 +469,10 @@ void send_claims(node_pointer self) {
     for (const auto& node : claim.waiting)
       if (st.peers.count(node) != 0)
         asks[node].push_back(shard_epoch{shard, claim.epoch});
-  for (auto& [node, shards] : asks) {
+  for (auto& ask : asks) {
+    // Named copies: the answer's lambda outlives this loop.
+    const auto node = ask.first;
+    const auto shards = ask.second;
     const auto t0 = steady::now();
     self->request(st.peers.at(node).actor, st.options.request_timeout, claim_atom::value, shards,
                   st.options.node)
