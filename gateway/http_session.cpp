@@ -133,7 +133,7 @@ http::response<http::string_body> plain_response(const http::request<http::strin
 // gateway's WebSocket, nothing else (Content-Security-Policy).
 http::response<http::string_body> demo_response(const http::request<http::string_body>& request,
                                                 std::string_view path) {
-  if (path == "/demo") {
+  if (path == "/demo") {  // also `/` (route_http)
     auto response = plain_response(request, http::status::moved_permanently, "/demo/\n");
     response.set(http::field::location, "/demo/");
     return response;
@@ -160,8 +160,9 @@ http::response<http::string_body> demo_response(const http::request<http::string
 http::response<http::string_body> route_http(const http::request<http::string_body>& request,
                                              gateway_context& context) {
   const auto path = path_of(request.target());
-  if (context.settings.demo && (path == "/demo" || path.starts_with("/demo/")))
-    return demo_response(request, path);
+  // With the demo on, `/` is where a new user's browser lands first.
+  if (context.settings.demo && (path == "/" || path == "/demo" || path.starts_with("/demo/")))
+    return demo_response(request, path == "/" ? "/demo" : path);
   if (path == "/healthz")
     return plain_response(request, http::status::ok, "ok\n");
   if (path == "/readyz") {

@@ -74,6 +74,15 @@ test('the demo page is off unless configured', async () => {
   const s = await startChatd();
   servers.push(s);
   assert.equal((await get(`http://${s.gateway}/demo/`)).status, 404);
+  assert.equal((await get(`http://${s.gateway}/`)).status, 404);
+});
+
+test('with the demo on, / leads a new user\'s browser to it', async () => {
+  const s = await startChatd({ server: { demo: true } });
+  servers.push(s);
+  const root = await get(`http://${s.gateway}/`);
+  assert.equal(root.status, 301);
+  assert.equal(root.headers.location, '/demo/');
 });
 
 test('the demo page in chromium: login, the kick banner, a message between pages, logout, destroy', async () => {
