@@ -34,9 +34,14 @@ struct held_grant {
   reply<cluster_grant> done;
   cluster_grant grant;
   int waiting = 0;
+  // Checks, when the wait is over, that the grant may still be given.
+  std::function<bool()> still_valid;
   void one_done() {
-    if (--waiting == 0)
-      done(grant);
+    if (--waiting != 0)
+      return;
+    if (still_valid && !still_valid())
+      return done(cluster_grant{errc::service_overload, 0});
+    done(grant);
   }
 };
 
@@ -206,7 +211,24 @@ void admit_cluster(registry_pointer self, const cluster_instance& instance,
   // Held until every kick still unsettled here is (this login's own and
   // any earlier one: an evicted instance counts until it is surely gone).
   auto hold = std::make_shared<held_grant>(
-      held_grant{std::move(done), cluster_grant{errc::ok, incoming.ready_order}, 1});
+      held_grant{std::move(done), cluster_grant{errc::ok, incoming.ready_order}, 1, {}});
+  // A grant that waited may outlive the lease it was decided under (the
+  // shard moved meanwhile and its new owner does not know this instance):
+  // then the newcomer is taken out again and refused, never granted late.
+  if (st.fencing)
+    hold->still_valid = [self, id = incoming.instance_id, epoch = instance.epoch] {
+      auto& st = self->state;
+      if (st.fencing->gate->admits(st.shard, epoch))
+        return true;
+      auto it = st.sessions->find(id);
+      if (it != st.sessions->end()) {
+        self->demonitor(it->second.actor.address());
+        st.sessions->erase(it);
+      }
+      forget(st, id);
+      offer_retirement(self);
+      return false;
+    };
   for (auto& [id, waiting] : st.unsettled_kicks) {
     waiting.push_back(hold);
     ++hold->waiting;
