@@ -75,7 +75,6 @@ struct node_state {
   std::shared_ptr<lease_gate> gate;
   std::shared_ptr<lease_keeper> keeper;
   std::shared_ptr<const lease_view> view;  // the last committed round's table
-  bool store_up = false;
   std::vector<shard_binding> bound = std::vector<shard_binding>(shard_count);
   std::map<std::uint32_t, pending_claim> claims;
   std::vector<std::uint64_t> opened = std::vector<std::uint64_t>(shard_count, 0);
@@ -496,7 +495,6 @@ void send_claims(node_pointer self) {
 // A committed lease round: who owns what from now on.
 void on_round(node_pointer self, std::shared_ptr<const lease_view> view) {
   auto& st = self->state;
-  st.store_up = view != nullptr;
   if (!view) {
     fence_unreachable(self);
     metrics::cluster_leases(false, 0);

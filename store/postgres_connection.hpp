@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "store/postgres_url.hpp"
 
@@ -69,6 +70,15 @@ class postgres_connection {
   std::function<void()> before_drop_;
   std::unique_ptr<pqxx::connection> db_;
 };
+
+// A PostgreSQL array literal of numbers, "{1,2,3}", for a $n::bigint[] parameter.
+template <class T>
+std::string number_array(const std::vector<T>& items) {
+  std::string out = "{";
+  for (const auto& item : items)
+    out += (out.size() > 1 ? "," : "") + std::to_string(item);
+  return out + "}";
+}
 
 // Creates chatd's tables (idempotent DDL) under an advisory lock: several
 // nodes may start at once, and CREATE ... IF NOT EXISTS races otherwise.

@@ -21,13 +21,6 @@ constexpr const char* schema = R"sql(
     synced BIGINT[] NOT NULL DEFAULT '{}');
 )sql";
 
-std::string number_array(const std::vector<std::uint64_t>& items) {
-  std::string out = "{";
-  for (const auto& item : items)
-    out += (out.size() > 1 ? "," : "") + std::to_string(item);
-  return out + "}";
-}
-
 // "{1,2,3}" -> numbers ("{}" or NULL: none).
 std::vector<std::uint64_t> parse_array(const pqxx::field& f) {
   std::vector<std::uint64_t> out;

@@ -121,14 +121,6 @@ std::string text_array(const std::vector<std::string>& items) {
   return out + "}";
 }
 
-template <class T>
-std::string number_array(const std::vector<T>& items) {
-  std::string out = "{";
-  for (const auto& item : items)
-    out += (out.size() > 1 ? "," : "") + std::to_string(item);
-  return out + "}";
-}
-
 std::string bytes_of(const pqxx::field& f) {
   return pqxx::binarystring(f).str();
 }
