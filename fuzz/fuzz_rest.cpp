@@ -48,7 +48,7 @@ struct server_under_fuzz {
       (std::filesystem::create_directories(dir), open_sqlite_store(dir));
   app_catalog apps{std::vector<app_config>{fuzzed_app()}};
   lockout_config lock_rules;
-  server_backend backend{apps, *store, lock_rules};
+  server_backend backend{apps, {fuzzed_app()}, *store, lock_rules};
   session_service sessions{service_options{.scheduler_threads = 1}};
   std::unique_ptr<message_store> timelines = open_sqlite_message_store(dir);
   std::shared_ptr<gateway_context> context{

@@ -72,8 +72,11 @@ class gateway_backend {
   // Revokes every sig issued up to now; answers the kick time (unix s).
   virtual void record_kick(std::uint32_t sdkappid, const std::string& user_id,
                            reply<std::int64_t> done) = 0;
-  // Persists and applies a changed app (login settings only).
-  virtual void change_login_config(const app_config& changed, reply<bool> done) = 0;
+  // Persists a change of an app's login settings (its set fields override
+  // the file, its cleared ones follow the file again), applies it, and
+  // answers the app as it now is.
+  virtual void change_login_config(const login_config_override& change,
+                                   reply<std::shared_ptr<const app_config>> done) = 0;
 };
 
 class connection;

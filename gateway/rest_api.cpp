@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <array>
 
 #include "gateway/actor_ask.hpp"
@@ -68,10 +69,12 @@ asio::awaitable<outcome<bool>> durable_import(gateway_backend& backend, std::uin
   });
 }
 
-asio::awaitable<outcome<bool>> durable_config(gateway_backend& backend, app_config changed) {
-  return ask<bool>([&backend, changed](reply<bool> done) {
-    backend.change_login_config(changed, std::move(done));
-  });
+asio::awaitable<outcome<std::shared_ptr<const app_config>>> durable_config(
+    gateway_backend& backend, login_config_override change) {
+  return ask<std::shared_ptr<const app_config>>(
+      [&backend, change](reply<std::shared_ptr<const app_config>> done) {
+        backend.change_login_config(change, std::move(done));
+      });
 }
 
 // The store refused or did not answer: not written, never acknowledged.
@@ -202,55 +205,78 @@ std::optional<std::int64_t> integer_in(const json::value& v, std::int64_t lo, st
   return n;
 }
 
-// Applies one field of set_login_config; an error text when it is invalid.
-std::optional<std::string> apply_field(app_config& app, std::string_view key,
-                                       const json::value& v) {
-  if (key == "MultiDevicePolicy") {
-    auto policy = v.is_string() ? parse_policy(v.get_string()) : std::nullopt;
-    if (!policy)
-      return "MultiDevicePolicy must be single, dual, triple or multi";
-    app.limits.policy = *policy;
-  } else if (key == "MaxWebInstances") {
-    auto n = integer_in(v, 1, max_web_instances_limit);
-    if (!n)
-      return "MaxWebInstances must be an integer in 1..10";
-    app.limits.max_web_instances = static_cast<int>(*n);
-  } else if (key == "MaxDevicesPerPlatform") {
-    auto n = integer_in(v, 1, max_devices_per_platform_limit);
-    if (!n)
-      return "MaxDevicesPerPlatform must be an integer in 1..3";
-    app.limits.max_devices_per_platform = static_cast<int>(*n);
-  } else if (key == "PackageExpireAt") {
-    auto n = integer_in(v, 0, INT64_MAX);
-    if (!n)
-      return "PackageExpireAt must be ms since epoch (0 = never)";
-    app.package_expire_at_ms = *n;
-  } else if (key == "AllowedOrigins") {
-    if (!v.is_array())
-      return "AllowedOrigins must be an array of strings";
-    std::vector<std::string> origins;
-    for (const auto& o : v.get_array()) {
-      if (!o.is_string())
-        return "AllowedOrigins must be an array of strings";
-      origins.emplace_back(o.get_string());
-    }
-    app.allowed_origins = std::move(origins);
-  } else {
+// Reads one field of set_login_config into `change`: a value overrides the
+// file's, null clears the override (the file's value applies again). An
+// error text when it is invalid.
+std::optional<std::string> read_field(login_config_override& change, std::string_view key,
+                                      const json::value& v) {
+  struct field {
+    std::string_view name;
+    login_config_field bit;
+  };
+  static constexpr std::array fields{
+      field{"MultiDevicePolicy", policy_field},
+      field{"MaxWebInstances", max_web_instances_field},
+      field{"MaxDevicesPerPlatform", max_devices_per_platform_field},
+      field{"PackageExpireAt", package_expire_at_field},
+      field{"AllowedOrigins", allowed_origins_field},
+  };
+  const auto* known =
+      std::find_if(fields.begin(), fields.end(), [key](const field& f) { return f.name == key; });
+  if (known == fields.end())
     return "unknown field " + std::string(key);
+  if (v.is_null()) {
+    change.cleared |= known->bit;
+    return std::nullopt;
+  }
+  switch (known->bit) {
+    case policy_field:
+      change.policy = v.is_string() ? parse_policy(v.get_string()) : std::nullopt;
+      if (!change.policy)
+        return "MultiDevicePolicy must be single, dual, triple or multi (or null)";
+      break;
+    case max_web_instances_field:
+      if (auto n = integer_in(v, 1, max_web_instances_limit))
+        change.max_web_instances = static_cast<int>(*n);
+      else
+        return "MaxWebInstances must be an integer in 1..10 (or null)";
+      break;
+    case max_devices_per_platform_field:
+      if (auto n = integer_in(v, 1, max_devices_per_platform_limit))
+        change.max_devices_per_platform = static_cast<int>(*n);
+      else
+        return "MaxDevicesPerPlatform must be an integer in 1..3 (or null)";
+      break;
+    case package_expire_at_field:
+      change.package_expire_at_ms = integer_in(v, 0, INT64_MAX);
+      if (!change.package_expire_at_ms)
+        return "PackageExpireAt must be ms since epoch, 0 = never (or null)";
+      break;
+    case allowed_origins_field: {
+      auto* list = v.if_array();
+      std::vector<std::string> origins;
+      for (std::size_t i = 0; list != nullptr && i < list->size(); ++i)
+        if ((*list)[i].is_string())
+          origins.emplace_back((*list)[i].get_string());
+      if (list == nullptr || origins.size() != list->size())
+        return "AllowedOrigins must be an array of strings (or null)";
+      change.allowed_origins = std::move(origins);
+      break;
+    }
   }
   return std::nullopt;
 }
 
 asio::awaitable<rest_result> rest_set_login_config(rest_call& call) {
-  app_config changed = *call.app;
+  login_config_override change;
+  change.sdkappid = call.app->sdkappid;
   for (const auto& [key, value] : call.body)
-    if (auto problem = apply_field(changed, key, value))
+    if (auto problem = read_field(change, key, value))
       co_return fail(errc::invalid_rest_parameter, *problem);
-  auto& backend = call.context->backend;
-  const auto saved = co_await durable_config(backend, changed);
+  const auto saved = co_await durable_config(call.context->backend, std::move(change));
   if (!saved.ok())
     co_return store_failed();
-  co_return rest_result{errc::ok, {}, login_config_of(changed)};
+  co_return rest_result{errc::ok, {}, login_config_of(*saved.value)};
 }
 
 // Checks one connection on its own strand; aborts it (a TCP reset, no close

@@ -16,28 +16,19 @@ std::int64_t now_s() {
 
 }  // namespace
 
-void apply_overrides(std::vector<app_config>& apps,
-                     const std::vector<login_config_override>& overrides) {
-  for (const auto& o : overrides) {
-    for (auto& app : apps) {
-      if (app.sdkappid != o.sdkappid)
-        continue;
-      if (o.policy)
-        app.limits.policy = *o.policy;
-      if (o.max_web_instances)
-        app.limits.max_web_instances = *o.max_web_instances;
-      if (o.max_devices_per_platform)
-        app.limits.max_devices_per_platform = *o.max_devices_per_platform;
-      if (o.package_expire_at_ms)
-        app.package_expire_at_ms = *o.package_expire_at_ms;
-      if (o.allowed_origins)
-        app.allowed_origins = *o.allowed_origins;
-    }
-  }
+std::vector<app_config> configured_apps(std::vector<app_config> file_apps,
+                                        const std::vector<login_config_override>& overrides) {
+  for (const auto& stored : overrides)
+    for (auto& app : file_apps)
+      if (app.sdkappid == stored.sdkappid)
+        apply_override(app, stored);
+  return file_apps;
 }
 
-server_backend::server_backend(app_catalog& apps, state_store& store, const lockout_config& rules)
+server_backend::server_backend(app_catalog& apps, std::vector<app_config> file_apps,
+                               state_store& store, const lockout_config& rules)
     : apps_(apps),
+      file_apps_(std::move(file_apps)),
       store_(store),
       locks_(lockout::rules{rules.max_failures, std::chrono::seconds(rules.window_s),
                             std::chrono::seconds(rules.lock_s)}) {}
@@ -79,25 +70,25 @@ void server_backend::record_kick(std::uint32_t sdkappid, const std::string& user
                          [done, t](bool ok) { ok ? done(t) : done.fail(ask_error::unavailable); });
 }
 
-void server_backend::change_login_config(const app_config& changed, reply<bool> done) {
-  store_.on_store_thread([this, changed] { save_login_config(changed); },
-                         [this, changed, done](bool ok) {
-                           if (!ok)
-                             return done.fail(ask_error::unavailable);
-                           apply_login_config(changed);
-                           done(true);
-                         });
-}
-
-void server_backend::save_login_config(const app_config& changed) {
-  login_config_override o;
-  o.sdkappid = changed.sdkappid;
-  o.policy = changed.limits.policy;
-  o.max_web_instances = changed.limits.max_web_instances;
-  o.max_devices_per_platform = changed.limits.max_devices_per_platform;
-  o.package_expire_at_ms = changed.package_expire_at_ms;
-  o.allowed_origins = changed.allowed_origins;
-  store_.save_login_config(o);
+// Durable first; then the app as the file and every stored override make
+// it (read back, so that a change made meanwhile by another node counts)
+// is live for the next login.
+void server_backend::change_login_config(const login_config_override& change,
+                                         reply<std::shared_ptr<const app_config>> done) {
+  auto changed = std::make_shared<app_config>();
+  store_.on_store_thread(
+      [this, change, changed] {
+        store_.save_login_config(change);
+        for (const auto& app : configured_apps(file_apps_, store_.login_config_overrides()))
+          if (app.sdkappid == change.sdkappid)
+            *changed = app;
+      },
+      [this, changed, done](bool ok) {
+        if (!ok || changed->sdkappid == 0)
+          return done.fail(ask_error::unavailable);
+        apply_login_config(*changed);
+        done(changed);
+      });
 }
 
 // Live for the next login once durable.

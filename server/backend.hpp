@@ -10,13 +10,16 @@
 
 namespace chatd {
 
-// Applies stored REST overrides on top of the config file's apps.
-void apply_overrides(std::vector<app_config>& apps,
-                     const std::vector<login_config_override>& overrides);
+// The config file's apps with the stored REST overrides on top.
+std::vector<app_config> configured_apps(std::vector<app_config> file_apps,
+                                        const std::vector<login_config_override>& overrides);
 
 class server_backend final : public gateway_backend {
  public:
-  server_backend(app_catalog& apps, state_store& store, const lockout_config& lock_rules);
+  // `file_apps`: the apps as the config file has them (what a cleared
+  // override falls back to).
+  server_backend(app_catalog& apps, std::vector<app_config> file_apps, state_store& store,
+                 const lockout_config& lock_rules);
 
   std::shared_ptr<const app_config> find_app(std::uint32_t sdkappid) override;
   bool is_locked(std::uint32_t sdkappid, const std::string& user_id) override;
@@ -28,13 +31,14 @@ class server_backend final : public gateway_backend {
                       reply<bool> done) override;
   void record_kick(std::uint32_t sdkappid, const std::string& user_id,
                    reply<std::int64_t> done) override;
-  void change_login_config(const app_config& changed, reply<bool> done) override;
+  void change_login_config(const login_config_override& change,
+                           reply<std::shared_ptr<const app_config>> done) override;
 
  private:
-  void save_login_config(const app_config& changed);
   void apply_login_config(const app_config& changed);
 
   app_catalog& apps_;
+  const std::vector<app_config> file_apps_;
   state_store& store_;
   lockout locks_;
 };

@@ -81,9 +81,7 @@ service_options actor_options(const server_config& config, actor_executor* on_io
 
 // The config's apps with the login settings changed over REST on top.
 std::vector<app_config> configured_apps(const server_config& config, state_store& store) {
-  auto apps = config.apps;
-  apply_overrides(apps, store.login_config_overrides());
-  return apps;
+  return configured_apps(config.apps, store.login_config_overrides());
 }
 
 // The embedded store's folder belongs to one process (PostgreSQL keeps its
@@ -140,7 +138,7 @@ struct server::impl {
   std::unique_ptr<state_dir_lock> state_lock = lock_state_dir(config);
   std::unique_ptr<state_store> store = open_state_store(config);
   app_catalog apps{configured_apps(config, *store)};
-  server_backend backend{apps, *store, config.lockout};
+  server_backend backend{apps, config.apps, *store, config.lockout};
   io_actor_executor on_io_threads{io};
   session_service sessions{actor_options(config, &on_io_threads)};
   std::unique_ptr<message_store> timelines = open_timelines(config);

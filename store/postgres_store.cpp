@@ -216,14 +216,18 @@ class postgres_state_tables final : public state_tables {
     tx.exec_params(R"sql(
       INSERT INTO chatd_login_config AS old VALUES ($1, $2, $3, $4, $5, $6)
       ON CONFLICT (sdkappid) DO UPDATE SET
-        policy = COALESCE($2, old.policy),
-        max_web_instances = COALESCE($3, old.max_web_instances),
-        max_devices_per_platform = COALESCE($4, old.max_devices_per_platform),
-        package_expire_at = COALESCE($5, old.package_expire_at),
-        allowed_origins = COALESCE($6, old.allowed_origins))sql",
+        policy = CASE WHEN $7 & 1 <> 0 THEN NULL ELSE COALESCE($2, old.policy) END,
+        max_web_instances =
+          CASE WHEN $7 & 2 <> 0 THEN NULL ELSE COALESCE($3, old.max_web_instances) END,
+        max_devices_per_platform =
+          CASE WHEN $7 & 4 <> 0 THEN NULL ELSE COALESCE($4, old.max_devices_per_platform) END,
+        package_expire_at =
+          CASE WHEN $7 & 8 <> 0 THEN NULL ELSE COALESCE($5, old.package_expire_at) END,
+        allowed_origins =
+          CASE WHEN $7 & 16 <> 0 THEN NULL ELSE COALESCE($6, old.allowed_origins) END)sql",
                    std::int64_t{c.sdkappid}, policy, c.max_web_instances,
                    c.max_devices_per_platform, c.package_expire_at_ms,
-                   origins_to_json(c.allowed_origins));
+                   origins_to_json(c.allowed_origins), static_cast<int>(c.cleared));
     notify(tx, origin_, {{"k", "config"}, {"a", c.sdkappid}});
     tx.commit();
   }

@@ -70,16 +70,18 @@ class sqlite_state_tables final : public state_tables {
       policy = std::string(policy_name(*c.policy));
     statement(db_, R"sql(
       INSERT INTO login_config VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET
-        policy = COALESCE(?2, policy), max_web_instances = COALESCE(?3, max_web_instances),
-        max_devices_per_platform = COALESCE(?4, max_devices_per_platform),
-        package_expire_at = COALESCE(?5, package_expire_at),
-        allowed_origins = COALESCE(?6, allowed_origins))sql")
+        policy = IIF(?7 & 1, NULL, COALESCE(?2, policy)),
+        max_web_instances = IIF(?7 & 2, NULL, COALESCE(?3, max_web_instances)),
+        max_devices_per_platform = IIF(?7 & 4, NULL, COALESCE(?4, max_devices_per_platform)),
+        package_expire_at = IIF(?7 & 8, NULL, COALESCE(?5, package_expire_at)),
+        allowed_origins = IIF(?7 & 16, NULL, COALESCE(?6, allowed_origins)))sql")
         .bind(1, c.sdkappid)
         .bind(2, policy)
         .bind(3, widen(c.max_web_instances))
         .bind(4, widen(c.max_devices_per_platform))
         .bind(5, c.package_expire_at_ms)
         .bind(6, origins_to_json(c.allowed_origins))
+        .bind(7, static_cast<std::int64_t>(c.cleared))
         .run();
   }
 

@@ -12,20 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "protocol/platform.hpp"
+#include "protocol/app_config.hpp"
 
 namespace chatd {
-
-// The login settings an operator changed at run time (REST). Unset fields
-// keep the config file's value.
-struct login_config_override {
-  std::uint32_t sdkappid = 0;
-  std::optional<multi_device_policy> policy;
-  std::optional<int> max_web_instances;
-  std::optional<int> max_devices_per_platform;
-  std::optional<std::int64_t> package_expire_at_ms;
-  std::optional<std::vector<std::string>> allowed_origins;
-};
 
 class state_store {
  public:
@@ -36,7 +25,8 @@ class state_store {
                            std::int64_t kick_time_s) = 0;
   virtual std::int64_t kick_time(std::uint32_t sdkappid, const std::string& user_id) const = 0;
 
-  // Merges `change` into the app's stored override. Durable.
+  // Merges `change` into the app's stored override: its set fields are
+  // stored, its cleared ones removed, the others kept. Durable.
   virtual void save_login_config(const login_config_override& change) = 0;
   virtual std::vector<login_config_override> login_config_overrides() const = 0;
 

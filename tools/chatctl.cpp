@@ -4,6 +4,7 @@
 // Exit status 0 when ActionStatus is OK.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <iostream>
 
@@ -93,6 +94,25 @@ void print_human(const std::string& command, const json::object& answer) {
   }
 }
 
+// `config reset`'s field names and the REST fields they clear.
+const std::vector<std::pair<std::string, std::string>>& reset_field_table() {
+  static const std::vector<std::pair<std::string, std::string>> table{
+      {"policy", "MultiDevicePolicy"},
+      {"max-web-instances", "MaxWebInstances"},
+      {"max-devices-per-platform", "MaxDevicesPerPlatform"},
+      {"package-expire-at", "PackageExpireAt"},
+      {"allowed-origins", "AllowedOrigins"},
+  };
+  return table;
+}
+
+std::vector<std::string> reset_field_names() {
+  std::vector<std::string> names;
+  for (const auto& [flag, field] : reset_field_table())
+    names.push_back(flag);
+  return names;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -137,6 +157,14 @@ int main(int argc, char** argv) {
   set->add_option("--package-expire-at", package_expire_at, "ms since epoch, 0 = never");
   set->add_option("--allowed-origin", origins, "allowed WebSocket Origin (repeatable)");
   set->add_flag("--any-origin", any_origin, "allow every Origin (clears the list)");
+  std::vector<std::string> reset_fields;
+  auto* reset = config_cmd->add_subcommand(
+      "reset", "drop REST overrides: the config file's values apply again (live, durable)");
+  reset
+      ->add_option("fields", reset_fields,
+                   "policy | max-web-instances | max-devices-per-platform | "
+                   "package-expire-at | allowed-origins (none: all)")
+      ->check(CLI::IsMember(reset_field_names()));
 
   std::string send_from, send_to, send_text;
   auto* send = cli.add_subcommand("send", "send a text message (as FROM, or as the app's admin)");
@@ -211,6 +239,12 @@ int main(int argc, char** argv) {
           list.emplace_back(o);
         body["AllowedOrigins"] = std::move(list);
       }
+    } else if (*reset) {
+      command = "chatd_admin/set_login_config";
+      for (const auto& [flag, field] : reset_field_table())
+        if (reset_fields.empty() ||
+            std::find(reset_fields.begin(), reset_fields.end(), flag) != reset_fields.end())
+          body[field] = nullptr;
     } else {
       command = "chatd_admin/get_login_config";
     }

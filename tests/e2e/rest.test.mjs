@@ -2,6 +2,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startChatd, appConfig, Client, sig, sigAt, sleep, APP, KEY, CHATCTL_BIN } from './lib/chatd.mjs';
 
 const servers = [];
@@ -123,6 +125,39 @@ test('set_login_config is live within 1 s, validated, and does not kick anyone a
     assert.match(r.body.ErrorInfo, new RegExp(field));
   }
   first.close(); second.close(); third.close();
+});
+
+test("REST overrides are per field: the file's later values show through the others, and null clears one", async () => {
+  const first = await startChatd({ apps: [appConfig({ multi_device_policy: 'dual', max_web_instances: 1 })] });
+  servers.push(first);
+  assert.equal((await first.rest('chatd_admin/set_login_config', { MaxWebInstances: 3 })).body.ErrorCode, 0);
+  const dir = first.keep();
+  await first.stop();
+  // The operator edits the file: its policy applies, the REST value stays.
+  const file = join(dir, 'chatd.toml');
+  writeFileSync(file, readFileSync(file, 'utf8').replace('multi_device_policy = "dual"', 'multi_device_policy = "triple"')
+    .replace('max_web_instances = 1', 'max_web_instances = 2'));
+  const second = await server({ dir });
+  let config = (await second.rest('chatd_admin/get_login_config')).body;
+  assert.equal(config.MultiDevicePolicy, 'triple', 'a field never set through REST follows the file');
+  assert.equal(config.MaxWebInstances, 3);
+  // null: the file's value again, live and durable.
+  const cleared = await second.rest('chatd_admin/set_login_config', { MaxWebInstances: null, AllowedOrigins: ['https://a.example'] });
+  assert.equal(cleared.body.ErrorCode, 0, JSON.stringify(cleared.body));
+  assert.equal(cleared.body.MaxWebInstances, 2);
+  assert.deepEqual(cleared.body.AllowedOrigins, ['https://a.example']);
+  const a = await loggedIn(second, 'olga', 'Web', { origin: 'https://a.example' });
+  const b = await loggedIn(second, 'olga', 'Web', { origin: 'https://a.example' });
+  await loggedIn(second, 'olga', 'Web', { origin: 'https://a.example' });
+  await a.waitEvent('kickedOut');  // the file's 2 is live at once
+  assert.ok(!b.eventNames().includes('kickedOut'));
+  const again = second.keep();
+  await second.stop();
+  const third = await server({ dir: again });
+  config = (await third.rest('chatd_admin/get_login_config')).body;
+  assert.equal(config.MaxWebInstances, 2);
+  assert.deepEqual(config.AllowedOrigins, ['https://a.example']);
+  assert.equal((await third.rest('chatd_admin/set_login_config', { AllowedOrigins: null })).body.AllowedOrigins.length, 0);
 });
 
 test('package expiry gives 60020 and allowed origins give 2801', async () => {
@@ -248,6 +283,11 @@ test('chatctl drives the same calls with the admin key from the config file', as
   assert.match(human('send', 'kim', 'lee', 'hello from a shell'), /^sent \S+ at \d+\n$/);
   assert.match(human('history', 'lee', 'kim'), /^\d+ kim -> lee: hello from a shell\n1 message\(s\)\n$/);
   assert.match(human('config', 'get'), /MultiDevicePolicy: single/);
+  // config reset: one field, then every field, back to the file's values.
+  assert.equal(run('config', 'reset', 'policy').out.MultiDevicePolicy, 'multi');
+  assert.equal(run('config', 'get').out.MaxWebInstances, 3);
+  assert.equal(run('config', 'reset').out.MaxWebInstances, 1);
+  assert.notEqual(run('config', 'reset', 'bogus').code, 0);
   c.close();
 });
 

@@ -56,6 +56,20 @@ TEST_CASE_TEMPLATE("kicks, config overrides and accounts survive reopening the s
   CHECK(store->account_known(2, "carol"));
   CHECK(store->account_known(1, "名前 with 'quotes'"));
   CHECK_FALSE(store->account_known(1, "carol"));
+
+  // Cleared fields follow the file again; the others are kept.
+  login_config_override clear;
+  clear.sdkappid = 1;
+  clear.cleared = allowed_origins_field | max_web_instances_field;
+  clear.max_devices_per_platform = 2;
+  store->save_login_config(clear);
+  overrides = store->login_config_overrides();
+  std::sort(overrides.begin(), overrides.end(),
+            [](const auto& a, const auto& b) { return a.sdkappid < b.sdkappid; });
+  CHECK_FALSE(overrides[0].allowed_origins.has_value());
+  CHECK_FALSE(overrides[0].max_web_instances.has_value());
+  CHECK(overrides[0].policy == multi_device_policy::triple);
+  CHECK(overrides[0].max_devices_per_platform == 2);
 }
 
 TEST_CASE_TEMPLATE("durable writes run on the store's thread and answer once committed", B,

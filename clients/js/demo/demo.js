@@ -1,6 +1,7 @@
 // The demo page: chatd-chat (served beside it) driving the login page of
 // the seed: login with a userID and UserSig, the ready state, server time,
-// the KICKED_OUT banner, logout, destroy, and one-to-one messages.
+// the KICKED_OUT banner, logout, destroy, and one-to-one messages (the
+// user's history and offline messages at login, then live ones).
 import ChatdChat from './chatd-chat/index.js';
 import { generateTestUserSig } from './usersig.js';
 
@@ -63,7 +64,10 @@ async function run(action) {
 
 $('login-button').onclick = () => run(async () => {
   $('kicked').hidden = true;
-  const r = await currentChat().login({ userID: $('user-id').value, userSig: $('user-sig').value });
+  // From the timeline's start: the retained history and what arrived
+  // while offline come first (messageReceived), then live messages.
+  $('message-list').replaceChildren();
+  const r = await currentChat().login({ userID: $('user-id').value, userSig: $('user-sig').value, syncFromSeq: 0 });
   log(r.data.repeatLogin ? `login: repeat (${r.data.errorInfo})` : `login: instance ${r.data.instanceID}`);
 });
 $('logout-button').onclick = () => run(async () => { await currentChat().logout(); log('logout'); });

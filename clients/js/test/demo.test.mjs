@@ -5,7 +5,9 @@
 // (debug-only) is accepted by chatd.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import http from 'node:http';
 import puppeteer from 'puppeteer-core';
 import { startChatd, stopAll, sig, APP, KEY } from './helpers.mjs';
@@ -129,3 +131,42 @@ test('the demo page in chromium: login, the kick banner, a message between pages
     assert.deepEqual(online.body.QueryResult.map((q) => q.Status), ['Offline', 'Offline']);
     for (const page of [first, second, bob]) assert.deepEqual(page.errors, []);
   });
+
+test('the demo page at a phone\'s width (390 px) shows the history and offline messages at login', async () => {
+  assert.ok(CHROMIUM, 'chromium is installed (scripts/install-deps.sh)');
+  const s = await startChatd({ server: { demo: true } });
+  servers.push(s);
+  for (const user of ['carol', 'dave'])
+    assert.equal((await s.rest('im_open_login_svc/account_import', { UserID: user })).body.ErrorCode, 0);
+  // Sent while dave's page is closed: one from him (another device), one to him.
+  const send = (from, to, text) => s.rest('openim/sendmsg', { From_Account: from, To_Account: to,
+    MsgBody: [{ MsgType: 'TIMTextElem', MsgContent: { Text: text } }] });
+  assert.equal((await send('dave', 'carol', 'sent from my phone earlier')).body.ErrorCode, 0);
+  assert.equal((await send('carol', 'dave', 'while you were away')).body.ErrorCode, 0);
+
+  browser ??= await puppeteer.launch({ executablePath: CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const page = await browser.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  await page.setViewport({ width: 390, height: 844, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
+  await page.goto(`http://${s.gateway}/demo/`, { waitUntil: 'load' });
+  await login(page, 'dave', { userSig: sig('dave') });
+  const lines = () => page.$$eval('#message-list li', (items) => items.map((li) => li.textContent));
+  await waitFor(page, () => document.querySelectorAll('#message-list li').length >= 2);
+  assert.deepEqual(await lines(), ['to carol: sent from my phone earlier', 'from carol: while you were away']);
+  // A live one follows, once.
+  assert.equal((await send('carol', 'dave', 'live now')).body.ErrorCode, 0);
+  await waitFor(page, () => document.querySelectorAll('#message-list li').length >= 3);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual((await lines()).slice(2), ['from carol: live now']);
+  // Nothing wider than the phone: no sideways scrolling.
+  const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, view: window.innerWidth }));
+  assert.ok(widths.page <= widths.view, `page ${widths.page} px wide in a ${widths.view} px view`);
+  const artifacts = process.env.CHATD_TEST_ARTIFACTS ?? tmpdir();
+  mkdirSync(artifacts, { recursive: true });
+  const shot = join(artifacts, 'demo-390px.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log(`screenshot: ${shot}`);
+  assert.deepEqual(page.errors, []);
+});
