@@ -3,18 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
-#include <cstdlib>
 
-#include "gateway/gateway_context.hpp"
-#include "gateway/ops.hpp"
-#include "gateway/sdk_ops.hpp"
 #include "gateway/tls_stream.hpp"
 #include "metrics/metrics.hpp"
-#include "protocol/frame.hpp"
-#include "protocol/sdk_frame.hpp"
-#include "store/message_store.hpp"
 
 namespace chatd {
 namespace asio = boost::asio;
@@ -34,47 +25,12 @@ std::span<char> thread_read_buffer() {
 
 }  // namespace
 
-// Carries an instance's fate from an actor thread to the connection's strand.
-class connection::sink final : public instance_sink {
- public:
-  sink(std::weak_ptr<connection> link, asio::any_io_executor strand, std::uint64_t attempt)
-      : link_(std::move(link)), strand_(std::move(strand)), attempt_(attempt) {}
-
-  void kicked(const kick_notice& notice) override {
-    asio::post(strand_, [link = link_, attempt = attempt_, notice] {
-      if (auto l = link.lock())
-        l->on_kicked(attempt, notice);
-    });
-  }
-
-  void lost() override {
-    asio::post(strand_, [link = link_, attempt = attempt_] {
-      if (auto l = link.lock())
-        l->on_lost(attempt);
-    });
-  }
-
-  void message(const timeline_entry& entry) override {
-    asio::post(strand_, [link = link_, attempt = attempt_, entry] {
-      if (auto l = link.lock())
-        l->on_entry(attempt, entry);
-    });
-  }
-
- private:
-  std::weak_ptr<connection> link_;
-  asio::any_io_executor strand_;
-  std::uint64_t attempt_;
-};
-
 connection::connection(socket_type socket, upgrade_info info)
     : socket_(std::move(socket)),
       strand_(socket_.get_executor()),
-      context_(std::move(info.context)),
+      limits_(info.limits),
       origin_(std::move(info.origin)),
-      dialect_(info.dialect),
       binary_frames_(info.binary_frames),
-      capacity_(context_->settings.outbox_frames),
       address_(std::move(info.address)) {}
 
 // The TLS stream keeps the TCP socket; socket_ stays closed, on the same
@@ -90,9 +46,8 @@ connection::socket_type& connection::tcp_socket() {
 
 connection::~connection() {
   if (!ended_)
-    end();  // an exception skipped the normal end: the instance still goes offline
-  count_as_unauthenticated(false);
-  context_->connections.remove(this);
+    end();           // an exception skipped the normal end: the handler is still told
+  handler_.reset();  // before the link's members go: it may still reach them
   metrics::connection_closed();
 }
 
@@ -102,39 +57,25 @@ std::int64_t connection::steady_ms() {
       .count();
 }
 
-// A connection without a ready instance counts against
-// max_unauthenticated (checked at upgrade, http_session.cpp).
-void connection::count_as_unauthenticated(bool yes) {
-  if (std::exchange(unauthenticated_, yes) != yes)
-    context_->unauthenticated += yes ? 1 : -1;
-}
-
-void connection::drop_login() {
-  login_.reset();
-  if (!ended_)
-    count_as_unauthenticated(true);
-}
-
-void connection::start(std::string early_bytes) {
-  context_->connections.add(shared_from_this());
-  unauthenticated_ = true;  // its place was reserved at the upgrade (http_session.cpp)
+void connection::start(std::unique_ptr<link_handler> handler, std::string early_bytes) {
+  handler_ = std::move(handler);
   metrics::connection_opened();
   error_code ignored;
   if (!tls_)
     socket_.non_blocking(true, ignored);
-  // A drain that began while this upgrade was being answered took its
-  // snapshot of the connections without this one: drain it now. (Added to
-  // the set first, then checked: a drain clears `accepting` before its
-  // snapshot, so every connection is drained by one or the other.)
-  if (!context_->accepting) {
-    drain_connection(*this, *context_);
-    if (ended_)
-      return;
-  }
+  handler_->on_start();
+  if (ended_)
+    return;
   if (!early_bytes.empty())
     consume({early_bytes.data(), early_bytes.size()});
   if (!ended_)
     wait_readable();
+}
+
+void connection::shut_down() {
+  if (!ended_)
+    handler_->on_shutdown();
+  close(1001, "server shutting down");
 }
 
 // --- reading --------------------------------------------------------------
@@ -214,7 +155,7 @@ void connection::consume(std::span<char> bytes) {
 // Handles every complete frame in `bytes`; returns the bytes consumed.
 std::size_t connection::parse_frames(std::span<char> bytes) {
   std::size_t used = 0;
-  const auto max = context_->settings.max_frame_bytes;
+  const auto max = limits_.max_frame_bytes;
   while (!ended_ && !close_received_ && !read_paused_) {
     auto parsed = websocket::parse_frame(bytes.subspan(used), websocket::role::server, max);
     if (parsed.status == websocket::parse_status::need_more)
@@ -258,13 +199,13 @@ bool connection::on_frame(const websocket::frame& f) {
       }
       message_binary_ = f.opcode == opcode::binary;
       if (f.fin) {
-        on_message(f.payload, message_binary_);
+        on_message(std::string(f.payload), message_binary_);
         return !ended_;
       }
       in_message_ = true;
       break;
   }
-  if (message_.size() + f.payload.size() > context_->settings.max_frame_bytes) {
+  if (message_.size() + f.payload.size() > limits_.max_frame_bytes) {
     metrics::connection_failed(metrics::connection_error::frame_too_big);
     fail(websocket::close_code::too_big, "message too big");
     return false;
@@ -274,41 +215,34 @@ bool connection::on_frame(const websocket::frame& f) {
     in_message_ = false;
     std::string whole;
     whole.swap(message_);
-    on_message(whole, message_binary_);
+    on_message(std::move(whole), message_binary_);
   }
   return !ended_;
 }
 
-void connection::on_message(std::string_view payload, bool binary) {
+void connection::on_message(std::string payload, bool binary) {
   if (closing())
     return;  // drain until the peer answers our close
   if (!binary && !websocket::valid_utf8(payload)) {
     fail(websocket::close_code::invalid_payload, "text frame is not valid UTF-8");
     return;
   }
-  if (dialect_ == wire_dialect::tencent_sdk) {
-    dispatch_sdk_frame(shared_from_this(), context_, std::string(payload));
-  } else if (binary) {
-    metrics::connection_failed(metrics::connection_error::binary_frame);
-    close(websocket::close_code::unsupported_data, "binary frames are not supported");
-  } else {
-    dispatch_frame(shared_from_this(), context_, std::string(payload));
-  }
+  handler_->on_message(std::move(payload), binary);
   pause_reading_if_crowded();
 }
 
 // The client sends faster than it reads its answers: stop reading until it
 // has read most of them, and cut it off if it never does.
 void connection::pause_reading_if_crowded() {
-  if (read_paused_ || backlog() * 4 < capacity_)
+  if (read_paused_ || backlog() * 4 < capacity())
     return;
   read_paused_ = true;
-  deadline_ms_.store(steady_ms() + context_->settings.send_stall_timeout.count() * 1000,
+  deadline_ms_.store(steady_ms() + limits_.send_stall_timeout.count() * 1000,
                      std::memory_order_relaxed);
 }
 
 void connection::resume_reading_if_drained() {
-  if (!read_paused_ || ended_ || backlog() * 8 > capacity_)
+  if (!read_paused_ || ended_ || backlog() * 8 > capacity())
     return;
   read_paused_ = false;
   deadline_ms_.store(0, std::memory_order_relaxed);
@@ -327,6 +261,8 @@ connection::op_token::~op_token() {
     return;  // moved from
   --link_->ops_in_flight_;
   link_->resume_reading_if_drained();
+  if (!link_->ended_)
+    link_->handler_->on_drained();
 }
 
 void connection::on_close_frame(std::string_view payload) {
@@ -355,16 +291,16 @@ void connection::fail(std::uint16_t code, std::string_view reason) {
 
 // --- writing --------------------------------------------------------------
 
-bool connection::send(std::string text) {
+bool connection::send(std::string payload) {
   if (closing())
     return false;
-  if (queued_frames() >= capacity_) {
+  if (queued_frames() >= capacity()) {
     spdlog::warn("client does not read; its outbox is full, disconnecting");
     metrics::connection_failed(metrics::connection_error::slow_client);
     abort();
     return false;
   }
-  queue(binary_frames_ ? websocket::opcode::binary : websocket::opcode::text, std::move(text));
+  queue(binary_frames_ ? websocket::opcode::binary : websocket::opcode::text, std::move(payload));
   return true;
 }
 
@@ -437,6 +373,8 @@ void connection::on_written(const error_code& ec) {
   if (!queued_.empty())
     flush();
   resume_reading_if_drained();
+  if (!ended_)
+    handler_->on_drained();
 }
 
 connection::due connection::sweep(std::int64_t now_ms, std::int64_t idle_limit_ms) const {
@@ -454,139 +392,9 @@ void connection::end() {
   ended_ = true;
   error_code ignored;
   tcp_socket().close(ignored);
-  release_connection(*this, *context_);
   std::vector<out_frame>().swap(queued_);
-}
-
-// --- the instance ---------------------------------------------------------
-
-std::shared_ptr<instance_sink> connection::begin_login() {
-  login_in_flight_ = true;
-  timeline_.reset();
-  early_kick_.reset();
-  early_loss_ = false;
-  return std::make_shared<sink>(weak_from_this(), strand_, ++login_attempt_);
-}
-
-void connection::finish_login(active_login login) {
-  login_in_flight_ = false;
-  sig_expired_unreported_ = false;
-  login_ = std::move(login);
-  count_as_unauthenticated(false);
-  if (early_kick_)
-    deliver_kick(*std::exchange(early_kick_, std::nullopt));
-  else if (std::exchange(early_loss_, false))
-    deliver_loss();
-}
-
-void connection::fail_login() {
-  login_in_flight_ = false;
-}
-
-void connection::clear_login() {
-  drop_login();
-}
-
-void connection::on_kicked(std::uint64_t attempt, const kick_notice& notice) {
-  if (attempt != login_attempt_)
-    return;  // a notice for an earlier login of this connection, already settled
-  if (login_in_flight_)
-    early_kick_ = notice;
-  else if (login_)
-    deliver_kick(notice);
-}
-
-void connection::on_lost(std::uint64_t attempt) {
-  if (attempt != login_attempt_)
-    return;
-  if (login_in_flight_)
-    early_loss_ = true;
-  else if (login_)
-    deliver_loss();
-}
-
-void connection::on_entry(std::uint64_t attempt, const timeline_entry& entry) {
-  if (attempt != login_attempt_)
-    return;  // for an earlier login of this connection
-  if (login_in_flight_) {
-    timeline_.note_early(entry.seq);
-    return;
-  }
-  if (login_ && timeline_.admit_live(entry.seq))
-    deliver_entries({&entry, 1});
-}
-
-void connection::record_delivered(const timeline_entry& entry) {
-  timeline_.delivered(entry.seq);
-  const auto& m = *entry.message;
-  context_->messages.note_delivered(m.sdkappid, entry.owner(), entry.seq);
-  std::optional<std::chrono::steady_clock::duration> latency;
-  if (m.received_steady_ns != 0)  // a live entry; synced ones were read back from the store
-    latency = std::chrono::steady_clock::now() -
-              std::chrono::steady_clock::time_point(std::chrono::nanoseconds(m.received_steady_ns));
-  metrics::message_delivered(m.sdkappid, latency);
-}
-
-void connection::deliver_entries(std::span<const timeline_entry> entries) {
-  if (entries.empty())
-    return;
-  if (dialect_ == wire_dialect::native) {
-    for (const auto& entry : entries) {
-      send(frame::encode_message_event(entry));
-      record_delivered(entry);
-    }
-    return;
-  }
-  boost::json::array items;
-  for (const auto& entry : entries) {
-    items.push_back(sdk::message_item(entry));
-    record_delivered(entry);
-  }
-  const auto last = std::to_string(entries.back().seq);
-  send(sdk::encode_message_push(std::move(items), ++push_seq_, last));
-}
-
-void connection::deliver_kick(const kick_notice& notice) {
-  if (dialect_ == wire_dialect::tencent_sdk) {
-    deliver_sdk_kick(notice);
-    return;
-  }
-  boost::json::object data;
-  data["type"] = kick_type_name(notice.type);
-  if (notice.by) {
-    boost::json::object by;
-    by["platform"] = platform_name(notice.by->platform);
-    by["instanceID"] = notice.by->instance_id;
-    data["by"] = std::move(by);
-  }
-  drop_login();
-  send(frame::encode_event("kickedOut", std::move(data)));
-  send(frame::encode_event("sdkStateNotReady",
-                           {{"reason", code_number(not_ready_reason(notice.type))}}));
-}
-
-// The SDK learns of kicks by a stat_forceoffline push, and of an expired sig
-// by ErrorCode 70001 on its next request (a heartbeat comes within 10 s).
-void connection::deliver_sdk_kick(const kick_notice& notice) {
-  drop_login();
-  if (notice.type == kick_type::usersig_expired) {
-    sig_expired_unreported_ = true;
-    return;
-  }
-  std::uint64_t by = 0;
-  if (notice.by)
-    by = std::strtoull(notice.by->instance_id.c_str(), nullptr, 10);
-  send(sdk::encode_kick_push(notice.type, by, ++push_seq_));
-}
-
-void connection::deliver_loss() {
-  drop_login();
-  if (dialect_ == wire_dialect::tencent_sdk) {
-    // The SDK reconnects and logs in again with its A2: a transparent recovery.
-    close(websocket::close_code::internal_error, "session lost");
-    return;
-  }
-  send(frame::encode_event("sdkStateNotReady", {{"reason", code_number(errc::internal_error)}}));
+  if (handler_)
+    handler_->on_end();
 }
 
 }  // namespace chatd

@@ -1,11 +1,12 @@
-// One upgraded WebSocket connection: it owns the socket, the read loop, the
-// outbox and its writer, and the login state of the instance (if any) it
-// carries. Callback-driven, not a coroutine: an idle connection holds no
-// coroutine frame, no pending operation state beyond one readiness wait, and
-// no read buffer (reads go through one buffer per io thread).
+// One upgraded WebSocket link: the socket (plain or TLS), the read loop, the
+// framing, the outbox and its writer, the close handshake and the clocks of
+// the gateway's sweep. What the messages mean is its handler's (given at
+// upgrade, `link_handler`); the link knows no protocol above WebSocket.
 //
-// Everything runs on the connection's strand, except the idle sweep's reads
-// of the activity clocks (atomics) and instance_sink calls (posted).
+// Callback-driven, not a coroutine: an idle link holds no coroutine frame,
+// no pending operation state beyond one readiness wait, and no read buffer
+// (reads go through one buffer per io thread). Everything runs on the
+// link's strand, except the sweep's reads of the clocks (atomics).
 #pragma once
 
 #include <atomic>
@@ -14,49 +15,35 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
-#include "actors/session_service.hpp"
 #include "gateway/address_limits.hpp"
-#include "gateway/timeline_cursor.hpp"
+#include "gateway/link_handler.hpp"
 #include "protocol/websocket_frame.hpp"
 
 namespace chatd {
 
-struct gateway_context;
 struct tls_link;  // gateway/tls_stream.hpp
 
-// Which protocol the connection speaks, chosen once at upgrade: the native
-// JSON protocol (/v1/ws), or the Tencent Web SDK's (/binfo binary frames,
-// /info text frames).
-enum class wire_dialect : std::uint8_t { native, tencent_sdk };
-
-struct active_login {
-  std::uint32_t sdkappid = 0;
-  std::string user_id;
-  std::string instance_id;
-  chatd::platform platform = chatd::platform::web;
-  std::int64_t sig_expires_at_ms = 0;
-  session_handle session;
-  // A login with syncFromSeq: its timeline's last seq when it was admitted,
-  // told in the answer, so that a client resuming past it (a reset store,
-  // another server) can tell (docs/CONTRACT-NOTES.md, "Messages").
-  std::optional<std::uint64_t> timeline_head;
+// The gateway settings a link enforces.
+struct link_limits {
+  std::size_t max_frame_bytes = 64 * 1024;
+  std::size_t outbox_frames = 1024;             // queued frames before the client is cut off
+  std::chrono::seconds send_stall_timeout{10};  // a client that reads nothing this long is cut off
 };
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
   using socket_type = boost::asio::ip::tcp::socket;
 
-  // What the upgrade decided about the connection.
+  // What the upgrade decided about the link.
   struct upgrade_info {
-    std::shared_ptr<gateway_context> context;
+    link_limits limits;
     std::string origin;
-    wire_dialect dialect = wire_dialect::native;
-    bool binary_frames = false;
-    address_table::slot address;  // held until the connection is destroyed
+    bool binary_frames = false;   // messages go out as binary frames (/binfo)
+    address_table::slot address;  // held until the link is destroyed
   };
 
   connection(socket_type socket, upgrade_info info);
@@ -66,29 +53,30 @@ class connection : public std::enable_shared_from_this<connection> {
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
-  // Registers the connection and starts reading; `early_bytes` are bytes the
-  // HTTP parser read past the upgrade request.
-  void start(std::string early_bytes);
+  // Starts reading, telling `handler` (which the link owns) what happens;
+  // `early_bytes` are bytes the HTTP parser read past the upgrade request.
+  void start(std::unique_ptr<link_handler> handler, std::string early_bytes);
+  link_handler& handler() const { return *handler_; }
 
-  wire_dialect dialect() const { return dialect_; }
   const boost::asio::any_io_executor& strand() const { return strand_; }
   const std::string& origin() const { return origin_; }
-  gateway_context& context() const { return *context_; }
   address_table::slot& address() { return address_; }
 
-  // Queues a text (or, on /binfo, binary) message; frames queued in one
-  // handler go out in one gather write. A client whose outbox is full is
-  // cut off (it does not read). Returns false if dropped.
-  bool send(std::string text);
+  // Queues a message; frames queued in one handler go out in one gather
+  // write. A client whose outbox is full is cut off (it does not read).
+  // Returns false if dropped.
+  bool send(std::string payload);
   // Queues a close frame after what is already queued; later sends are dropped.
   void close(std::uint16_t code, std::string reason);
   bool closing() const { return close_sent_ || ended_; }
   // Tears the TCP connection down at once.
   void abort();
+  // Server shutdown: the handler's last word, then close 1001.
+  void shut_down();
 
   // Frames queued or being written plus ops in flight, against capacity().
   std::size_t outbox_load() const { return backlog(); }
-  std::size_t capacity() const { return capacity_; }
+  std::size_t capacity() const { return limits_.outbox_frames; }
 
   // Held by each op while it runs: ops in flight count against the outbox,
   // so that a client that pipelines requests is read no faster than their
@@ -99,8 +87,6 @@ class connection : public std::enable_shared_from_this<connection> {
     op_token(op_token&&) noexcept = default;
     op_token& operator=(op_token&&) noexcept = default;
     ~op_token();
-    connection& link() const { return *link_; }
-    const std::shared_ptr<connection>& shared() const { return link_; }
 
    private:
     std::shared_ptr<connection> link_;
@@ -110,41 +96,9 @@ class connection : public std::enable_shared_from_this<connection> {
   enum class due : std::uint8_t { nothing, idle_close, abort };
   due sweep(std::int64_t now_ms, std::int64_t idle_limit_ms) const;
 
-  // --- the instance this connection carries -----------------------------
-  const std::optional<active_login>& login() const { return login_; }
-  bool login_in_flight() const { return login_in_flight_; }
-  // Starts a login attempt; returns its sink, tied to this attempt.
-  std::shared_ptr<instance_sink> begin_login();
-  // The attempt succeeded: the instance is ready. Delivers a kick or loss
-  // that raced ahead of the grant (it then follows the ready answer).
-  void finish_login(active_login login);
-  void fail_login();
-  // Logout or destroy finished: the instance is offline, no kick pending.
-  void clear_login();
-  void set_sig_expiry(std::int64_t ms) {
-    if (login_)
-      login_->sig_expires_at_ms = ms;
-  }
-  // Tencent SDK: the instance's sig expired; the next reply carries 70001.
-  bool sig_expired_unreported() const { return sig_expired_unreported_; }
-  void sig_expiry_reported() { sig_expired_unreported_ = false; }
-
-  // --- the user's timeline, for the current login --------------------------
-  // Identifies the current login attempt: a sync stops when it changes.
-  std::uint64_t login_attempt() const { return login_attempt_; }
-  timeline_cursor& timeline() { return timeline_; }
-  // Queues entries (native: one messageReceived each; SDK: one msg_push)
-  // and records them as delivered.
-  void deliver_entries(std::span<const timeline_entry> entries);
-  // Records an entry as delivered (metrics, the user's delivered mark)
-  // when the caller sends it itself (an SDK getmsg reply).
-  void record_delivered(const timeline_entry& entry);
-  std::uint64_t next_push_seq() { return ++push_seq_; }
-
   static std::int64_t steady_ms();
 
  private:
-  class sink;
   struct out_frame {
     websocket::opcode op;
     std::string payload;
@@ -159,7 +113,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void consume(std::span<char> bytes);
   std::size_t parse_frames(std::span<char> bytes);
   bool on_frame(const websocket::frame& frame);
-  void on_message(std::string_view payload, bool binary);
+  void on_message(std::string payload, bool binary);
   void on_close_frame(std::string_view payload);
   void fail(std::uint16_t code, std::string_view reason);
   // Writing.
@@ -171,27 +125,17 @@ class connection : public std::enable_shared_from_this<connection> {
   std::size_t backlog() const { return queued_frames() + ops_in_flight_; }
   void pause_reading_if_crowded();
   void resume_reading_if_drained();
-  // The end: the socket is gone; the instance goes offline.
+  // The end: the socket is gone; the handler is told.
   void end();
-  void count_as_unauthenticated(bool yes);
-  void drop_login();  // the instance went offline (logout, kick, loss)
-  // Kicks and losses.
-  void on_kicked(std::uint64_t attempt, const kick_notice& notice);
-  void on_lost(std::uint64_t attempt);
-  void on_entry(std::uint64_t attempt, const timeline_entry& entry);
-  void deliver_kick(const kick_notice& notice);
-  void deliver_sdk_kick(const kick_notice& notice);
-  void deliver_loss();
 
   socket_type socket_;             // plain connections
   std::unique_ptr<tls_link> tls_;  // TLS connections (socket_ is then unused)
   boost::asio::any_io_executor strand_;
-  std::shared_ptr<gateway_context> context_;
+  link_limits limits_;
   std::string origin_;
-  wire_dialect dialect_;
   bool binary_frames_;
-  std::size_t capacity_;
   address_table::slot address_;
+  std::unique_ptr<link_handler> handler_;
 
   std::string pending_;  // a partial frame, between reads
   std::string message_;  // a fragmented message being assembled
@@ -212,17 +156,6 @@ class connection : public std::enable_shared_from_this<connection> {
   // 0, or when the connection is cut off unless it has made progress:
   // a close handshake or a crowded outbox that does not drain.
   std::atomic<std::int64_t> deadline_ms_{0};
-
-  std::optional<active_login> login_;
-  bool login_in_flight_ = false;
-  bool sig_expired_unreported_ = false;
-  std::uint64_t login_attempt_ = 0;
-  std::uint64_t push_seq_ = 0;
-  // A kick (or loss) that arrived before the login grant did.
-  std::optional<kick_notice> early_kick_;
-  bool early_loss_ = false;
-  bool unauthenticated_ = false;  // counted in gateway_context::unauthenticated
-  timeline_cursor timeline_;
 };
 
 }  // namespace chatd

@@ -79,49 +79,50 @@ class gateway_backend {
                                    reply<std::shared_ptr<const app_config>> done) = 0;
 };
 
-class connection;
+class peer;
 
-// Every live connection, so that a drain can reach them all.
-class connection_set {
+// Every live peer (one per upgraded link), so that a drain and the sweep
+// can reach them all.
+class peer_set {
  public:
-  void add(const std::shared_ptr<connection>& link) {
+  void add(const std::shared_ptr<peer>& c) {
     std::lock_guard lock(mutex_);
-    links_.emplace(link.get(), link);
+    peers_.emplace(c.get(), c);
   }
-  void remove(const connection* link) {
+  void remove(const peer* c) {
     std::lock_guard lock(mutex_);
-    links_.erase(link);
+    peers_.erase(c);
   }
-  std::vector<std::shared_ptr<connection>> snapshot() const {
+  std::vector<std::shared_ptr<peer>> snapshot() const {
     std::lock_guard lock(mutex_);
-    std::vector<std::shared_ptr<connection>> out;
-    for (const auto& [raw, weak] : links_)
-      if (auto l = weak.lock())
-        out.push_back(std::move(l));
+    std::vector<std::shared_ptr<peer>> out;
+    for (const auto& [raw, weak] : peers_)
+      if (auto c = weak.lock())
+        out.push_back(std::move(c));
     return out;
   }
-  // The live connections for which pred(const connection&) holds. The
-  // check runs under the lock on the raw pointers: a connection being
-  // destroyed waits in remove() for this lock, so its members are alive;
-  // and no connection is released (destroyed) while the lock is held.
+  // The live peers for which pred(const peer&) holds. The check runs
+  // under the lock on the raw pointers: a peer being destroyed waits in
+  // remove() for this lock (before its link goes), so both are alive; and
+  // no peer is released (destroyed) while the lock is held.
   template <class Pred>
-  std::vector<std::shared_ptr<connection>> select(Pred pred) const {
-    std::vector<std::shared_ptr<connection>> out;
+  std::vector<std::shared_ptr<peer>> select(Pred pred) const {
+    std::vector<std::shared_ptr<peer>> out;
     std::lock_guard lock(mutex_);
-    for (const auto& [raw, weak] : links_)
+    for (const auto& [raw, weak] : peers_)
       if (pred(*raw))
-        if (auto l = weak.lock())
-          out.push_back(std::move(l));
+        if (auto c = weak.lock())
+          out.push_back(std::move(c));
     return out;
   }
   std::size_t size() const {
     std::lock_guard lock(mutex_);
-    return links_.size();
+    return peers_.size();
   }
 
  private:
   mutable std::mutex mutex_;
-  std::unordered_map<const connection*, std::weak_ptr<connection>> links_;
+  std::unordered_map<const peer*, std::weak_ptr<peer>> peers_;
 };
 
 class message_store;
@@ -133,7 +134,7 @@ struct gateway_context {
   message_store& messages;
   // Set when a listener is TLS (gateway/tls_context.hpp).
   std::shared_ptr<boost::asio::ssl::context> tls;
-  connection_set connections;
+  peer_set peers;
   address_table addresses;  // per source address: connections, login budget
   std::atomic<std::int64_t> unauthenticated{0};
   std::atomic<bool> accepting{false};

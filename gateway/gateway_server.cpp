@@ -12,10 +12,9 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "gateway/connection.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/http_session.hpp"
-#include "gateway/ops.hpp"
+#include "gateway/peer.hpp"
 #include "gateway/rest_api.hpp"
 #include "metrics/metrics.hpp"
 
@@ -34,11 +33,10 @@ bool is_resource_exhaustion(const boost::system::error_code& ec) {
 }
 
 // A plain function, not a lambda in the sweep coroutine (GCC 12 pitfalls).
-std::vector<std::shared_ptr<connection>> due_connections(const gateway_context& context,
-                                                         std::int64_t now_ms,
-                                                         std::int64_t idle_limit_ms) {
-  return context.connections.select([now_ms, idle_limit_ms](const connection& link) {
-    return link.sweep(now_ms, idle_limit_ms) != connection::due::nothing;
+std::vector<std::shared_ptr<peer>> due_clients(const gateway_context& context, std::int64_t now_ms,
+                                               std::int64_t idle_limit_ms) {
+  return context.peers.select([now_ms, idle_limit_ms](const peer& c) {
+    return c.link().sweep(now_ms, idle_limit_ms) != connection::due::nothing;
   });
 }
 
@@ -86,14 +84,14 @@ struct gateway_server::impl {
 
   asio::awaitable<void> drain(std::chrono::milliseconds grace, std::function<void()> done) {
     const auto deadline = std::chrono::steady_clock::now() + grace;
-    for (auto& link : context->connections.snapshot())
-      asio::post(link->strand(), [link, ctx = context] { drain_connection(*link, *ctx); });
+    for (auto& c : context->peers.snapshot())
+      asio::post(c->link().strand(), [c] { c->link().shut_down(); });
     asio::steady_timer tick(io);
-    while (context->connections.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+    while (context->peers.size() > 0 && std::chrono::steady_clock::now() < deadline) {
       tick.expires_after(std::chrono::milliseconds(20));
       co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
     }
-    if (const auto left = context->connections.size(); left > 0)
+    if (const auto left = context->peers.size(); left > 0)
       spdlog::warn("drain grace over with {} connection(s) still open", left);
     done();
   }
@@ -107,16 +105,17 @@ struct gateway_server::impl {
     const auto limit_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(context->settings.idle_timeout)
             .count();
-    while (any_listening() || context->connections.size() > 0) {
+    while (any_listening() || context->peers.size() > 0) {
       tick.expires_after(std::chrono::seconds(1));
       co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
       const auto now = connection::steady_ms();
       context->addresses.forget_idle(context->settings.max_logins_per_address_per_s, now);
-      for (const auto& link : due_connections(*context, now, limit_ms)) {
-        if (link->sweep(now, limit_ms) == connection::due::abort)
-          asio::post(link->strand(), [link] { link->abort(); });
+      for (const auto& c : due_clients(*context, now, limit_ms)) {
+        auto& link = c->link();
+        if (link.sweep(now, limit_ms) == connection::due::abort)
+          asio::post(link.strand(), [c] { c->link().abort(); });
         else
-          asio::post(link->strand(), [link] { link->close(1000, "idle timeout"); });
+          asio::post(link.strand(), [c] { c->link().close(1000, "idle timeout"); });
       }
     }
   }

@@ -13,10 +13,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "gateway/connection.hpp"
 #include "gateway/coroutine_errors.hpp"
 #include "gateway/demo_assets.hpp"
 #include "gateway/gateway_context.hpp"
+#include "gateway/peer.hpp"
 #include "gateway/rest_api.hpp"
 #include "gateway/tls_stream.hpp"
 #include "metrics/metrics.hpp"
@@ -41,13 +41,13 @@ std::string_view path_of(std::string_view target) {
 // binary (/binfo) and text (/info) frames.
 struct endpoint {
   std::string_view path;
-  wire_dialect dialect;
+  std::unique_ptr<wire_codec> (*make_codec)();
   bool binary;
 };
 constexpr std::array<endpoint, 3> websocket_endpoints{{
-    {websocket_path, wire_dialect::native, false},
-    {"/binfo", wire_dialect::tencent_sdk, true},
-    {"/info", wire_dialect::tencent_sdk, false},
+    {websocket_path, make_native_codec, false},
+    {"/binfo", make_sdk_codec, true},
+    {"/info", make_sdk_codec, false},
 }};
 
 const endpoint* websocket_endpoint(std::string_view target) {
@@ -114,9 +114,12 @@ asio::awaitable<void> upgrade(Stream& stream, beast::flat_buffer& buffer,
   }
   beast::get_lowest_layer(stream).expires_never();
   std::string early(static_cast<const char*>(buffer.data().data()), buffer.size());
-  auto link = upgraded(stream, {std::move(context), std::string(request[http::field::origin]),
-                                where.dialect, where.binary, std::move(address)});
-  link->start(std::move(early));
+  const auto& settings = context->settings;
+  link_limits limits{settings.max_frame_bytes, settings.outbox_frames, settings.send_stall_timeout};
+  auto link = upgraded(stream, {limits, std::string(request[http::field::origin]), where.binary,
+                                std::move(address)});
+  link->start(std::make_unique<peer>(*link, std::move(context), where.make_codec()),
+              std::move(early));
 }
 
 http::response<http::string_body> plain_response(const http::request<http::string_body>& request,

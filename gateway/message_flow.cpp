@@ -1,16 +1,14 @@
 #include "gateway/message_flow.hpp"
 
 #include <spdlog/spdlog.h>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 
 #include "actors/session_service.hpp"
 #include "gateway/actor_ask.hpp"
-#include "gateway/connection.hpp"
 #include "gateway/gateway_context.hpp"
+#include "gateway/peer.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/login_request.hpp"
 
@@ -56,17 +54,8 @@ errc check_recipient(gateway_context& context, const chat_message& m) {
   return check_text(m.text);
 }
 
-bool same_login(const connection& link, std::uint64_t attempt) {
-  return link.login_attempt() == attempt && link.login().has_value() && !link.closing();
-}
-
-// Waits while the client has not read what was already queued.
-asio::awaitable<void> pace(connection& link) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  while (!link.closing() && link.outbox_load() * 2 > link.capacity()) {
-    timer.expires_after(std::chrono::milliseconds(5));
-    co_await timer.async_wait(asio::use_awaitable);
-  }
+bool same_login(peer& self, std::uint64_t attempt) {
+  return self.instance().attempt() == attempt && self.login().has_value() && !self.link().closing();
 }
 
 }  // namespace
@@ -121,32 +110,34 @@ asio::awaitable<outcome<std::vector<timeline_entry>>> read_conversation(message_
       });
 }
 
-asio::awaitable<void> sync_timeline(std::shared_ptr<connection> link,
-                                    std::optional<std::uint64_t> after, sync_page_handler show) {
-  const auto attempt = link->login_attempt();
-  const auto sdkappid = link->login()->sdkappid;
-  const auto user_id = link->login()->user_id;
-  // A page fits in a quarter of the outbox (pace() leaves it at most half full).
-  const auto page_entries = std::clamp<std::size_t>(link->capacity() / 4, 1, sync_page_entries);
+asio::awaitable<void> sync_timeline(std::shared_ptr<peer> self, std::optional<std::uint64_t> after,
+                                    sync_page_handler show) {
+  const auto attempt = self->instance().attempt();
+  const auto sdkappid = self->login()->sdkappid;
+  const auto user_id = self->login()->user_id;
+  auto& link = self->link();
+  auto& timeline = self->instance().timeline();
+  // A page fits in a quarter of the outbox (drained() leaves it at most half full).
+  const auto page_entries = std::clamp<std::size_t>(link.capacity() / 4, 1, sync_page_entries);
   bool first = true;
   for (;;) {
     auto page =
-        co_await read_page(link->context().messages, sdkappid, user_id, after, page_entries);
-    if (!same_login(*link, attempt))
+        co_await read_page(self->context().messages, sdkappid, user_id, after, page_entries);
+    if (!same_login(*self, attempt))
       co_return;
     if (!page.ok()) {
       spdlog::error("sync app={} user={}: the message store did not answer", sdkappid, user_id);
-      link->timeline().abandon_sync();
+      timeline.abandon_sync();
       co_return;
     }
     auto& entries = page.value.entries;
     show(entries, std::exchange(first, false));
     const bool last_page = entries.size() < page_entries;
-    if (last_page && link->timeline().finish_sync_if_caught_up(page.value.head))
+    if (last_page && timeline.finish_sync_if_caught_up(page.value.head))
       co_return;
     after = entries.empty() ? page.value.head : entries.back().seq;
-    co_await pace(*link);
-    if (!same_login(*link, attempt))
+    co_await self->drained();
+    if (!same_login(*self, attempt))
       co_return;
   }
 }

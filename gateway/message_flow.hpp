@@ -18,7 +18,7 @@
 
 namespace chatd {
 
-class connection;
+class peer;
 struct gateway_context;
 
 struct outgoing_message {
@@ -50,9 +50,9 @@ using sync_page_handler = std::function<void(std::span<const timeline_entry> pag
 // Delivers the login's timeline after `after` (nullopt: after what was last
 // delivered to any instance of the user), page by page, paced by the
 // outbox, until it has caught up with the live entries that raced it; then
-// live entries flow. Stops if the login ends. The connection's cursor must
-// be syncing (timeline_cursor::begin_sync).
-boost::asio::awaitable<void> sync_timeline(std::shared_ptr<connection> link,
+// live entries flow. Stops if the login ends. The client's cursor must be
+// syncing (timeline_cursor::begin_sync).
+boost::asio::awaitable<void> sync_timeline(std::shared_ptr<peer> self,
                                            std::optional<std::uint64_t> after,
                                            sync_page_handler show);
 

@@ -1,21 +1,19 @@
 #include "gateway/ops.hpp"
 
-#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
 #include <array>
 
-#include "gateway/connection.hpp"
 #include "gateway/coroutine_errors.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/login_flow.hpp"
 #include "gateway/message_flow.hpp"
-#include "metrics/metrics.hpp"
+#include "gateway/native_codec.hpp"
+#include "gateway/peer.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/json_number.hpp"
-#include "protocol/login_request.hpp"
 
 namespace chatd {
 namespace {
@@ -24,18 +22,18 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 struct op_call {
-  std::shared_ptr<connection> link;
-  std::shared_ptr<gateway_context> context;
+  std::shared_ptr<peer> self;
   frame::request request;
   connection::op_token token;  // while the op runs
 
   void respond(errc code, json::object data = {}) const {
-    link->send(frame::encode_response(request.seq, code, std::move(data)));
+    native_codec::respond(*self, request.seq, code, std::move(data));
   }
   void event(std::string_view name, json::object data) const {
-    link->send(frame::encode_event(name, std::move(data)));
+    native_codec::event(*self, name, std::move(data));
   }
-  session_service& sessions() const { return context->sessions; }
+  // For ops marked needs_login, checked before they run.
+  const active_login& login() const { return *self->login(); }
 };
 
 using op_handler = asio::awaitable<void> (*)(op_call&);
@@ -52,96 +50,78 @@ json::object login_data(const active_login& login, bool repeat) {
   return data;
 }
 
-// Called while the sync runs, which holds the connection.
-sync_page_handler events_on(connection& link) {
-  return [&link](std::span<const timeline_entry> page, bool) { link.deliver_entries(page); };
+// Called while the sync runs, which holds the client.
+sync_page_handler events_on(peer& self) {
+  return [&self](std::span<const timeline_entry> page, bool) { self.deliver_entries(page); };
 }
 
-// The native protocol's side of a login: credentials in `data`, answers as
-// response frames, readiness as the sdkStateReady event.
-class native_login final : public login_dialect {
- public:
-  explicit native_login(const op_call& call) : call_(call) {}
+// Live entries flow at once; with syncFromSeq (or entries that raced the
+// answer) the timeline is synced first, as messageReceived events.
+void start_delivery(const std::shared_ptr<peer>& self, std::optional<std::uint64_t> from) {
+  auto& timeline = self->instance().timeline();
+  const auto start = timeline.sync_start(from);
+  if (!start)
+    return;
+  timeline.begin_sync();
+  timeline.claim_sync();
+  asio::co_spawn(self->link().strand(), sync_timeline(self, start, events_on(*self)),
+                 log_coroutine_failure);
+}
 
-  std::uint32_t claimed_sdkappid() const override {
-    return sdkappid_field(call_.request.data, "SDKAppID");
-  }
+login_credentials read_login(const frame::request& request) {
+  auto parsed = parse_login_request(request.data);
+  login_credentials credentials{sdkappid_field(request.data, "SDKAppID"), errc::ok};
+  if (auto* refused = std::get_if<errc>(&parsed))
+    credentials.read = *refused;
+  else
+    credentials.read = std::move(std::get<login_request>(parsed));
+  return credentials;
+}
 
-  checked_login check() override {
-    auto parsed = parse_login_request(call_.request.data);
-    if (auto* code = std::get_if<errc>(&parsed))
-      return {*code, {}, 0};
-    auto& request = std::get<login_request>(parsed);
-    auto verdict = run_login_checks(*call_.context, *call_.link, request);
-    return {verdict.code, std::move(request), sig_expiry_ms(verdict.claims)};
-  }
-
-  void answer_repeat(const active_login& current) override {
-    auto data = login_data(current, true);
-    const auto info = "repeat login: already logged in as " + current.user_id;
-    data["errorInfo"] = info;
-    call_.link->send(frame::encode_response(call_.request.seq, errc::ok, info, std::move(data)));
-  }
-
-  void answer_refused(errc code) override { call_.respond(code); }
-
-  void answer_admitted(const active_login& login) override {
-    call_.respond(errc::ok, login_data(login, false));
-    call_.event("sdkStateReady", {{"userID", login.user_id}, {"instanceID", login.instance_id}});
-  }
-
-  // Live entries flow at once; with syncFromSeq (or entries that raced the
-  // answer) the timeline is synced first, as messageReceived events.
-  void start_delivery(const std::shared_ptr<connection>& link,
-                      const login_request& request) override {
-    const auto start = link->timeline().sync_start(request.sync_from_seq);
-    if (!start)
-      return;
-    link->timeline().begin_sync();
-    link->timeline().claim_sync();
-    asio::co_spawn(link->strand(), sync_timeline(link, start, events_on(*link)),
-                   log_coroutine_failure);
-  }
-
- private:
-  const op_call& call_;
-};
-
+// The answer, then sdkStateReady, then (finish_login) a kick that raced ahead.
 asio::awaitable<void> op_login(op_call& call) {
-  native_login dialect(call);
-  co_await run_login(call.link, *call.context, dialect);
+  auto credentials = read_login(call.request);
+  auto result = co_await log_in(call.self, std::move(credentials));
+  if (result.repeat) {
+    auto data = login_data(result.login, true);
+    const auto info = "repeat login: already logged in as " + result.login.user_id;
+    data["errorInfo"] = info;
+    native_codec::respond(*call.self, call.request.seq, errc::ok, std::move(data), info);
+    co_return;
+  }
+  if (result.code != errc::ok) {
+    call.respond(result.code);
+    co_return;
+  }
+  call.respond(errc::ok, login_data(result.login, false));
+  native_codec::ready(*call.self, result.login);
+  call.self->finish_login(std::move(result.login));
+  if (call.self->login())
+    start_delivery(call.self, result.sync_from_seq);
 }
 
-// Takes this connection's instance offline; false if it was no longer online.
+// Takes this client's instance offline; else kicked meanwhile (its
+// kickedOut is on its way) or the actors did not answer.
 asio::awaitable<errc> logout_current(op_call& call, metrics::logout_reason reason) {
-  const auto code = co_await logout_instance(call.link, *call.context, reason);
+  const auto code = co_await log_out(call.self, reason);
   if (code == errc::ok)
     call.event("sdkStateNotReady", {{"reason", code_number(errc::logged_out)}});
-  co_return code;  // else: kicked meanwhile, its kickedOut is on its way
+  co_return code;
 }
 
 asio::awaitable<void> op_logout(op_call& call) {
-  if (!call.link->login()) {
-    call.respond(errc::not_logged_in);
-    co_return;
-  }
   call.respond(co_await logout_current(call, metrics::logout_reason::logout));
 }
 
 asio::awaitable<void> op_destroy(op_call& call) {
-  if (call.link->login())
+  if (call.self->login())
     co_await logout_current(call, metrics::logout_reason::destroy);
   call.respond(errc::ok);
-  call.link->close(1000, "destroyed");
+  call.self->link().close(1000, "destroyed");
 }
 
 asio::awaitable<void> op_renew_user_sig(op_call& call) {
-  auto& link = *call.link;
-  if (!link.login()) {
-    call.respond(errc::not_logged_in);
-    co_return;
-  }
-  const auto current = *link.login();
+  const auto current = call.login();
   const auto* sig = call.request.data.if_contains("userSig");
   if (sig == nullptr || sig->is_null() || !sig->is_string()) {
     call.respond(sig == nullptr || sig->is_null() ? errc::no_usersig : errc::usersig_malformed);
@@ -149,16 +129,18 @@ asio::awaitable<void> op_renew_user_sig(op_call& call) {
   }
   login_request request{
       current.sdkappid, current.user_id, std::string(sig->get_string()), current.platform, {}};
-  auto verdict = run_login_checks(*call.context, link, request);
+  auto& context = call.self->context();
+  const auto app = context.backend.find_app(current.sdkappid);
+  const auto verdict = check_usersig(context, *call.self, request, app.get());
   if (verdict.code != errc::ok) {
     call.respond(verdict.code);
     co_return;
   }
   const auto until = sig_expiry_ms(verdict.claims);
-  const auto answer = co_await ask_renew(call.sessions(), current.session, until);
-  const auto code = answer.ok() ? answer.value : code_of(answer.error);
+  const auto answer = co_await ask_renew(context.sessions, current.session, until);
+  const auto code = answer.ok() ? answer.value : errc::internal_error;
   if (code == errc::ok)
-    link.set_sig_expiry(until);
+    call.self->instance().set_sig_expiry(until);
   call.respond(code, code == errc::ok ? json::object{{"sigExpireAt", until}} : json::object{});
 }
 
@@ -188,10 +170,8 @@ std::variant<outgoing_message, errc> read_send(const json::object& data,
 
 // Answered once the message is durable in both timelines (CONTRACT §2c).
 asio::awaitable<void> op_send_message(op_call& call) {
-  const auto* login = call.link->login() ? &*call.link->login() : nullptr;
-  auto request = login ? read_send(call.request.data, *login)
-                       : std::variant<outgoing_message, errc>(errc::not_logged_in);
-  const auto sent = co_await send_message(*call.context, std::move(request));
+  const auto sent =
+      co_await send_message(call.self->context(), read_send(call.request.data, call.login()));
   if (sent.code != errc::ok) {
     call.respond(sent.code);
     co_return;
@@ -208,7 +188,7 @@ asio::awaitable<void> op_send_message(op_call& call) {
 }
 
 asio::awaitable<void> op_get_login_user(op_call& call) {
-  const auto& login = call.link->login();
+  const auto& login = call.self->login();
   call.respond(errc::ok, {{"userID", login ? login->user_id : ""}});
   co_return;
 }
@@ -219,96 +199,64 @@ asio::awaitable<void> op_server_time(op_call& call) {
 }
 
 asio::awaitable<void> op_is_ready(op_call& call) {
-  call.respond(errc::ok, {{"ready", call.link->login().has_value()}});
+  call.respond(errc::ok, {{"ready", call.self->login().has_value()}});
   co_return;
 }
 
 struct op_entry {
   std::string_view name;
   op_handler handler;
+  bool needs_login;  // else answered 2024 before it runs
 };
 
 constexpr std::array op_table{
-    op_entry{"login", op_login},
-    op_entry{"logout", op_logout},
-    op_entry{"getLoginUser", op_get_login_user},
-    op_entry{"getServerTime", op_server_time},
-    op_entry{"isReady", op_is_ready},
-    op_entry{"destroy", op_destroy},
-    op_entry{"ping", op_server_time},
-    op_entry{"renewUserSig", op_renew_user_sig},
-    op_entry{"sendMessage", op_send_message},
+    op_entry{"login", op_login, false},
+    op_entry{"logout", op_logout, true},
+    op_entry{"getLoginUser", op_get_login_user, false},
+    op_entry{"getServerTime", op_server_time, false},
+    op_entry{"isReady", op_is_ready, false},
+    op_entry{"destroy", op_destroy, false},
+    op_entry{"ping", op_server_time, false},
+    op_entry{"renewUserSig", op_renew_user_sig, true},
+    op_entry{"sendMessage", op_send_message, true},
 };
 
-op_handler find_op(std::string_view name) {
+const op_entry* find_op(std::string_view name) {
   for (const auto& entry : op_table)
     if (entry.name == name)
-      return entry.handler;
+      return &entry;
   return nullptr;
 }
 
-asio::awaitable<void> run_op(op_call call, op_handler handler) {
-  co_await handler(call);
+// On the strand, when the op starts: the login may have changed since the
+// frame was read.
+asio::awaitable<void> run_op(op_call call, const op_entry& op) {
+  if (op.needs_login && !call.self->login()) {
+    call.respond(errc::not_logged_in);
+    co_return;
+  }
+  co_await op.handler(call);
 }
 
 }  // namespace
 
-void dispatch_frame(const std::shared_ptr<connection>& link,
-                    const std::shared_ptr<gateway_context>& context, std::string text) {
+void run_native_op(const std::shared_ptr<peer>& self, std::string text) {
   auto parsed = frame::parse_request(text);
   if (auto* rejected = std::get_if<frame::rejection>(&parsed)) {
-    link->send(frame::encode_response(rejected->seq, rejected->code));
+    native_codec::respond(*self, rejected->seq, rejected->code);
     return;
   }
   auto& request = std::get<frame::request>(parsed);
-  auto handler = find_op(request.op);
-  if (handler == nullptr) {
-    link->send(frame::encode_response(request.seq, errc::invalid_operation));
+  const auto* op = find_op(request.op);
+  if (op == nullptr) {
+    native_codec::respond(*self, request.seq, errc::invalid_operation);
     return;
   }
-  asio::co_spawn(
-      link->strand(),
-      run_op(op_call{link, context, std::move(request), connection::op_token(link)}, handler),
-      log_coroutine_failure);
-}
-
-namespace {
-
-void take_offline(connection& link, gateway_context& context, metrics::logout_reason reason) {
-  const auto& login = link.login();
-  if (!login)
-    return;
-  spdlog::debug(
-      "logout app={} user={} platform={} instance={} ({})", login->sdkappid, login->user_id,
-      platform_name(login->platform), login->instance_id,
-      reason == metrics::logout_reason::shutdown ? "server shutdown" : "connection closed");
-  // Counted only if it was still online: a kick may have won the race.
-  context.sessions.logout(login->session,
-                          reply<errc>::to([app = login->sdkappid, reason](outcome<errc> answer) {
-                            if (answer.ok() && answer.value == errc::ok)
-                              metrics::logged_out(app, reason);
-                          }));
-  link.clear_login();
-}
-
-}  // namespace
-
-void release_connection(connection& link, gateway_context& context) {
-  take_offline(link, context, metrics::logout_reason::disconnect);
-}
-
-}  // namespace chatd
-
-namespace chatd {
-
-void drain_connection(connection& link, gateway_context& context) {
-  if (link.login()) {
-    if (link.dialect() == wire_dialect::native)
-      link.send(
-          frame::encode_event("sdkStateNotReady", {{"reason", code_number(errc::logged_out)}}));
-    take_offline(link, context, metrics::logout_reason::shutdown);
-  }
-  link.close(1001, "server shutting down");
+  asio::co_spawn(self->link().strand(),
+                 run_op(op_call{self, std::move(request),
+                                connection::op_token(self->link().shared_from_this())},
+                        *op),
+                 log_coroutine_failure);
 }
 
 }  // namespace chatd

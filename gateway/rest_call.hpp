@@ -1,5 +1,5 @@
 // Internal to gateway/: what one admin REST call sees and answers, shared by
-// the command handlers (rest_api.cpp, rest_messages.cpp).
+// the command handlers (rest_api.cpp, rest_messages.cpp, rest_login_config.cpp).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -41,10 +41,19 @@ inline std::optional<std::string> user_id_field(const json::object& body, std::s
   return std::string(v->get_string());
 }
 
+// The store refused or did not answer: not written, never acknowledged.
+inline rest_result store_failed() {
+  return fail(errc::internal_error, "the server could not complete the request");
+}
+
 using rest_handler = boost::asio::awaitable<rest_result> (*)(rest_call&);
 
 // openim/sendmsg and openim/admin_getroammsg (rest_messages.cpp).
 boost::asio::awaitable<rest_result> rest_sendmsg(rest_call& call);
 boost::asio::awaitable<rest_result> rest_admin_getroammsg(rest_call& call);
+
+// chatd_admin/get_login_config and set_login_config (rest_login_config.cpp).
+boost::asio::awaitable<rest_result> rest_get_login_config(rest_call& call);
+boost::asio::awaitable<rest_result> rest_set_login_config(rest_call& call);
 
 }  // namespace chatd

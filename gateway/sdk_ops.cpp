@@ -10,12 +10,12 @@
 #include <algorithm>
 #include <array>
 
-#include "gateway/actor_ask.hpp"
-#include "gateway/connection.hpp"
 #include "gateway/coroutine_errors.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/login_flow.hpp"
 #include "gateway/message_flow.hpp"
+#include "gateway/peer.hpp"
+#include "gateway/sdk_codec.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/a2.hpp"
 #include "protocol/json_number.hpp"
@@ -32,21 +32,17 @@ namespace json = boost::json;
 constexpr int hello_interval_s = 120;
 
 struct sdk_call {
-  std::shared_ptr<connection> link;
-  std::shared_ptr<gateway_context> context;
+  std::shared_ptr<peer> self;
+  sdk_codec& codec;
   sdk::request request;
   connection::op_token token;  // while the op runs
 
-  // Every reply goes through here: once the instance's sig has expired, the
-  // next reply says 70001, which the SDK turns into KICKED_OUT userSigExpired.
   void reply(errc code, json::object fields = {}, std::string_view info = {}) const {
-    if (code == errc::ok && link->sig_expired_unreported()) {
-      link->sig_expiry_reported();
-      code = errc::usersig_expired;
-      fields = {};
-    }
-    link->send(sdk::encode_reply(request, code, std::move(fields), info));
+    codec.reply(*self, request, code, std::move(fields), info);
   }
+  // For servcmds marked needs_login, checked before they run.
+  const active_login& login() const { return *self->login(); }
+  gateway_context& context() const { return self->context(); }
 };
 
 using sdk_handler = asio::awaitable<void> (*)(sdk_call&);
@@ -67,8 +63,15 @@ json::object login_fields(const active_login& login, const app_config& app) {
           {"TimeStamp", wall_clock_ms() / 1000}};
 }
 
-checked_login check_usersig_login(sdk_call& call) {
-  const auto& head = call.request.head;
+// The credential is the UserSig in the head (first login) or the A2 we
+// issued (re-login after a reconnect).
+login_credentials read_login(const json::object& head) {
+  login_credentials credentials{sdkappid_field(head, "sdkappid"), errc::ok};
+  const auto token = head_string(head, "a2");
+  if (!token.empty() && head_string(head, "usersig").empty()) {
+    credentials.read = a2_credential{token, sdk::platform_of(head)};
+    return credentials;
+  }
   json::object fields;
   if (const auto* id = head.if_contains("sdkappid"))
     fields["SDKAppID"] = *id;
@@ -78,80 +81,38 @@ checked_login check_usersig_login(sdk_call& call) {
     fields["userSig"] = *sig;
   fields["platform"] = platform_name(sdk::platform_of(head));
   auto parsed = parse_login_request(fields);
-  if (auto* code = std::get_if<errc>(&parsed))
-    return {*code, {}, 0};
-  auto request = std::get<login_request>(parsed);
-  auto verdict = run_login_checks(*call.context, *call.link, request);
-  return {verdict.code, std::move(request), sig_expiry_ms(verdict.claims)};
+  if (auto* refused = std::get_if<errc>(&parsed))
+    credentials.read = *refused;
+  else
+    credentials.read = std::move(std::get<login_request>(parsed));
+  return credentials;
 }
 
-checked_login check_a2_login(sdk_call& call, const std::string& token) {
-  auto& backend = call.context->backend;
-  const auto sdkappid = a2::sdkappid_of(token);
-  auto app = sdkappid ? backend.find_app(*sdkappid) : nullptr;
-  std::optional<a2::claims> claims;
-  if (app)
-    claims = a2::verify(token, app->secret_key);
-  login_context context{app.get(), wall_clock_ms(), call.link->origin()};
-  if (claims) {
-    context.user_locked = backend.is_locked(claims->sdkappid, claims->user_id);
-    context.kick_time_s = backend.kick_time_s(claims->sdkappid, claims->user_id);
-  }
-  const auto code = check_relogin(claims.has_value(), claims ? claims->issued_at_s : 0,
-                                  claims ? claims->sig_expires_at_ms : 0, context);
-  if (code != errc::ok || !claims)
-    return {code, {}, 0};
-  login_request request{
-      claims->sdkappid, claims->user_id, {}, sdk::platform_of(call.request.head), {}};
-  return {errc::ok, std::move(request), claims->sig_expires_at_ms};
-}
-
-// The SDK's side of a login: the credential is the UserSig in the head
-// (first login) or the A2 we issued (re-login after a reconnect); every
-// answer is a reply to wslogin, whose success is the SDK's ready.
-class sdk_login_dialect final : public login_dialect {
- public:
-  explicit sdk_login_dialect(sdk_call& call) : call_(call) {}
-
-  std::uint32_t claimed_sdkappid() const override {
-    return sdkappid_field(call_.request.head, "sdkappid");
-  }
-
-  checked_login check() override {
-    const auto token = head_string(call_.request.head, "a2");
-    const bool has_usersig = !head_string(call_.request.head, "usersig").empty();
-    return !token.empty() && !has_usersig ? check_a2_login(call_, token)
-                                          : check_usersig_login(call_);
-  }
-
-  void answer_repeat(const active_login& current) override { answer_admitted(current); }
-
-  void answer_refused(errc code) override { call_.reply(code); }
-
-  void answer_admitted(const active_login& login) override {
-    call_.reply(errc::ok, login_fields(login, *call_.context->backend.find_app(login.sdkappid)));
-  }
-
-  // Live entries wait until the SDK syncs (sdk_getmsg): its offline
-  // messages come first, in one getmsg page.
-  void start_delivery(const std::shared_ptr<connection>& link, const login_request&) override {
-    link->timeline().begin_sync();
-  }
-
- private:
-  sdk_call& call_;
-};
-
+// Every answer is a reply to wslogin, whose success is the SDK's ready.
+// Live entries then wait until the SDK syncs (sdk_getmsg): its offline
+// messages come first, in one getmsg page.
 asio::awaitable<void> sdk_login(sdk_call& call) {
-  sdk_login_dialect dialect(call);
-  co_await run_login(call.link, *call.context, dialect);
+  auto credentials = read_login(call.request.head);
+  auto result = co_await log_in(call.self, std::move(credentials));
+  if (result.code != errc::ok) {
+    call.reply(result.code);
+    co_return;
+  }
+  const auto app = result.app ? result.app : call.context().backend.find_app(result.login.sdkappid);
+  call.reply(errc::ok, login_fields(result.login, *app));
+  if (result.repeat)
+    co_return;
+  call.codec.logged_in();
+  call.self->finish_login(std::move(result.login));
+  if (call.self->login())
+    call.self->instance().timeline().begin_sync();
 }
 
 // Answered OK even for an unknown or kicked A2: after a kick the SDK logs
 // out with the old credential, and waits for this answer.
 asio::awaitable<void> sdk_logout(sdk_call& call) {
-  if (call.link->login())
-    co_await logout_instance(call.link, *call.context, metrics::logout_reason::logout);
+  if (call.self->login())
+    co_await log_out(call.self, metrics::logout_reason::logout);
   call.reply(errc::ok);
 }
 
@@ -217,10 +178,8 @@ std::variant<outgoing_message, errc> read_sendmsg(const json::object& body,
 }
 
 asio::awaitable<void> sdk_sendmsg(sdk_call& call) {
-  const auto* login = call.link->login() ? &*call.link->login() : nullptr;
-  auto request = login ? read_sendmsg(call.request.body, *login)
-                       : std::variant<outgoing_message, errc>(errc::not_logged_in);
-  const auto sent = co_await send_message(*call.context, std::move(request));
+  const auto sent =
+      co_await send_message(call.context(), read_sendmsg(call.request.body, call.login()));
   if (sent.code != errc::ok) {
     call.reply(sent.code);
     co_return;
@@ -238,13 +197,13 @@ json::object sync_reply(json::array items) {
 sync_page_handler getmsg_pages(sdk_call& call) {
   return [&call](std::span<const timeline_entry> page, bool first) {
     if (!first) {
-      call.link->deliver_entries(page);
+      call.self->deliver_entries(page);
       return;
     }
     json::array items;
     for (const auto& entry : page) {
       items.push_back(sdk::message_item(entry));
-      call.link->record_delivered(entry);
+      call.self->record_delivered(entry);
     }
     call.reply(errc::ok, sync_reply(std::move(items)));
   };
@@ -255,15 +214,16 @@ sync_page_handler getmsg_pages(sdk_call& call) {
 // shows what that page holds.
 asio::awaitable<void> notify_after_login_sync(sdk_call& call) {
   call.reply(errc::ok, sync_reply({}));
-  const auto attempt = call.link->login_attempt();
+  const auto attempt = call.self->instance().attempt();
   asio::steady_timer timer(co_await asio::this_coro::executor, notify_delay);
   co_await timer.async_wait(asio::use_awaitable);
-  if (call.link->login() && call.link->login_attempt() == attempt && !call.link->closing())
-    call.link->send(sdk::encode_sync_notify(call.link->next_push_seq()));
+  if (call.self->login() && call.self->instance().attempt() == attempt &&
+      !call.self->link().closing())
+    call.codec.sync_notify(*call.self);
 }
 
 asio::awaitable<void> sdk_getmsg(sdk_call& call) {
-  if (!call.link->login()) {
+  if (!call.self->login()) {
     call.reply(errc::ok);  // no cookie: the SDK stops
     co_return;
   }
@@ -272,11 +232,11 @@ asio::awaitable<void> sdk_getmsg(sdk_call& call) {
     co_await notify_after_login_sync(call);
     co_return;
   }
-  if (!call.link->timeline().claim_sync()) {
+  if (!call.self->instance().timeline().claim_sync()) {
     call.reply(errc::ok, sync_reply({}));  // synced already: live pushes carry the rest
     co_return;
   }
-  co_await sync_timeline(call.link, std::nullopt, getmsg_pages(call));
+  co_await sync_timeline(call.self, std::nullopt, getmsg_pages(call));
 }
 
 // getMessageList: one conversation, older pages by the cursor in MsgKey
@@ -305,16 +265,12 @@ conversation_query roaming_query(const json::object& body, const active_login& l
 }
 
 asio::awaitable<void> sdk_getroammsg(sdk_call& call) {
-  if (!call.link->login()) {
-    call.reply(errc::not_logged_in);
-    co_return;
-  }
-  auto query = roaming_query(call.request.body, *call.link->login());
+  auto query = roaming_query(call.request.body, call.login());
   const auto wanted = query.max_count - 1;
   const bool older = query.newest_first;
-  auto read = co_await read_conversation(call.context->messages, std::move(query));
+  auto read = co_await read_conversation(call.context().messages, std::move(query));
   if (!read.ok()) {
-    call.reply(code_of(read.error));
+    call.reply(errc::internal_error);
     co_return;
   }
   auto& entries = read.value;
@@ -336,43 +292,53 @@ asio::awaitable<void> sdk_getroammsg(sdk_call& call) {
 struct sdk_entry {
   std::string_view servcmd;
   sdk_handler handler;
+  bool needs_login;  // else answered 2024 before it runs
 };
 
 constexpr std::array sdk_table{
-    sdk_entry{"im_open_status.wslogin", sdk_login},
-    sdk_entry{"im_open_status.wslogout", sdk_logout},
-    sdk_entry{"sns.black_list_get", sdk_black_list},
-    sdk_entry{"recentcontact.page_get", sdk_recent_contacts},
-    sdk_entry{"openim.sendmsg", sdk_sendmsg},
-    sdk_entry{"openim.getmsg", sdk_getmsg},
-    sdk_entry{"openim.getroammsg", sdk_getroammsg},
+    sdk_entry{"im_open_status.wslogin", sdk_login, false},
+    sdk_entry{"im_open_status.wslogout", sdk_logout, false},
+    sdk_entry{"sns.black_list_get", sdk_black_list, false},
+    sdk_entry{"recentcontact.page_get", sdk_recent_contacts, false},
+    sdk_entry{"openim.sendmsg", sdk_sendmsg, true},
+    sdk_entry{"openim.getmsg", sdk_getmsg, false},
+    sdk_entry{"openim.getroammsg", sdk_getroammsg, true},
 };
 
-sdk_handler handler_for(std::string_view servcmd) {
+// heartbeat.alive, wshello, and the post-login burst: answered OK.
+constexpr sdk_entry everything_else{"", sdk_ok, false};
+
+const sdk_entry& entry_for(std::string_view servcmd) {
   for (const auto& e : sdk_table)
     if (e.servcmd == servcmd)
-      return e.handler;
-  return sdk_ok;  // heartbeat.alive, wshello, and the post-login burst
+      return e;
+  return everything_else;
 }
 
-asio::awaitable<void> run_sdk(sdk_call call, sdk_handler handler) {
-  co_await handler(call);
+// On the strand, when the servcmd starts: the login may have changed since
+// the frame was read.
+asio::awaitable<void> run_sdk(sdk_call call, const sdk_entry& entry) {
+  if (entry.needs_login && !call.self->login()) {
+    call.reply(errc::not_logged_in);
+    co_return;
+  }
+  co_await entry.handler(call);
 }
 
 }  // namespace
 
-void dispatch_sdk_frame(const std::shared_ptr<connection>& link,
-                        const std::shared_ptr<gateway_context>& context, std::string text) {
+void run_sdk_op(const std::shared_ptr<peer>& self, sdk_codec& codec, std::string text) {
   auto request = sdk::parse(text);
   if (!request) {
     spdlog::debug("ignoring a frame that is not an SDK request");
     return;
   }
-  const auto handler = handler_for(request->servcmd);
-  asio::co_spawn(
-      link->strand(),
-      run_sdk(sdk_call{link, context, std::move(*request), connection::op_token(link)}, handler),
-      log_coroutine_failure);
+  const auto& entry = entry_for(request->servcmd);
+  asio::co_spawn(self->link().strand(),
+                 run_sdk(sdk_call{self, codec, std::move(*request),
+                                  connection::op_token(self->link().shared_from_this())},
+                         entry),
+                 log_coroutine_failure);
 }
 
 }  // namespace chatd

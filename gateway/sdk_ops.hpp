@@ -6,12 +6,11 @@
 
 namespace chatd {
 
-class connection;
-struct gateway_context;
+class peer;
+class sdk_codec;
 
-// Parses one SDK frame and runs its servcmd on the link's strand. Frames
+// Parses one SDK frame and runs its servcmd on the client's strand. Frames
 // that are not {head:{servcmd, seq}} are ignored (the SDK never sends them).
-void dispatch_sdk_frame(const std::shared_ptr<connection>& link,
-                        const std::shared_ptr<gateway_context>& context, std::string text);
+void run_sdk_op(const std::shared_ptr<peer>& self, sdk_codec& codec, std::string text);
 
 }  // namespace chatd

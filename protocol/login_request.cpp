@@ -103,7 +103,7 @@ errc check_relogin(bool a2_valid, std::int64_t issued_at_s, std::int64_t sig_exp
     return errc::usersig_malformed;
   if (context.now_ms >= sig_expires_at_ms)
     return errc::usersig_expired;
-  if (context.kick_time_s != 0 && issued_at_s <= context.kick_time_s)
+  if (revoked_by_kick(issued_at_s, context.kick_time_s))
     return errc::usersig_revoked;
   return errc::ok;
 }
@@ -119,9 +119,13 @@ login_verdict check_login(const login_request& request, const login_context& con
                       context.now_ms / 1000);
   out.code = verdict.code;
   out.claims = std::move(verdict.claims);
-  if (out.code == errc::ok && out.claims.time <= context.kick_time_s && context.kick_time_s != 0)
+  if (out.code == errc::ok && revoked_by_kick(out.claims.time, context.kick_time_s))
     out.code = errc::usersig_revoked;
   return out;
+}
+
+bool revoked_by_kick(std::int64_t issued_at_s, std::int64_t kick_time_s) {
+  return kick_time_s != 0 && issued_at_s <= kick_time_s;
 }
 
 bool counts_as_failed_verification(errc code) {

@@ -61,6 +61,10 @@ login_verdict check_login(const login_request& request, const login_context& con
 errc check_relogin(bool a2_valid, std::int64_t issued_at_s, std::int64_t sig_expires_at_ms,
                    const login_context& context);
 
+// A credential issued at `issued_at_s` (a UserSig's time, an A2's issue)
+// is revoked by a REST kick at or after it (70052); kick_time_s 0 = never.
+bool revoked_by_kick(std::int64_t issued_at_s, std::int64_t kick_time_s);
+
 // Only UserSig verification failures count towards the brute-force lock.
 bool counts_as_failed_verification(errc code);
 
