@@ -191,6 +191,17 @@ asio::awaitable<login_outcome> login_steps(std::shared_ptr<peer> self,
 
 }  // namespace
 
+login_credentials read_usersig_login(const boost::json::object& fields,
+                                     std::uint32_t claimed_sdkappid) {
+  auto parsed = parse_login_request(fields);
+  login_credentials credentials{claimed_sdkappid, errc::ok};
+  if (auto* refused = std::get_if<errc>(&parsed))
+    credentials.read = *refused;
+  else
+    credentials.read = std::move(std::get<login_request>(parsed));
+  return credentials;
+}
+
 std::int64_t sig_expiry_ms(const usersig::claims& claims) {
   return (claims.last_valid_second() + 1) * 1000;
 }

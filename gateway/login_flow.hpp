@@ -35,6 +35,11 @@ struct login_credentials {
   std::variant<errc, login_request, a2_credential> read;
 };
 
+// A UserSig login request in the native shape ({SDKAppID, userID,
+// userSig, platform, deviceName, syncFromSeq}), parsed.
+login_credentials read_usersig_login(const boost::json::object& fields,
+                                     std::uint32_t claimed_sdkappid);
+
 struct login_outcome {
   errc code = errc::ok;
   // The client already carried an instance (a repeat login): `login` is it.

@@ -68,19 +68,10 @@ void start_delivery(const std::shared_ptr<peer>& self, std::optional<std::uint64
                  log_coroutine_failure);
 }
 
-login_credentials read_login(const frame::request& request) {
-  auto parsed = parse_login_request(request.data);
-  login_credentials credentials{sdkappid_field(request.data, "SDKAppID"), errc::ok};
-  if (auto* refused = std::get_if<errc>(&parsed))
-    credentials.read = *refused;
-  else
-    credentials.read = std::move(std::get<login_request>(parsed));
-  return credentials;
-}
-
 // The answer, then sdkStateReady, then (finish_login) a kick that raced ahead.
 asio::awaitable<void> op_login(op_call& call) {
-  auto credentials = read_login(call.request);
+  auto credentials =
+      read_usersig_login(call.request.data, sdkappid_field(call.request.data, "SDKAppID"));
   auto result = co_await log_in(call.self, std::move(credentials));
   if (result.repeat) {
     auto data = login_data(result.login, true);

@@ -190,7 +190,8 @@ bool peer::crowded() const {
 asio::awaitable<void> peer::drained() {
   while (crowded()) {
     if (!drain_signal_)
-      drain_signal_.emplace(link_.strand(), asio::steady_timer::time_point::max());
+      drain_signal_ = std::make_unique<asio::steady_timer>(link_.strand(),
+                                                           asio::steady_timer::time_point::max());
     co_await drain_signal_->async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }

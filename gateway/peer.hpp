@@ -79,8 +79,9 @@ class peer final : public link_handler {
   std::unique_ptr<wire_codec> codec_;
   instance_state instance_;
   bool unauthenticated_ = false;  // counted in gateway_context::unauthenticated
-  // Wakes drained() waiters (made on first wait: most clients never wait).
-  std::optional<boost::asio::steady_timer> drain_signal_;
+  // Wakes drained() waiters. Made on the first wait: most clients never
+  // wait, and a timer is some 100 bytes.
+  std::unique_ptr<boost::asio::steady_timer> drain_signal_;
 };
 
 }  // namespace chatd

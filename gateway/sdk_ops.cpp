@@ -80,12 +80,7 @@ login_credentials read_login(const json::object& head) {
   if (const auto* sig = head.if_contains("usersig"); sig != nullptr && sig->is_string())
     fields["userSig"] = *sig;
   fields["platform"] = platform_name(sdk::platform_of(head));
-  auto parsed = parse_login_request(fields);
-  if (auto* refused = std::get_if<errc>(&parsed))
-    credentials.read = *refused;
-  else
-    credentials.read = std::move(std::get<login_request>(parsed));
-  return credentials;
+  return read_usersig_login(fields, credentials.claimed_sdkappid);
 }
 
 // Every answer is a reply to wslogin, whose success is the SDK's ready.
@@ -281,7 +276,7 @@ asio::awaitable<void> sdk_getroammsg(sdk_call& call) {
     std::reverse(entries.begin(), entries.end());  // the SDK wants oldest first
   json::array items;
   for (const auto& entry : entries)
-    items.push_back(sdk::message_item(entry));
+    items.push_back(sdk::message_item(entry, sdk::item_use::history));
   const auto* oldest = entries.empty() ? nullptr : &entries.front();
   call.reply(errc::ok, {{"Complete", complete ? 1 : 0},
                         {"MsgList", std::move(items)},

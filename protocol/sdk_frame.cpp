@@ -64,9 +64,12 @@ static json::array text_body(const std::string& text) {
       json::object{{"MsgType", "TIMTextElem"}, {"MsgContent", json::object{{"Text", text}}}}};
 }
 
-json::object message_item(const timeline_entry& entry) {
+json::object message_item(const timeline_entry& entry, item_use use) {
   const auto& m = *entry.message;
-  const bool copy = entry.flow == message_flow::out;
+  // A push of the user's own message is a sync copy, which the SDK expects
+  // swapped (TENCENT-SDK-MESSAGING §6); history keeps the natural order,
+  // from which the SDK reads `flow`.
+  const bool copy = entry.flow == message_flow::out && use == item_use::push;
   return {{"From_Account", copy ? m.to : m.from},
           {"To_Account", copy ? m.from : m.to},
           {"MsgSeq", m.client_seq},

@@ -39,9 +39,15 @@ std::string encode_kick_push(kick_type type, std::uint64_t new_instance, std::ui
 
 // One timeline entry as a C2cMsgArray / MsgList item
 // (TENCENT-SDK-MESSAGING §2): the same identifiers in pushes, syncs and
-// roaming. An `out` entry is shaped as the SDK expects a copy of its own
-// message: IsSyncMsg 1 with From_Account and To_Account swapped.
-boost::json::object message_item(const timeline_entry& entry);
+// roaming. Pushed, an `out` entry is shaped as the SDK expects a copy of
+// its own message (IsSyncMsg 1, From_Account and To_Account swapped); in
+// history (getroammsg) it is as sent: the SDK reads its `flow` from
+// From_Account there, and a swapped one showed as received.
+enum class item_use : std::uint8_t {
+  push,     // msg_push and getmsg: the user's own messages as sync copies
+  history,  // getroammsg: every message as it was sent
+};
+boost::json::object message_item(const timeline_entry& entry, item_use use = item_use::push);
 // im_open_push.msg_push with NeedAck 1; `session_data` comes back in the ack.
 std::string encode_message_push(boost::json::array items, std::uint64_t push_seq,
                                 std::string_view session_data);

@@ -105,6 +105,24 @@ test('the sender\'s other SDK instance gets the copy with flow out', async () =>
   assert.equal(m.ID, sent.message.ID);
 });
 
+test('getMessageList on a new device: the user\'s own messages are out, from the user; the peer\'s in', async () => {
+  const alice = await loggedIn('fl-alice');
+  const bob = await native('fl-bob');
+  assert.equal((await alice.call('sendText', { to: 'fl-bob', text: 'o1' })).status, 'success');
+  await bob.waitEvent('messageReceived');
+  assert.equal((await bob.request('sendMessage', { to: 'fl-alice', text: 'i1' })).code, 0);
+  await alice.waitEvent('MESSAGE_RECEIVED');
+  assert.equal((await alice.call('sendText', { to: 'fl-bob', text: 'o2' })).status, 'success');
+  // A second device of alice's, with nothing cached: the history is the server's.
+  const phone = await loggedIn('fl-alice');
+  const list = await phone.call('getMessageList', { conversationID: 'C2Cfl-bob' });
+  assert.equal(list.code, 0, JSON.stringify(list));
+  assert.deepEqual(list.messages.map((m) => [m.text, m.flow, m.from]),
+    [['o1', 'out', 'fl-alice'], ['i1', 'in', 'fl-bob'], ['o2', 'out', 'fl-alice']]);
+  assert.ok(list.messages.every((m) => m.conversationID === 'C2Cfl-bob'));
+  bob.close();
+});
+
 test('getMessageList shows the conversation\'s history from the server', async () => {
   const bob = await native('sh-bob');
   // sh-alice does not exist yet: refused; make her, then send.
