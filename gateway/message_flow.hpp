@@ -38,13 +38,13 @@ struct sent_message {
 // if the store failed or did not answer.
 boost::asio::awaitable<sent_message> send_message(gateway_context& context, outgoing_message out);
 
-// The send of a connection's instance, read by the dialect (or the code
-// that refused it: 2024 when not logged in, the reader's own codes).
+// The send of a peer's instance, read by its protocol (or the code
+// that refused it: the reader's own codes).
 boost::asio::awaitable<sent_message> send_message(gateway_context& context,
                                                   std::variant<outgoing_message, errc> request);
 
 // Shows one page of a sync: the first page of an SDK sync goes into the
-// getmsg reply, every other page out as the dialect's pushes.
+// getmsg reply, every other page out as the protocol's pushes.
 using sync_page_handler = std::function<void(std::span<const timeline_entry> page, bool first)>;
 
 // Delivers the login's timeline after `after` (nullopt: after what was last
