@@ -11,6 +11,7 @@
 #include "gateway/login_flow.hpp"
 #include "gateway/message_flow.hpp"
 #include "gateway/native_codec.hpp"
+#include "gateway/op_table.hpp"
 #include "gateway/peer.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/json_number.hpp"
@@ -29,14 +30,13 @@ struct op_call {
   void respond(errc code, json::object data = {}) const {
     native_codec::respond(*self, request.seq, code, std::move(data));
   }
+  void refuse(errc code) const { respond(code); }
   void event(std::string_view name, json::object data) const {
     native_codec::event(*self, name, std::move(data));
   }
   // For ops marked needs_login, checked before they run.
   const active_login& login() const { return *self->login(); }
 };
-
-using op_handler = asio::awaitable<void> (*)(op_call&);
 
 json::object login_data(const active_login& login, bool repeat) {
   json::object data{{"userID", login.user_id},
@@ -194,40 +194,17 @@ asio::awaitable<void> op_is_ready(op_call& call) {
   co_return;
 }
 
-struct op_entry {
-  std::string_view name;
-  op_handler handler;
-  bool needs_login;  // else answered 2024 before it runs
-};
-
-constexpr std::array op_table{
-    op_entry{"login", op_login, false},
-    op_entry{"logout", op_logout, true},
-    op_entry{"getLoginUser", op_get_login_user, false},
-    op_entry{"getServerTime", op_server_time, false},
-    op_entry{"isReady", op_is_ready, false},
-    op_entry{"destroy", op_destroy, false},
-    op_entry{"ping", op_server_time, false},
-    op_entry{"renewUserSig", op_renew_user_sig, true},
-    op_entry{"sendMessage", op_send_message, true},
-};
-
-const op_entry* find_op(std::string_view name) {
-  for (const auto& entry : op_table)
-    if (entry.name == name)
-      return &entry;
-  return nullptr;
-}
-
-// On the strand, when the op starts: the login may have changed since the
-// frame was read.
-asio::awaitable<void> run_op(op_call call, const op_entry& op) {
-  if (op.needs_login && !call.self->login()) {
-    call.respond(errc::not_logged_in);
-    co_return;
-  }
-  co_await op.handler(call);
-}
+constexpr std::array<op_row<op_call>, 9> op_table{{
+    {"login", op_login, false},
+    {"logout", op_logout, true},
+    {"getLoginUser", op_get_login_user, false},
+    {"getServerTime", op_server_time, false},
+    {"isReady", op_is_ready, false},
+    {"destroy", op_destroy, false},
+    {"ping", op_server_time, false},
+    {"renewUserSig", op_renew_user_sig, true},
+    {"sendMessage", op_send_message, true},
+}};
 
 }  // namespace
 
@@ -238,16 +215,13 @@ void run_native_op(const std::shared_ptr<peer>& self, std::string text) {
     return;
   }
   auto& request = std::get<frame::request>(parsed);
-  const auto* op = find_op(request.op);
+  const auto* op = find_op<op_call>(op_table, request.op);
   if (op == nullptr) {
     native_codec::respond(*self, request.seq, errc::invalid_operation);
     return;
   }
-  asio::co_spawn(self->link().strand(),
-                 run_op(op_call{self, std::move(request),
-                                connection::op_token(self->link().shared_from_this())},
-                        *op),
-                 log_coroutine_failure);
+  spawn_op(op_call{self, std::move(request), connection::op_token(self->link().shared_from_this())},
+           *op);
 }
 
 }  // namespace chatd

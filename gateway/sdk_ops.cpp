@@ -1,7 +1,6 @@
 #include "gateway/sdk_ops.hpp"
 
 #include <spdlog/spdlog.h>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -10,10 +9,10 @@
 #include <algorithm>
 #include <array>
 
-#include "gateway/coroutine_errors.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/login_flow.hpp"
 #include "gateway/message_flow.hpp"
+#include "gateway/op_table.hpp"
 #include "gateway/peer.hpp"
 #include "gateway/sdk_codec.hpp"
 #include "metrics/metrics.hpp"
@@ -40,12 +39,11 @@ struct sdk_call {
   void reply(errc code, json::object fields = {}, std::string_view info = {}) const {
     codec.reply(*self, request, code, std::move(fields), info);
   }
+  void refuse(errc code) const { reply(code); }
   // For servcmds marked needs_login, checked before they run.
   const active_login& login() const { return *self->login(); }
   gateway_context& context() const { return self->context(); }
 };
-
-using sdk_handler = asio::awaitable<void> (*)(sdk_call&);
 
 std::string head_string(const json::object& head, std::string_view key) {
   const auto* v = head.if_contains(key);
@@ -284,41 +282,18 @@ asio::awaitable<void> sdk_getroammsg(sdk_call& call) {
                         {"MsgKey", oldest ? std::to_string(oldest->seq) : ""}});
 }
 
-struct sdk_entry {
-  std::string_view servcmd;
-  sdk_handler handler;
-  bool needs_login;  // else answered 2024 before it runs
-};
-
-constexpr std::array sdk_table{
-    sdk_entry{"im_open_status.wslogin", sdk_login, false},
-    sdk_entry{"im_open_status.wslogout", sdk_logout, false},
-    sdk_entry{"sns.black_list_get", sdk_black_list, false},
-    sdk_entry{"recentcontact.page_get", sdk_recent_contacts, false},
-    sdk_entry{"openim.sendmsg", sdk_sendmsg, true},
-    sdk_entry{"openim.getmsg", sdk_getmsg, false},
-    sdk_entry{"openim.getroammsg", sdk_getroammsg, true},
-};
+constexpr std::array<op_row<sdk_call>, 7> sdk_table{{
+    {"im_open_status.wslogin", sdk_login, false},
+    {"im_open_status.wslogout", sdk_logout, false},
+    {"sns.black_list_get", sdk_black_list, false},
+    {"recentcontact.page_get", sdk_recent_contacts, false},
+    {"openim.sendmsg", sdk_sendmsg, true},
+    {"openim.getmsg", sdk_getmsg, false},
+    {"openim.getroammsg", sdk_getroammsg, true},
+}};
 
 // heartbeat.alive, wshello, and the post-login burst: answered OK.
-constexpr sdk_entry everything_else{"", sdk_ok, false};
-
-const sdk_entry& entry_for(std::string_view servcmd) {
-  for (const auto& e : sdk_table)
-    if (e.servcmd == servcmd)
-      return e;
-  return everything_else;
-}
-
-// On the strand, when the servcmd starts: the login may have changed since
-// the frame was read.
-asio::awaitable<void> run_sdk(sdk_call call, const sdk_entry& entry) {
-  if (entry.needs_login && !call.self->login()) {
-    call.reply(errc::not_logged_in);
-    co_return;
-  }
-  co_await entry.handler(call);
-}
+constexpr op_row<sdk_call> everything_else{"", sdk_ok, false};
 
 }  // namespace
 
@@ -328,12 +303,10 @@ void run_sdk_op(const std::shared_ptr<peer>& self, sdk_codec& codec, std::string
     spdlog::debug("ignoring a frame that is not an SDK request");
     return;
   }
-  const auto& entry = entry_for(request->servcmd);
-  asio::co_spawn(self->link().strand(),
-                 run_sdk(sdk_call{self, codec, std::move(*request),
-                                  connection::op_token(self->link().shared_from_this())},
-                         entry),
-                 log_coroutine_failure);
+  const auto* row = find_op<sdk_call>(sdk_table, request->servcmd);
+  spawn_op(sdk_call{self, codec, std::move(*request),
+                    connection::op_token(self->link().shared_from_this())},
+           row != nullptr ? *row : everything_else);
 }
 
 }  // namespace chatd
