@@ -123,6 +123,30 @@ test('getMessageList on a new device: the user\'s own messages are out, from the
   bob.close();
 });
 
+test('getMessageList pages as TUIKit does (count 15, nextReqMessageID) through a 40-message history', async () => {
+  await chatd.rest('im_open_login_svc/account_import', { UserID: 'pg-alice' });
+  const bob = await native('pg-bob');
+  for (let i = 0; i < 40; ++i)
+    assert.equal((await bob.request('sendMessage', { to: 'pg-alice', text: `p${i}` })).code, 0);
+  const alice = await loggedIn('pg-alice');
+  const pages = [];
+  let next;
+  for (let page = 0; page < 4; ++page) {
+    const r = await alice.call('getMessageList', { conversationID: 'C2Cpg-bob', nextReqMessageID: next });
+    assert.equal(r.code, 0, JSON.stringify(r));
+    pages.push(r);
+    if (r.isCompleted) break;
+    next = r.nextReqMessageID;
+  }
+  assert.deepEqual(pages.map((p) => p.messages.length), [15, 15, 10]);
+  assert.deepEqual(pages.map((p) => p.isCompleted), [false, false, true]);
+  // Each page oldest first, each older than the one before: all 40 once, in order.
+  const all = pages.reverse().flatMap((p) => p.messages.map((m) => m.text));
+  assert.deepEqual(all, Array.from({ length: 40 }, (_, i) => `p${i}`));
+  assert.ok(pages.flatMap((p) => p.messages).every((m) => m.flow === 'in' && m.from === 'pg-bob'));
+  bob.close();
+});
+
 test('getMessageList shows the conversation\'s history from the server', async () => {
   const bob = await native('sh-bob');
   // sh-alice does not exist yet: refused; make her, then send.

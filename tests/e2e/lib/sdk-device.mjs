@@ -35,8 +35,9 @@ const commands = {
   isReady: () => ({ ready: chat.isReady() }),
   sendText: ({ to, text }) => chat.sendMessage(chat.createTextMessage({ to, conversationType: TencentCloudChat.TYPES.CONV_C2C, payload: { text } }))
     .then((r) => ({ code: r.code ?? 0, status: r.data.message.status, message: shape(r.data.message) })),
-  getMessageList: ({ conversationID }) => chat.getMessageList({ conversationID })
-    .then((r) => ({ code: 0, messages: r.data.messageList.map(shape), isCompleted: r.data.isCompleted })),
+  getMessageList: ({ conversationID, nextReqMessageID }) => chat.getMessageList({ conversationID, nextReqMessageID })
+    .then((r) => ({ code: 0, messages: r.data.messageList.map(shape), isCompleted: r.data.isCompleted,
+      nextReqMessageID: r.data.nextReqMessageID })),
   exit: async () => { await chat.destroy().catch(() => {}); setTimeout(() => process.exit(0), 50); return {}; },
 };
 
