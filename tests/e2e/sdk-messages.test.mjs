@@ -162,3 +162,17 @@ test('getMessageList shows the conversation\'s history from the server', async (
   assert.ok(list.messages.every((m) => m.from === 'sh-bob' && m.flow === 'in'));
   bob.close();
 });
+
+test('TUIKit\'s start-up calls of an app with no friends, groups or blacklist resolve without an SDK error', async () => {
+  const alice = await loggedIn('tk-alice');
+  const answers = {};
+  for (const method of ['getFriendList', 'getGroupList', 'getBlacklist', 'getConversationList',
+    'getTotalUnreadMessageCount'])
+    answers[method] = await alice.call('api', { method });
+  for (const [method, r] of Object.entries(answers)) assert.equal(r.code, 0, `${method}: ${JSON.stringify(r)}`);
+  assert.deepEqual(answers.getFriendList.data, []);
+  assert.deepEqual(answers.getBlacklist.data, []);
+  assert.deepEqual(answers.getGroupList.data.groupList, []);
+  assert.equal(answers.getTotalUnreadMessageCount.data, 0);
+  assert.ok(!alice.events.some((e) => e.event === 'ERROR'), JSON.stringify(alice.events));
+});

@@ -23,6 +23,7 @@ chat.on(E.SDK_READY, () => out({ event: 'SDK_READY' }));
 chat.on(E.SDK_NOT_READY, () => out({ event: 'SDK_NOT_READY' }));
 chat.on(E.KICKED_OUT, (e) => out({ event: 'KICKED_OUT', type: e.data.type }));
 chat.on(E.NET_STATE_CHANGE, (e) => out({ event: 'NET_STATE_CHANGE', state: e.data.state }));
+chat.on(E.ERROR, (e) => out({ event: 'ERROR', code: e.data?.code, message: String(e.data?.message ?? '') }));
 const shape = (m) => ({ ID: m.ID, from: m.from, to: m.to, flow: m.flow, text: m.payload?.text, time: m.time,
   conversationID: m.conversationID, sequence: m.sequence, random: m.random });
 chat.on(E.MESSAGE_RECEIVED, (e) => out({ event: 'MESSAGE_RECEIVED', messages: e.data.map(shape) }));
@@ -38,6 +39,9 @@ const commands = {
   getMessageList: ({ conversationID, nextReqMessageID }) => chat.getMessageList({ conversationID, nextReqMessageID })
     .then((r) => ({ code: 0, messages: r.data.messageList.map(shape), isCompleted: r.data.isCompleted,
       nextReqMessageID: r.data.nextReqMessageID })),
+  // Any SDK method by name, its promise's data or its error code.
+  api: ({ method, options }) => Promise.resolve(options === undefined ? chat[method]() : chat[method](options))
+    .then((r) => (typeof r === 'object' && r !== null ? { code: r.code ?? 0, data: r.data ?? null } : { code: 0, data: r })),
   exit: async () => { await chat.destroy().catch(() => {}); setTimeout(() => process.exit(0), 50); return {}; },
 };
 
