@@ -4,6 +4,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <array>
 
 #include "gateway/coroutine_errors.hpp"
@@ -86,9 +87,15 @@ asio::awaitable<void> op_login(op_call& call) {
   }
   call.respond(errc::ok, login_data(result.login, false));
   native_codec::ready(*call.self, result.login);
+  // A resume point past the timeline's head (a reset store, another
+  // server) syncs from the head, as the client is told to: a sync from
+  // beyond it would pass over live entries that arrive meanwhile.
+  auto from = result.sync_from_seq;
+  if (from && result.login.timeline_head)
+    from = std::min(*from, *result.login.timeline_head);
   call.self->finish_login(std::move(result.login));
   if (call.self->login())
-    start_delivery(call.self, result.sync_from_seq);
+    start_delivery(call.self, from);
 }
 
 // Takes this client's instance offline; else kicked meanwhile (its

@@ -156,6 +156,37 @@ test('a sync racing live messages: no gap, no duplicate, in order', async () => 
   seqs.forEach((seq, i) => assert.equal(seq, i + 1, 'in order, without a gap'));
 });
 
+test('a resume point past the timeline head (a reset store): what comes after the head arrives, once', async () => {
+  const s = await server();
+  await account(s, 'rbob');
+  const alice = await loggedIn(s, 'ralice');
+  for (let round = 0; round < 8; ++round) {
+    const racing = 200;
+    // Far past this server's head: told the head, the client starts over
+    // from it, and everything after it must come (the sync starts there
+    // too), also what is sent while the login's sync runs.
+    const bob = await Client.connect(s.url);
+    const login = bob.request('login', { SDKAppID: APP, userID: 'rbob', userSig: sig('rbob'), platform: 'Web', syncFromSeq: 1000000 });
+    await sleep(round);  // each round meets the login at another point
+    const sends = Array.from({ length: racing }, (_, i) => alice.request('sendMessage', { to: 'rbob', text: `${round}-${i}` }));
+    const answers = await Promise.all(sends);
+    const r = await login;
+    assert.equal(r.code, 0, JSON.stringify(r));
+    assert.ok(answers.every((a) => a.code === 0));
+    const head = r.data.timelineHead;
+    const expected = answers.map((a) => a.data.seq).filter((seq) => seq > head).sort((a, b) => a - b);
+    const seqs = () => received(bob).map((m) => m.seq);
+    const after = () => seqs().filter((seq) => seq > head);
+    await until(() => after().length >= expected.length, `round ${round}: ${expected.length} after head ${head} (got ${after().length})`, 10000);
+    await sleep(100);
+    assert.deepEqual(after(), expected, `round ${round}: after head ${head}`);
+    // Entries that raced the login itself may come too (the client drops
+    // what is not past its resume point), but each at most once.
+    assert.equal(new Set(seqs()).size, seqs().length, 'no duplicate');
+    bob.close();
+  }
+});
+
 test('kill -9 after acknowledged sends loses nothing', async () => {
   const s = await server();
   const alice = await loggedIn(s, 'alice');
