@@ -5,7 +5,7 @@
 
 #include <unordered_map>
 
-#include "actors/directory_protocol.hpp"
+#include "actors/messages.hpp"
 
 namespace chatd {
 namespace {

@@ -9,7 +9,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "actors/session_protocol.hpp"
+#include "actors/messages.hpp"
 
 namespace chatd {
 namespace {

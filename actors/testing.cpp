@@ -2,7 +2,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/node_protocol.hpp"
+#include "actors/messages.hpp"
 
 namespace chatd::testing {
 
