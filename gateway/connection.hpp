@@ -56,7 +56,6 @@ class connection : public std::enable_shared_from_this<connection> {
   // Starts reading, telling `handler` (which the link owns) what happens;
   // `early_bytes` are bytes the HTTP parser read past the upgrade request.
   void start(std::unique_ptr<link_handler> handler, std::string early_bytes);
-  link_handler& handler() const { return *handler_; }
 
   const boost::asio::any_io_executor& strand() const { return strand_; }
   const std::string& origin() const { return origin_; }

@@ -32,8 +32,6 @@ class peer final : public link_handler {
   std::shared_ptr<peer> shared() const;
   connection& link() const { return link_; }
   gateway_context& context() const { return *context_; }
-  const std::shared_ptr<gateway_context>& shared_context() const { return context_; }
-  wire_codec& codec() const { return *codec_; }
   instance_state& instance() { return instance_; }
   const std::optional<active_login>& login() const { return instance_.login(); }
 
