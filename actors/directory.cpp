@@ -5,7 +5,7 @@
 
 #include <unordered_map>
 
-#include "actors/messages.hpp"
+#include "actors/directory_protocol.hpp"
 
 namespace chatd {
 namespace {

@@ -9,7 +9,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "actors/messages.hpp"
+#include "actors/session_protocol.hpp"
 
 namespace chatd {
 namespace {

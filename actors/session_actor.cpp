@@ -6,7 +6,7 @@
 // is never renewed or expired costs no scheduling until it ends.
 #include <caf/all.hpp>
 
-#include "actors/messages.hpp"
+#include "actors/session_protocol.hpp"
 
 namespace chatd {
 namespace {

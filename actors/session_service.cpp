@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "actors/host_scheduler.hpp"
-#include "actors/messages.hpp"
+#include "actors/node_protocol.hpp"
 
 namespace chatd {
 namespace {
@@ -111,8 +111,15 @@ struct session_service::impl {
     caf::anon_send_exit(expiry_wheel, caf::exit_reason::user_shutdown);
   }
 
-  const directory_actor& directory_of(std::uint32_t sdkappid, const std::string& user_id) const {
-    return shard_of(directories, user_key{sdkappid, user_id});
+  // Sends a request about a user where it is decided: to the cluster node
+  // (which finds the user's owner, itself included), or on a single node to
+  // the user's directory shard. Directories and nodes take the same messages.
+  template <class... Ts>
+  void route(const user_key& key, Ts&&... xs) const {
+    if (node)
+      caf::anon_send(node, std::forward<Ts>(xs)...);
+    else
+      caf::anon_send(shard_of(directories, key), std::forward<Ts>(xs)...);
   }
 
   std::string new_instance_id() {
@@ -127,57 +134,43 @@ session_service::~session_service() = default;
 
 void session_service::login(login_order order, reply<login_grant> done) {
   order.instance_id = impl_->new_instance_id();
-  if (impl_->node)
-    return caf::anon_send(impl_->node, login_atom::value, std::move(order), std::move(done));
-  const auto& directory = impl_->directory_of(order.sdkappid, order.user_id);
-  caf::anon_send(directory, login_atom::value, std::move(order), std::move(done));
+  const user_key key{order.sdkappid, order.user_id};
+  impl_->route(key, login_atom::value, std::move(order), std::move(done));
 }
 
+// A live instance's own requests go straight to its registry on a single
+// node (one hop less on every logout); in a cluster, by its user.
 void session_service::logout(const session_handle& session, reply<errc> done) {
   if (impl_->node)
-    return caf::anon_send(impl_->node, logout_atom::value, session->key, session->instance_id,
-                          std::move(done));
+    return impl_->route(session->key, logout_atom::value, session->key, session->instance_id,
+                        std::move(done));
   caf::anon_send(session->registry, logout_atom::value, session->instance_id, std::move(done));
 }
 
 void session_service::renew(const session_handle& session, std::int64_t sig_expires_at_ms,
                             reply<errc> done) {
   if (impl_->node)
-    return caf::anon_send(impl_->node, renew_atom::value, session->key, session->instance_id,
-                          sig_expires_at_ms, std::move(done));
+    return impl_->route(session->key, renew_atom::value, session->key, session->instance_id,
+                        sig_expires_at_ms, std::move(done));
   caf::anon_send(session->registry, renew_atom::value, session->instance_id, sig_expires_at_ms,
                  std::move(done));
 }
 
 void session_service::kick_user(std::uint32_t sdkappid, std::string user_id, kick_type type,
                                 reply<std::size_t> done) {
-  if (impl_->node)
-    return caf::anon_send(impl_->node, kick_atom::value, user_key{sdkappid, std::move(user_id)},
-                          type, std::move(done));
-  const auto& directory = impl_->directory_of(sdkappid, user_id);
-  caf::anon_send(directory, kick_atom::value, user_key{sdkappid, std::move(user_id)}, type,
-                 std::move(done));
+  user_key key{sdkappid, std::move(user_id)};
+  impl_->route(key, kick_atom::value, key, type, std::move(done));
 }
 
 void session_service::online_instances(std::uint32_t sdkappid, std::string user_id,
                                        reply<std::vector<online_instance>> done) {
-  if (impl_->node)
-    return caf::anon_send(impl_->node, online_atom::value, user_key{sdkappid, std::move(user_id)},
-                          std::move(done));
-  const auto& directory = impl_->directory_of(sdkappid, user_id);
-  caf::anon_send(directory, online_atom::value, user_key{sdkappid, std::move(user_id)},
-                 std::move(done));
+  user_key key{sdkappid, std::move(user_id)};
+  impl_->route(key, online_atom::value, key, std::move(done));
 }
 
 void session_service::deliver(timeline_entry entry, std::string except_instance) {
-  auto owner = entry.owner();
-  const auto sdkappid = entry.message->sdkappid;
-  if (impl_->node)
-    return caf::anon_send(impl_->node, deliver_atom::value, user_key{sdkappid, std::move(owner)},
-                          std::move(entry), std::move(except_instance));
-  const auto& directory = impl_->directory_of(sdkappid, owner);
-  caf::anon_send(directory, deliver_atom::value, user_key{sdkappid, std::move(owner)},
-                 std::move(entry), std::move(except_instance));
+  user_key key{entry.message->sdkappid, entry.owner()};
+  impl_->route(key, deliver_atom::value, key, std::move(entry), std::move(except_instance));
 }
 
 void session_service::leave_cluster() {

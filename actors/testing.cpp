@@ -2,7 +2,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/messages.hpp"
+#include "actors/node_protocol.hpp"
 
 namespace chatd::testing {
 

@@ -6,10 +6,11 @@
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <unordered_map>
 
-#include "actors/messages.hpp"
+#include "actors/directory_protocol.hpp"
 #include "metrics/metrics.hpp"
 
 namespace chatd {
@@ -63,6 +64,9 @@ struct registry_state {
   // believe it is online, so no login is granted beside it.
   std::uint64_t last_kick = 0;
   std::unordered_map<std::uint64_t, std::vector<std::shared_ptr<held_grant>>> unsettled_kicks;
+  // What at() runs when its (due_atom, id) arrives.
+  std::uint64_t last_timer = 0;
+  std::unordered_map<std::uint64_t, std::function<void()>> timers;
 };
 
 using registry_pointer = registry_actor::stateful_pointer<registry_state>;
@@ -84,13 +88,25 @@ using steady = std::chrono::steady_clock;
 
 void offer_retirement(registry_pointer self);
 
-// Runs `task` on this registry at `when` (at once if it has passed).
-void at(registry_pointer self, steady::time_point when, local_task task) {
+// Runs `task` on this registry at `when` (at once if it has passed). The
+// task stays here; the message that wakes it names it.
+void at(registry_pointer self, steady::time_point when, std::function<void()> task) {
   const auto wait = when - steady::now();
   if (wait <= steady::duration::zero())
     return task();
+  const auto id = ++self->state.last_timer;
+  self->state.timers.emplace(id, std::move(task));
   self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(wait),
-                     run_atom::value, std::move(task));
+                     due_atom::value, id);
+}
+
+void run_due(registry_pointer self, std::uint64_t id) {
+  auto it = self->state.timers.find(id);
+  if (it == self->state.timers.end())
+    return;
+  auto task = std::move(it->second);
+  self->state.timers.erase(it);
+  task();
 }
 
 // A kick to a session on another node is settled once its connection was
@@ -418,7 +434,7 @@ registry_actor::behavior_type user_registry(registry_pointer self, user_key key,
         expire(self, instance_id);
       },
       [=](retire_atom) { self->quit(); },
-      [=](run_atom, local_task& task) { task(); },
+      [=](due_atom, std::uint64_t id) { run_due(self, id); },
   };
 }
 
