@@ -16,6 +16,7 @@
 
 #include "actors/lease_keeper.hpp"
 #include "actors/node_protocol.hpp"
+#include "actors/pending_tasks.hpp"
 #include "metrics/metrics.hpp"
 
 namespace chatd::cluster {
@@ -83,7 +84,7 @@ struct node_state {
   // Retries waiting for their (retry_atom, id), and peers' requests waiting
   // for a directory's answer (answered_atom, id): the work stays here, the
   // messages name it.
-  std::unordered_map<std::uint64_t, std::function<void()>> retries;
+  pending_tasks retries;
   std::unordered_map<std::uint64_t, pending_answer> answers;
   std::uint64_t next_id = 0;
 };

@@ -36,22 +36,15 @@ void fail_calls_to(node_pointer self, const std::string& node) {
 
 namespace {
 
-// Runs `task` after `delay`; the task stays here, the message names it.
+// Runs `task` after `delay`.
 void after(node_pointer self, milliseconds delay, std::function<void()> task) {
-  const auto id = ++self->state.next_id;
-  self->state.retries.emplace(id, std::move(task));
-  self->delayed_send(self, delay, retry_atom::value, id);
+  self->delayed_send(self, delay, retry_atom::value, self->state.retries.add(std::move(task)));
 }
 
 }  // namespace
 
 void run_retry(node_pointer self, std::uint64_t id) {
-  auto it = self->state.retries.find(id);
-  if (it == self->state.retries.end())
-    return;
-  auto task = std::move(it->second);
-  self->state.retries.erase(it);
-  task();
+  self->state.retries.run(id);
 }
 
 namespace {

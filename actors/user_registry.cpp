@@ -11,23 +11,12 @@
 #include <unordered_map>
 
 #include "actors/directory_protocol.hpp"
+#include "actors/pending_tasks.hpp"
+#include "actors/registry_table.hpp"
 #include "metrics/metrics.hpp"
 
 namespace chatd {
 namespace {
-
-// A live instance: its session actor, and its connection's fate when the
-// connection is on this node and registered here directly (one node). In a
-// cluster `fate` is empty: kicks and entries go through the session actor,
-// wherever it lives.
-struct live_session {
-  session_actor actor;
-  std::shared_ptr<instance_fate> fate;
-  // Set when the link to the session's node was lost: that node fences the
-  // instance by then, and until then it counts as online.
-  std::optional<std::chrono::steady_clock::time_point> fenced_by;
-};
-using session_map = std::unordered_map<std::string, live_session>;  // by instance id
 
 // A cluster login's grant, held back until each instance it evicted on
 // another node has been told (or is surely fenced by its node).
@@ -52,11 +41,9 @@ struct registry_state {
   std::uint32_t shard = 0;
   directory_actor directory;
   expiry_wheel_actor expiry_wheel;
-  instance_table table;
-  // Shared with the hook that takes them down with a registry that dies
-  // (user_registry below).
-  std::shared_ptr<session_map> sessions = std::make_shared<session_map>();
-  std::uint64_t last_ready_order = 0;
+  // Shared with the hook that takes its sessions down with a registry that
+  // dies (user_registry below).
+  std::shared_ptr<registry_table> table = std::make_shared<registry_table>();
   std::uint64_t logins_seen = 0;  // logins the directory routed here
   bool retiring = false;
   // Kicks of instances on other nodes not yet acknowledged nor surely
@@ -64,49 +51,22 @@ struct registry_state {
   // believe it is online, so no login is granted beside it.
   std::uint64_t last_kick = 0;
   std::unordered_map<std::uint64_t, std::vector<std::shared_ptr<held_grant>>> unsettled_kicks;
-  // What at() runs when its (due_atom, id) arrives.
-  std::uint64_t last_timer = 0;
-  std::unordered_map<std::uint64_t, std::function<void()>> timers;
+  pending_tasks timers;  // at()'s, each woken by its (due_atom, id)
 };
 
 using registry_pointer = registry_actor::stateful_pointer<registry_state>;
-
-std::uint64_t now_us() {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-// Ready orders grow with the wall clock (microseconds), so that instances
-// admitted by different registries of one user (before and after its
-// registry moved between nodes) still compare in the order they came.
-std::uint64_t next_ready_order(registry_state& st) {
-  st.last_ready_order = std::max(st.last_ready_order + 1, now_us());
-  return st.last_ready_order;
-}
 
 using steady = std::chrono::steady_clock;
 
 void offer_retirement(registry_pointer self);
 
-// Runs `task` on this registry at `when` (at once if it has passed). The
-// task stays here; the message that wakes it names it.
+// Runs `task` on this registry at `when` (at once if it has passed).
 void at(registry_pointer self, steady::time_point when, std::function<void()> task) {
   const auto wait = when - steady::now();
   if (wait <= steady::duration::zero())
     return task();
-  const auto id = ++self->state.last_timer;
-  self->state.timers.emplace(id, std::move(task));
   self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(wait),
-                     due_atom::value, id);
-}
-
-void run_due(registry_pointer self, std::uint64_t id) {
-  auto it = self->state.timers.find(id);
-  if (it == self->state.timers.end())
-    return;
-  auto task = std::move(it->second);
-  self->state.timers.erase(it);
-  task();
+                     due_atom::value, self->state.timers.add(std::move(task)));
 }
 
 // A kick to a session on another node is settled once its connection was
@@ -139,38 +99,37 @@ void kick_remote(registry_pointer self, const live_session& victim, const kick_n
             [self, settle, fenced_by](caf::error&) { at(self, fenced_by, settle); });
 }
 
-void send_kick(registry_pointer self, const online_instance& victim, const kick_notice& notice) {
+// Kicks an instance already taken out of the table.
+void send_kick(registry_pointer self, removed_instance& victim, const kick_notice& notice) {
   auto& st = self->state;
-  auto it = st.sessions->find(victim.instance_id);
-  if (it == st.sessions->end())
-    return;
+  const auto& instance = victim.instance;
   spdlog::info("kick app={} user={} platform={} instance={} type={}{}{}", st.key.sdkappid,
-               st.key.user_id, platform_name(victim.platform), victim.instance_id,
+               st.key.user_id, platform_name(instance.platform), instance.instance_id,
                kick_type_name(notice.type), notice.by ? " by=" : "",
                notice.by ? notice.by->instance_id : "");
   // Straight to the connection, then the session actor goes: the kick is
   // not one actor hop behind the answer to the login that caused it.
-  if (it->second.fate) {
-    it->second.fate->kicked(notice);
-    self->send(it->second.actor, stop_atom::value);
+  if (victim.session.fate) {
+    victim.session.fate->kicked(notice);
+    self->send(victim.session.actor, stop_atom::value);
   } else {
-    kick_remote(self, it->second, notice);
+    kick_remote(self, victim.session, notice);
   }
-  self->demonitor(it->second.actor.address());
-  st.sessions->erase(it);
+  self->demonitor(victim.session.actor.address());
   metrics::instance_kicked(st.key.sdkappid, notice.type);
-  metrics::instance_offline(st.key.sdkappid, victim.platform);
+  metrics::instance_offline(st.key.sdkappid, instance.platform);
 }
 
-// Takes an instance out of the table (not a kick); false if it was not there.
-bool forget(registry_state& st, const std::string& instance_id) {
-  const auto* instance = st.table.find(instance_id);
-  if (instance == nullptr)
-    return false;
-  const auto p = instance->platform;
-  st.table.remove(instance_id);
-  metrics::instance_offline(st.key.sdkappid, p);
-  return true;
+// Takes an instance out of the table (not a kick): it no longer counts.
+// Returns its session (to stop or forget), if it was there.
+std::optional<live_session> forget(registry_pointer self, const std::string& instance_id) {
+  auto& st = self->state;
+  auto removed = st.table->remove(instance_id);
+  if (!removed)
+    return std::nullopt;
+  self->demonitor(removed->session.actor.address());
+  metrics::instance_offline(st.key.sdkappid, removed->instance.platform);
+  return std::move(removed->session);
 }
 
 // Tells the directory we may be retired once no instance is left. The
@@ -178,7 +137,7 @@ bool forget(registry_state& st, const std::string& instance_id) {
 void offer_retirement(registry_pointer self) {
   auto& st = self->state;
   // A kick not yet settled keeps the registry: the next login must wait for it.
-  if (!st.table.empty() || st.retiring || !st.unsettled_kicks.empty())
+  if (!st.table->empty() || st.retiring || !st.unsettled_kicks.empty())
     return;
   st.retiring = true;
   self->send(st.directory, retire_atom::value, st.key, st.logins_seen);
@@ -192,16 +151,16 @@ void admit(registry_pointer self, const online_instance& incoming, const login_l
   ++st.logins_seen;
   st.retiring = false;
   const instance_ref newcomer{incoming.platform, incoming.instance_id};
-  for (const auto& evicted : st.table.admit(incoming, limits))
-    send_kick(self, evicted.instance, kick_notice{evicted.type, newcomer});
   self->monitor(session.actor);
-  st.sessions->emplace(incoming.instance_id, std::move(session));
+  auto evicted = st.table->admit(incoming, limits, std::move(session));
   metrics::instance_online(st.key.sdkappid, incoming.platform);
+  for (auto& e : evicted)
+    send_kick(self, e.removed, kick_notice{e.type, newcomer});
 }
 
 login_grant admit_local(registry_pointer self, login_order& order) {
   auto& st = self->state;
-  const online_instance incoming{order.instance_id, order.platform, next_ready_order(st)};
+  const online_instance incoming{order.instance_id, order.platform, st.table->next_ready_order()};
   auto fate = std::make_shared<instance_fate>(std::move(order.sink));
   session_init init{
       st.key, instance_ref{order.platform, order.instance_id}, order.sig_expires_at_ms,
@@ -222,7 +181,8 @@ void admit_cluster(registry_pointer self, const cluster_instance& instance,
   auto& st = self->state;
   if (st.fencing && !st.fencing->gate->admits(st.shard, instance.epoch))
     return done(cluster_grant{errc::service_overload, 0});
-  const online_instance incoming{instance.instance_id, instance.platform, next_ready_order(st)};
+  const online_instance incoming{instance.instance_id, instance.platform,
+                                 st.table->next_ready_order()};
   admit(self, incoming, instance.limits, live_session{instance.session, nullptr, std::nullopt});
   // Held until every kick still unsettled here is (this login's own and
   // any earlier one: an evicted instance counts until it is surely gone).
@@ -236,12 +196,7 @@ void admit_cluster(registry_pointer self, const cluster_instance& instance,
       auto& st = self->state;
       if (st.fencing->gate->admits(st.shard, epoch))
         return true;
-      auto it = st.sessions->find(id);
-      if (it != st.sessions->end()) {
-        self->demonitor(it->second.actor.address());
-        st.sessions->erase(it);
-      }
-      forget(st, id);
+      forget(self, id);
       offer_retirement(self);
       return false;
     };
@@ -258,65 +213,54 @@ void admit_cluster(registry_pointer self, const cluster_instance& instance,
 void adopt(registry_pointer self, const cluster_instance& instance) {
   auto& st = self->state;
   ++st.logins_seen;  // routed here like a login
-  if (st.table.contains(instance.instance_id)) {
+  if (st.table->find(instance.instance_id) != nullptr) {
     // Counted as unreachable until now: its node is back, with a live handle.
-    auto it = st.sessions->find(instance.instance_id);
-    if (it != st.sessions->end() && it->second.fenced_by) {
-      it->second = live_session{instance.session, nullptr, std::nullopt};
+    auto* session = st.table->session(instance.instance_id);
+    if (session != nullptr && session->fenced_by) {
+      *session = live_session{instance.session, nullptr, std::nullopt};
       self->monitor(instance.session);
     }
     return;
   }
   st.retiring = false;
-  st.last_ready_order = std::max(st.last_ready_order, instance.ready_order);
   self->monitor(instance.session);
-  st.sessions->emplace(instance.instance_id, live_session{instance.session, nullptr, std::nullopt});
-  metrics::instance_online(st.key.sdkappid, instance.platform);
   const online_instance adopted{instance.instance_id, instance.platform, instance.ready_order};
-  for (const auto& e : st.table.adopt(adopted, instance.limits))
-    send_kick(self, e.evicted.instance,
-              kick_notice{e.evicted.type, instance_ref{e.by.platform, e.by.instance_id}});
+  auto evicted = st.table->adopt(adopted, instance.limits,
+                                 live_session{instance.session, nullptr, std::nullopt});
+  metrics::instance_online(st.key.sdkappid, instance.platform);
+  for (auto& e : evicted)
+    send_kick(self, e.removed, kick_notice{e.type, instance_ref{e.by.platform, e.by.instance_id}});
   offer_retirement(self);
 }
 
 errc take_offline(registry_pointer self, const std::string& instance_id) {
-  auto& st = self->state;
-  auto it = st.sessions->find(instance_id);
-  if (it == st.sessions->end())
+  auto session = forget(self, instance_id);
+  if (!session)
     return errc::not_logged_in;
-  if (it->second.fate)
-    it->second.fate->ended_quietly();
-  self->send(it->second.actor, stop_atom::value);
-  self->demonitor(it->second.actor.address());
-  st.sessions->erase(it);
-  forget(st, instance_id);
+  if (session->fate)
+    session->fate->ended_quietly();
+  self->send(session->actor, stop_atom::value);
   offer_retirement(self);
   return errc::ok;
 }
 
 void expire(registry_pointer self, const std::string& instance_id) {
-  auto& st = self->state;
-  if (const auto* instance = st.table.find(instance_id)) {
-    send_kick(self, *instance, kick_notice{kick_type::usersig_expired, std::nullopt});
-    st.table.remove(instance_id);
-  }
+  if (auto removed = self->state.table->remove(instance_id))
+    send_kick(self, *removed, kick_notice{kick_type::usersig_expired, std::nullopt});
   offer_retirement(self);
 }
 
 std::size_t kick_all(registry_pointer self, kick_type type) {
-  auto& st = self->state;
-  const auto victims = st.table.instances();
-  for (const auto& victim : victims) {
+  auto victims = self->state.table->remove_all();
+  for (auto& victim : victims)
     send_kick(self, victim, kick_notice{type, std::nullopt});
-    st.table.remove(victim.instance_id);
-  }
   offer_retirement(self);
   return victims.size();
 }
 
 void deliver(registry_pointer self, const timeline_entry& entry, const std::string& except) {
   std::optional<wire_entry> by_value;  // made once, for sessions reached through their actor
-  for (auto& [id, session] : *self->state.sessions) {
+  for (const auto& [id, session] : self->state.table->sessions()) {
     if (id == except)
       continue;
     if (session.fate) {
@@ -332,12 +276,10 @@ void deliver(registry_pointer self, const timeline_entry& entry, const std::stri
 // The user moved to another node's registry: every instance stays online
 // (the other nodes register them there) and this one leaves, kicking no one.
 void disown(registry_pointer self) {
-  auto& st = self->state;
-  for (const auto& instance : st.table.instances())
-    metrics::instance_offline(st.key.sdkappid, instance.platform);
-  for (auto& [id, session] : *st.sessions)
-    self->demonitor(session.actor.address());
-  st.sessions->clear();
+  for (const auto& removed : self->state.table->remove_all()) {
+    metrics::instance_offline(self->state.key.sdkappid, removed.instance.platform);
+    self->demonitor(removed.session.actor.address());
+  }
   self->quit();
 }
 
@@ -349,32 +291,28 @@ void hold_as_unreachable(registry_pointer self, const std::string& instance_id,
   session.fenced_by = fenced_by;
   at(self, fenced_by, [self, instance_id, fenced_by] {
     auto& st = self->state;
-    auto it = st.sessions->find(instance_id);
-    if (it == st.sessions->end() || it->second.fenced_by != fenced_by)
+    const auto* session = st.table->session(instance_id);
+    if (session == nullptr || session->fenced_by != fenced_by)
       return;
     spdlog::info("session unreachable until fenced app={} user={} instance={}", st.key.sdkappid,
                  st.key.user_id, instance_id);
-    forget(st, instance_id);
-    st.sessions->erase(it);
+    forget(self, instance_id);
     offer_retirement(self);
   });
 }
 
 void on_session_down(registry_pointer self, const caf::down_msg& down) {
   auto& st = self->state;
-  for (auto it = st.sessions->begin(); it != st.sessions->end(); ++it) {
-    if (it->second.actor.address() == down.source) {
-      if (!it->second.fate && st.fencing && !it->second.fenced_by &&
-          down.reason == caf::exit_reason::remote_link_unreachable)
-        return hold_as_unreachable(self, it->first, it->second);
-      // A session on a node that was lost is expected to go this way.
-      spdlog::log(it->second.fate ? spdlog::level::warn : spdlog::level::info,
-                  "session ended without a logout app={} user={} instance={} reason={}",
-                  st.key.sdkappid, st.key.user_id, it->first, to_string(down.reason));
-      forget(st, it->first);
-      st.sessions->erase(it);
-      break;
-    }
+  if (const auto id = st.table->id_of(down.source)) {
+    auto& session = *st.table->session(*id);
+    if (!session.fate && st.fencing && !session.fenced_by &&
+        down.reason == caf::exit_reason::remote_link_unreachable)
+      return hold_as_unreachable(self, *id, session);
+    // A session on a node that was lost is expected to go this way.
+    spdlog::log(session.fate ? spdlog::level::warn : spdlog::level::info,
+                "session ended without a logout app={} user={} instance={} reason={}",
+                st.key.sdkappid, st.key.user_id, *id, to_string(down.reason));
+    forget(self, *id);
   }
   offer_retirement(self);
 }
@@ -394,13 +332,13 @@ registry_actor::behavior_type user_registry(registry_pointer self, user_key key,
   // can log in again under a new registry (the directory forgets this one).
   // Sessions reached through their actor (a cluster) belong to their own
   // node, which registers them again with the user's next registry.
-  self->attach_functor([sessions = self->state.sessions](const caf::error&) {
-    for (auto& [id, session] : *sessions)
+  self->attach_functor([table = self->state.table](const caf::error&) {
+    for (const auto& [id, session] : table->sessions())
       if (session.fate)
         caf::anon_send_exit(session.actor, caf::exit_reason::kill);
   });
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    for (auto& [id, session] : *self->state.sessions)
+    for (const auto& [id, session] : self->state.table->sessions())
       if (session.fate)
         self->send_exit(session.actor, msg.reason);
     self->quit(msg.reason);
@@ -419,14 +357,14 @@ registry_actor::behavior_type user_registry(registry_pointer self, user_key key,
       },
       [=](renew_atom, const std::string& instance_id, std::int64_t expires_at_ms,
           reply<errc>& done) {
-        auto it = self->state.sessions->find(instance_id);
-        if (it == self->state.sessions->end())
+        const auto* session = self->state.table->session(instance_id);
+        if (session == nullptr)
           return done(errc::not_logged_in);
-        self->send(it->second.actor, renew_atom::value, expires_at_ms);
+        self->send(session->actor, renew_atom::value, expires_at_ms);
         done(errc::ok);
       },
       [=](kick_atom, kick_type type, reply<std::size_t>& done) { done(kick_all(self, type)); },
-      [=](online_atom, reply<online_list>& done) { done(self->state.table.instances()); },
+      [=](online_atom, reply<online_list>& done) { done(self->state.table->instances()); },
       [=](deliver_atom, const timeline_entry& entry, const std::string& except) {
         deliver(self, entry, except);
       },
@@ -434,7 +372,7 @@ registry_actor::behavior_type user_registry(registry_pointer self, user_key key,
         expire(self, instance_id);
       },
       [=](retire_atom) { self->quit(); },
-      [=](due_atom, std::uint64_t id) { run_due(self, id); },
+      [=](due_atom, std::uint64_t id) { self->state.timers.run(id); },
   };
 }
 
