@@ -3,11 +3,14 @@
 // every node (add_cluster_message_types, node_protocol.hpp).
 #pragma once
 
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,10 +48,20 @@ typename Inspector::result_type inspect(Inspector& f, online_instance& x) {
   return f(caf::meta::type_name("online_instance"), x.instance_id, x.platform, x.ready_order);
 }
 
+// The custom element crosses as a flag and its three fields (CAF 0.17
+// inspects no std::optional); the loaded message gets it back at the end.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, chat_message& x) {
-  return f(caf::meta::type_name("chat_message"), x.sdkappid, x.from, x.to, x.text, x.client_msg_id,
-           x.message_id, x.time_ms, x.random, x.client_seq, x.client_time_s, x.received_steady_ns);
+  bool is_custom = x.custom.has_value();
+  custom_element custom = is_custom ? *x.custom : custom_element{};
+  auto restore = [&]() -> caf::error {
+    x.custom = is_custom ? std::optional<custom_element>(std::move(custom)) : std::nullopt;
+    return caf::none;
+  };
+  return f(caf::meta::type_name("chat_message"), x.sdkappid, x.from, x.to, x.text, is_custom,
+           custom.data, custom.description, custom.extension, x.online_only, x.client_msg_id,
+           x.message_id, x.time_ms, x.random, x.client_seq, x.client_time_s, x.received_steady_ns,
+           caf::meta::load_callback(restore));
 }
 
 // A timeline entry by value (a timeline_entry shares its message by pointer).

@@ -2,6 +2,7 @@
 // the login request and its checks (with a real app), and the checks of a
 // sendMessage's text.
 #include <boost/json.hpp>
+#include <memory>
 #include <string>
 #include <variant>
 
@@ -28,8 +29,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (void)chatd::check_login(*checked, context);
     }
   } else if (request->op == "sendMessage") {
-    if (const auto* t = request->data.if_contains("text"); t != nullptr && t->is_string())
-      (void)chatd::check_text(t->get_string());
+    chatd::chat_message m;
+    if (chatd::frame::read_message_content(request->data, m) == chatd::errc::ok) {
+      (void)chatd::check_body(m);
+      (void)chatd::frame::encode_message_event(
+          {0, chatd::message_flow::in, std::make_shared<const chatd::chat_message>(m)});
+    }
   }
   (void)chatd::frame::encode_response(request->seq, chatd::errc::ok, request->data);
   return 0;

@@ -12,8 +12,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   (void)chatd::sdk::platform_of(request->head);
   (void)chatd::sdk::is_telemetry(request->servcmd);
-  if (const auto* body = request->body.if_contains("MsgBody"))
-    (void)chatd::sdk::text_of_msg_body(*body);
+  if (const auto* body = request->body.if_contains("MsgBody")) {
+    chatd::chat_message m;
+    if (chatd::sdk::read_msg_body(*body, m)) {
+      (void)chatd::check_body(m);
+      (void)chatd::sdk::msg_body(m);
+    }
+  }
+  (void)chatd::sdk::is_online_only(request->body);
   (void)chatd::sdk::encode_reply(*request, chatd::errc::ok, request->body);
   return 0;
 }

@@ -82,6 +82,11 @@ class instance_state {
   }
 
   // A live timeline entry for `attempt`: true if it goes out now.
+  // The login `attempt` is ready (an online-only message goes out now).
+  bool ready_for(std::uint64_t attempt) const {
+    return attempt == attempt_ && phase_ == login_phase::ready;
+  }
+
   bool admits_live(std::uint64_t attempt, std::uint64_t seq) {
     if (attempt != attempt_)
       return false;

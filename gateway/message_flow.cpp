@@ -51,7 +51,27 @@ asio::awaitable<outcome<std::optional<appended_message>>> append(gateway_context
 errc check_recipient(gateway_context& context, const chat_message& m) {
   if (!is_valid_user_id(m.to) || !context.backend.account_known(m.sdkappid, m.to))
     return errc::recipient_invalid;
-  return check_text(m.text);
+  return check_body(m);
+}
+
+// An online-only message is never stored: it is stamped here as the store
+// stamps the others, and handed to the recipient's online instances only
+// (an entry with seq 0, which no timeline holds and no sync reads).
+appended_message hand_over_online_only(session_service& sessions, chat_message m,
+                                       std::string sending_instance) {
+  m.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  if (m.client_seq == 0)
+    m.client_seq = new_message_random();
+  if (m.client_time_s == 0)
+    m.client_time_s = m.time_ms / 1000;
+  m.message_id = message_key(m.client_seq, m.random, m.time_ms / 1000);
+  appended_message sent;
+  sent.recipient =
+      timeline_entry{0, message_flow::in, std::make_shared<const chat_message>(std::move(m))};
+  sessions.deliver(sent.recipient, std::move(sending_instance));
+  return sent;
 }
 
 bool same_login(peer& self, std::uint64_t attempt) {
@@ -81,6 +101,9 @@ asio::awaitable<sent_message> send_message(gateway_context& context, outgoing_me
     co_return sent_message{errc::sdkappid_not_found, {}};
   if (m.random == 0)
     m.random = new_message_random();
+  if (m.online_only)
+    co_return sent_message{errc::ok, hand_over_online_only(context.sessions, std::move(m),
+                                                           std::move(out.sending_instance))};
   append_request request;
   request.copy_to_sender = out.copy_to_sender;
   request.max_timeline_messages = app->max_timeline_messages;

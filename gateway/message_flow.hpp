@@ -22,7 +22,7 @@ class peer;
 struct gateway_context;
 
 struct outgoing_message {
-  chat_message message;          // sdkappid, from, to, text and the client's ids
+  chat_message message;          // sdkappid, from, to, content and the client's ids
   bool copy_to_sender = true;    // REST SyncOtherMachine 2: false
   std::string sending_instance;  // gets no copy of its own message; "" for REST
 };
@@ -33,9 +33,10 @@ struct sent_message {
 };
 
 // 20003 for a recipient that is not a valid known account, 80002 for a bad
-// text; else appends durably (group commit), hands the entries to the
+// body; else appends durably (group commit), hands the entries to the
 // recipient's and sender's instances in commit order, and answers. 70500
-// if the store failed or did not answer.
+// if the store failed or did not answer. An online-only message is handed
+// to the recipient's online instances at once and never stored.
 boost::asio::awaitable<sent_message> send_message(gateway_context& context, outgoing_message out);
 
 // The send of a peer's instance, read by its protocol (or the code

@@ -154,10 +154,8 @@ std::variant<outgoing_message, errc> read_send(const json::object& data,
   if (to == nullptr || !to->is_string())
     return errc::recipient_invalid;
   m.to = std::string(to->get_string());
-  const auto* text = data.if_contains("text");
-  if (text == nullptr || !text->is_string())
-    return errc::text_invalid;
-  m.text = std::string(text->get_string());
+  if (const auto code = frame::read_message_content(data, m); code != errc::ok)
+    return code;
   if (const auto* id = data.if_contains("clientMsgID"); id != nullptr && !id->is_null()) {
     if (!id->is_string() || id->get_string().size() > max_client_msg_id_bytes)
       return errc::invalid_parameter;

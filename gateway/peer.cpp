@@ -160,6 +160,12 @@ void peer::end_instance(const early_end& end) {
 // --- the timeline --------------------------------------------------------------
 
 void peer::on_entry(std::uint64_t attempt, const timeline_entry& entry) {
+  if (entry.message->online_only) {
+    // In no timeline: out now if ready, never synced, never marked delivered.
+    if (instance_.ready_for(attempt))
+      codec_->entries(*this, {&entry, 1});
+    return;
+  }
   if (instance_.admits_live(attempt, entry.seq))
     deliver_entries({&entry, 1});
 }

@@ -23,7 +23,7 @@ json::object roaming_item(const timeline_entry& entry) {
   return {{"From_Account", m.from},           {"To_Account", m.to},
           {"MsgSeq", m.client_seq},           {"MsgRandom", m.random},
           {"MsgTimeStamp", m.time_ms / 1000}, {"MsgFlagBits", 0},
-          {"MsgKey", m.message_id},           {"MsgBody", sdk::message_item(entry).at("MsgBody")}};
+          {"MsgKey", m.message_id},           {"MsgBody", sdk::msg_body(m)}};
 }
 
 std::variant<outgoing_message, rest_result> read_sendmsg(const rest_call& call) {
@@ -47,10 +47,9 @@ std::variant<outgoing_message, rest_result> read_sendmsg(const rest_call& call) 
     return fail(errc::invalid_rest_parameter, "SyncOtherMachine must be 1 or 2");
   out.copy_to_sender = sync == 1;
   const auto* elements = body.if_contains("MsgBody");
-  auto text = elements ? sdk::text_of_msg_body(*elements) : std::nullopt;
-  if (!text)
-    return fail(errc::text_invalid, "MsgBody must hold TIMTextElem elements only");
-  m.text = std::move(*text);
+  if (elements == nullptr || !sdk::read_msg_body(*elements, m))
+    return fail(errc::text_invalid, "MsgBody must hold TIMTextElem elements or one TIMCustomElem");
+  m.online_only = sdk::is_online_only(body);
   m.random = static_cast<std::uint32_t>(
       std::clamp<std::int64_t>(integer_field(body, "MsgRandom").value_or(0), 0, 99'999'999));
   m.client_seq = static_cast<std::uint64_t>(

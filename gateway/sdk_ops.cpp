@@ -146,7 +146,8 @@ std::int64_t body_integer(const json::object& body, std::string_view key, std::i
   return (v != nullptr ? exact_integer(*v) : std::nullopt).value_or(fallback);
 }
 
-// openim.sendmsg, as the SDK sends it (MESSAGING §1); only text elements.
+// openim.sendmsg, as the SDK sends it (MESSAGING §1): text or one custom
+// element, stored or (MsgLifeTime 0) online only.
 std::variant<outgoing_message, errc> read_sendmsg(const json::object& body,
                                                   const active_login& login) {
   outgoing_message out;
@@ -156,10 +157,9 @@ std::variant<outgoing_message, errc> read_sendmsg(const json::object& body,
   m.from = login.user_id;
   m.to = body_string(body, "To_Account");
   const auto* elements = body.if_contains("MsgBody");
-  auto text = elements ? sdk::text_of_msg_body(*elements) : std::nullopt;
-  if (!text)
+  if (elements == nullptr || !sdk::read_msg_body(*elements, m))
     return errc::text_invalid;
-  m.text = std::move(*text);
+  m.online_only = sdk::is_online_only(body);
   m.client_seq =
       static_cast<std::uint64_t>(std::max<std::int64_t>(0, body_integer(body, "MsgSeq", 0)));
   m.random = static_cast<std::uint32_t>(

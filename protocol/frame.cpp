@@ -66,14 +66,58 @@ std::string encode_event(std::string_view event, json::object data) {
 
 std::string encode_message_event(const timeline_entry& entry) {
   const auto& m = *entry.message;
-  return encode_event("messageReceived", {{"from", m.from},
-                                          {"to", m.to},
-                                          {"text", m.text},
-                                          {"messageID", m.message_id},
-                                          {"time", m.time_ms},
-                                          {"clientMsgID", m.client_msg_id},
-                                          {"seq", entry.seq},
-                                          {"flow", entry.flow == message_flow::in ? "in" : "out"}});
+  json::object data{{"from", m.from},    {"to", m.to},
+                    {"text", m.text},    {"messageID", m.message_id},
+                    {"time", m.time_ms}, {"clientMsgID", m.client_msg_id},
+                    {"seq", entry.seq},  {"flow", entry.flow == message_flow::in ? "in" : "out"}};
+  if (m.custom)
+    data["custom"] = json::object{{"data", m.custom->data},
+                                  {"description", m.custom->description},
+                                  {"extension", m.custom->extension}};
+  if (m.online_only)
+    data["onlineOnly"] = true;
+  return encode_event("messageReceived", std::move(data));
+}
+
+namespace {
+
+// An optional string member: true if absent or a string (copied to `out`).
+bool optional_string(const json::object& o, std::string_view key, std::string& out) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr)
+    return true;
+  if (!v->is_string())
+    return false;
+  out = std::string(v->get_string());
+  return true;
+}
+
+}  // namespace
+
+errc read_message_content(const json::object& data, chat_message& m) {
+  const auto* text = data.if_contains("text");
+  const auto* custom = data.if_contains("custom");
+  if ((text == nullptr) == (custom == nullptr))
+    return errc::text_invalid;
+  if (const auto* online = data.if_contains("onlineOnly"); online != nullptr) {
+    if (!online->is_bool())
+      return errc::invalid_parameter;
+    m.online_only = online->get_bool();
+  }
+  if (text != nullptr) {
+    if (!text->is_string())
+      return errc::text_invalid;
+    m.text = std::string(text->get_string());
+    return errc::ok;
+  }
+  custom_element element;
+  const auto* fields = custom->if_object();
+  if (fields == nullptr || !optional_string(*fields, "data", element.data) ||
+      !optional_string(*fields, "description", element.description) ||
+      !optional_string(*fields, "extension", element.extension))
+    return errc::text_invalid;
+  m.custom = std::move(element);
+  return errc::ok;
 }
 
 }  // namespace chatd::frame

@@ -59,9 +59,14 @@ std::string encode_kick_push(kick_type type, std::uint64_t new_instance, std::ui
   return json::serialize(out);
 }
 
-static json::array text_body(const std::string& text) {
+json::array msg_body(const chat_message& m) {
+  if (m.custom)
+    return json::array{json::object{{"MsgType", "TIMCustomElem"},
+                                    {"MsgContent", json::object{{"Data", m.custom->data},
+                                                                {"Desc", m.custom->description},
+                                                                {"Ext", m.custom->extension}}}}};
   return json::array{
-      json::object{{"MsgType", "TIMTextElem"}, {"MsgContent", json::object{{"Text", text}}}}};
+      json::object{{"MsgType", "TIMTextElem"}, {"MsgContent", json::object{{"Text", m.text}}}}};
 }
 
 json::object message_item(const timeline_entry& entry, item_use use) {
@@ -77,7 +82,7 @@ json::object message_item(const timeline_entry& entry, item_use use) {
           {"MsgTimeStamp", m.time_ms / 1000},
           {"MsgClientTime", m.client_time_s},
           {"TinyId", tiny_id(m.sdkappid, m.from)},
-          {"MsgBody", text_body(m.text)},
+          {"MsgBody", msg_body(m)},
           {"MsgKey", m.message_id},
           {"IsSyncMsg", copy ? 1 : 0},
           {"CloudCustomData", ""},
@@ -105,26 +110,52 @@ std::string encode_sync_notify(std::uint64_t push_seq) {
   return json::serialize(out);
 }
 
-std::optional<std::string> text_of_msg_body(const json::value& msg_body) {
+namespace {
+
+std::string string_field(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// One element into `m`; false if it is not a text or custom element, or a
+// custom element beside another element.
+bool read_element(const json::value& element, bool only_element, chat_message& m) {
+  const auto* e = element.if_object();
+  const auto* type = e != nullptr ? e->if_contains("MsgType") : nullptr;
+  const auto* content = e != nullptr ? e->if_contains("MsgContent") : nullptr;
+  if (type == nullptr || !type->is_string() || content == nullptr || !content->is_object())
+    return false;
+  const auto& c = content->get_object();
+  if (type->get_string() == "TIMTextElem") {
+    const auto* t = c.if_contains("Text");
+    if (t == nullptr || !t->is_string())
+      return false;
+    m.text += t->get_string();
+    return true;
+  }
+  if (type->get_string() != "TIMCustomElem" || !only_element)
+    return false;
+  m.custom =
+      custom_element{string_field(c, "Data"), string_field(c, "Desc"), string_field(c, "Ext")};
+  return true;
+}
+
+}  // namespace
+
+bool read_msg_body(const json::value& msg_body, chat_message& m) {
   const auto* elements = msg_body.if_array();
   if (elements == nullptr || elements->empty())
-    return std::nullopt;
-  std::string text;
-  for (const auto& element : *elements) {
-    const auto* e = element.if_object();
-    if (e == nullptr)
-      return std::nullopt;
-    const auto* type = e->if_contains("MsgType");
-    const auto* content = e->if_contains("MsgContent");
-    if (type == nullptr || !type->is_string() || type->get_string() != "TIMTextElem" ||
-        content == nullptr || !content->is_object())
-      return std::nullopt;
-    const auto* t = content->get_object().if_contains("Text");
-    if (t == nullptr || !t->is_string())
-      return std::nullopt;
-    text += t->get_string();
-  }
-  return text;
+    return false;
+  for (const auto& element : *elements)
+    if (!read_element(element, elements->size() == 1, m))
+      return false;
+  return true;
+}
+
+bool is_online_only(const json::object& body) {
+  const auto* life = body.if_contains("MsgLifeTime");
+  const auto seconds = life != nullptr ? exact_integer(*life) : std::nullopt;
+  return seconds && *seconds == 0;
 }
 
 platform platform_of(const json::object& head) {

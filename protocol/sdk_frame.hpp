@@ -54,9 +54,16 @@ std::string encode_message_push(boost::json::array items, std::uint64_t push_seq
 // A push with Flag 1 and an empty C2cMsgArray: "sync now" (the SDK answers
 // with getmsg IsOnlineSync 1).
 std::string encode_sync_notify(std::uint64_t push_seq);
-// The text of an openim.sendmsg body's MsgBody: its TIMTextElem texts
-// joined; nullopt if it holds anything else or no text element.
-std::optional<std::string> text_of_msg_body(const boost::json::value& msg_body);
+// The content of an openim.sendmsg (or REST sendmsg) MsgBody, into `m`:
+// its TIMTextElem texts joined, or its one TIMCustomElem (Data, Desc, Ext).
+// False for anything else: no element, other types, custom mixed with text
+// or repeated.
+bool read_msg_body(const boost::json::value& msg_body, chat_message& m);
+// A message's content as a MsgBody.
+boost::json::array msg_body(const chat_message& m);
+// MsgLifeTime 0: an online-only message (the SDK's `onlineUserOnly`; absent
+// means stored).
+bool is_online_only(const boost::json::object& body);
 
 // head.platform: 2 Android, 3 iPhone, 4 Mac; 7 (Web) and every mini-program,
 // uni-app and React Native code are Web.

@@ -26,6 +26,10 @@ constexpr const char* schema = R"sql(
     time_ms BIGINT NOT NULL, random BIGINT NOT NULL, client_seq BIGINT NOT NULL,
     client_time BIGINT NOT NULL, expire_at_ms BIGINT NOT NULL,
     PRIMARY KEY (sdkappid, owner, seq));
+  ALTER TABLE chatd_timeline ADD COLUMN IF NOT EXISTS custom SMALLINT NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS custom_data BYTEA NOT NULL DEFAULT '',
+    ADD COLUMN IF NOT EXISTS custom_description BYTEA NOT NULL DEFAULT '',
+    ADD COLUMN IF NOT EXISTS custom_extension BYTEA NOT NULL DEFAULT '';
   CREATE INDEX IF NOT EXISTS chatd_timeline_by_expiry ON chatd_timeline (expire_at_ms);
   CREATE TABLE IF NOT EXISTS chatd_timeline_heads (
     sdkappid BIGINT NOT NULL, user_id TEXT NOT NULL, head BIGINT NOT NULL,
@@ -49,7 +53,7 @@ constexpr std::int64_t schema_lock_key = 0x63686174640002;  // "chatd" 2
 
 constexpr const char* columns =
     "seq, flow, sender, recipient, text, client_msg_id, message_id, time_ms, random, "
-    "client_seq, client_time";
+    "client_seq, client_time, custom, custom_data, custom_description, custom_extension";
 
 void prepare_statements(pqxx::connection& c) {
   c.prepare("head_for_batch",
@@ -138,6 +142,8 @@ timeline_entry read_entry(const pqxx::row& row, std::uint32_t sdkappid) {
   message->random = static_cast<std::uint32_t>(row[8].as<std::int64_t>());
   message->client_seq = static_cast<std::uint64_t>(row[9].as<std::int64_t>());
   message->client_time_s = row[10].as<std::int64_t>();
+  if (row[11].as<int>() != 0)
+    message->custom = custom_element{bytes_of(row[12]), bytes_of(row[13]), bytes_of(row[14])};
   const auto flow = row[1].as<int>() == 0 ? message_flow::in : message_flow::out;
   return timeline_entry{row[0].as<std::uint64_t>(), flow, std::move(message)};
 }
@@ -371,11 +377,13 @@ class postgres_timeline_tables final : public timeline_tables {
       pqxx::stream_to copy(tx, "chatd_timeline");
       for (const auto& [entry, expire_at_ms] : pending_.entries) {
         const auto& m = *entry.message;
-        copy << std::make_tuple(std::int64_t{m.sdkappid}, entry.owner(), as_int(entry.seq),
-                                entry.flow == message_flow::in ? 0 : 1, entry.peer(), m.from, m.to,
-                                hex_bytea(m.text), hex_bytea(m.client_msg_id), m.message_id,
-                                m.time_ms, std::int64_t{m.random}, as_int(m.client_seq),
-                                m.client_time_s, expire_at_ms);
+        copy << std::make_tuple(
+            std::int64_t{m.sdkappid}, entry.owner(), as_int(entry.seq),
+            entry.flow == message_flow::in ? 0 : 1, entry.peer(), m.from, m.to, hex_bytea(m.text),
+            hex_bytea(m.client_msg_id), m.message_id, m.time_ms, std::int64_t{m.random},
+            as_int(m.client_seq), m.client_time_s, expire_at_ms, m.custom ? 1 : 0,
+            hex_bytea(custom_or_empty(m).data), hex_bytea(custom_or_empty(m).description),
+            hex_bytea(custom_or_empty(m).extension));
       }
       copy.complete();
     }

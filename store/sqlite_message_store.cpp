@@ -50,6 +50,8 @@ constexpr const char* schema = R"sql(
     text TEXT NOT NULL, client_msg_id TEXT NOT NULL, message_id TEXT NOT NULL,
     time_ms INTEGER NOT NULL, random INTEGER NOT NULL, client_seq INTEGER NOT NULL,
     client_time INTEGER NOT NULL, expire_at_ms INTEGER NOT NULL,
+    custom INTEGER NOT NULL DEFAULT 0, custom_data TEXT NOT NULL DEFAULT '',
+    custom_description TEXT NOT NULL DEFAULT '', custom_extension TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (sdkappid, owner, seq)) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS timeline_by_expiry ON timeline (expire_at_ms);
   CREATE TABLE IF NOT EXISTS timeline_heads (
@@ -67,7 +69,20 @@ constexpr const char* schema = R"sql(
 
 constexpr const char* columns =
     "seq, flow, sender, recipient, text, client_msg_id, message_id, time_ms, random, "
-    "client_seq, client_time";
+    "client_seq, client_time, custom, custom_data, custom_description, custom_extension";
+
+// A database made before custom messages gets their columns (custom 0:
+// a text message).
+void add_custom_columns(sqlite3* db) {
+  statement has(db, "SELECT COUNT(*) FROM pragma_table_info('timeline') WHERE name = 'custom'");
+  if (has.step() && has.integer(0) != 0)
+    return;
+  exec_sql(db,
+           "ALTER TABLE timeline ADD COLUMN custom INTEGER NOT NULL DEFAULT 0;"
+           "ALTER TABLE timeline ADD COLUMN custom_data TEXT NOT NULL DEFAULT '';"
+           "ALTER TABLE timeline ADD COLUMN custom_description TEXT NOT NULL DEFAULT '';"
+           "ALTER TABLE timeline ADD COLUMN custom_extension TEXT NOT NULL DEFAULT '';");
+}
 
 // Reads one row selected with `columns` (sdkappid given) into an entry.
 timeline_entry read_entry(const statement& row, std::uint32_t sdkappid) {
@@ -82,6 +97,8 @@ timeline_entry read_entry(const statement& row, std::uint32_t sdkappid) {
   message->random = static_cast<std::uint32_t>(row.integer(8));
   message->client_seq = static_cast<std::uint64_t>(row.integer(9));
   message->client_time_s = row.integer(10);
+  if (row.integer(11) != 0)
+    message->custom = custom_element{row.text(12), row.text(13), row.text(14)};
   const auto flow = row.integer(1) == 0 ? message_flow::in : message_flow::out;
   return timeline_entry{static_cast<std::uint64_t>(row.integer(0)), flow, std::move(message)};
 }
@@ -98,6 +115,7 @@ class sqlite_timeline_tables final : public timeline_tables {
     }
     sqlite3_busy_timeout(db_, 5000);
     exec_sql(db_, schema);
+    add_custom_columns(db_);
     prepare();
     checkpointer_ = std::thread([this] { checkpoint_periodically(); });
   }
@@ -165,6 +183,10 @@ class sqlite_timeline_tables final : public timeline_tables {
         .bind(13, as_int(m.client_seq))
         .bind(14, m.client_time_s)
         .bind(15, expire_at_ms)
+        .bind(16, m.custom ? 1 : 0)
+        .bind(17, custom_or_empty(m).data)
+        .bind(18, custom_or_empty(m).description)
+        .bind(19, custom_or_empty(m).extension)
         .run();
   }
 
@@ -307,7 +329,7 @@ class sqlite_timeline_tables final : public timeline_tables {
     statements_.reset(new prepared{
         statement(db_,
                   "INSERT INTO timeline VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                  "?12, ?13, ?14, ?15)"),
+                  "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"),
         statement(db_,
                   "SELECT MAX(COALESCE((SELECT head FROM timeline_heads WHERE sdkappid = ?1 AND "
                   "user_id = ?2), 0), COALESCE((SELECT MAX(seq) FROM timeline WHERE sdkappid = ?1 "

@@ -38,6 +38,12 @@ struct sent_record {
   std::uint64_t sender_seq = 0;
 };
 
+// A message's custom element, or an empty one (stored for a text message).
+inline const custom_element& custom_or_empty(const chat_message& m) {
+  static const custom_element none;
+  return m.custom ? *m.custom : none;
+}
+
 class timeline_tables {
  public:
   virtual ~timeline_tables() = default;

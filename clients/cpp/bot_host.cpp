@@ -147,8 +147,10 @@ asio::awaitable<void> consume(std::shared_ptr<bot::state> b) {
     b->link->drop_connection();
 }
 
+// Online-only messages (typing status and such) are no work for a bot: in
+// no timeline, they are not queued, handled or resumed.
 void on_message(const std::shared_ptr<bot::state>& b, const received_message& m) {
-  if (m.seq <= b->queued_up_to || b->overflowed)
+  if (m.online_only || m.seq <= b->queued_up_to || b->overflowed)
     return;
   if (b->queue.size() >= b->host->options.queue_limit) {
     b->overflowed = true;
@@ -274,7 +276,7 @@ asio::awaitable<void> login_worker(bot_host::impl* host, std::shared_ptr<std::si
 }
 
 asio::awaitable<send_result> send_as(std::shared_ptr<bot::state> b, std::string to,
-                                     std::string text) {
+                                     message_content content) {
   auto& host = *b->host;
   const auto give_up = clock_type::now() + host.options.send_retry_for;
   // Derived from the message being answered: a retry after a lost
@@ -286,7 +288,7 @@ asio::awaitable<send_result> send_as(std::shared_ptr<bot::state> b, std::string 
         "bot:" + std::to_string(b->handling_seq) + ":" + std::to_string(b->sends_in_handler++);
   asio::steady_timer timer(host.executor);
   for (;;) {
-    auto result = co_await b->link->send_message(to, text, client_msg_id);
+    auto result = co_await b->link->send_message(to, content, client_msg_id);
     if (result.code == 0) {
       ++host.stats.messages_out;
       host.sent_counter.Increment();
@@ -331,7 +333,11 @@ const std::string& bot::user_id() const {
 }
 
 asio::awaitable<send_result> bot::send(std::string to, std::string text) {
-  return send_as(state_, std::move(to), std::move(text));
+  return send_as(state_, std::move(to), message_content{std::move(text), std::nullopt, false});
+}
+
+asio::awaitable<send_result> bot::send(std::string to, message_content content) {
+  return send_as(state_, std::move(to), std::move(content));
 }
 
 bot_host::bot_host(asio::any_io_executor executor, bot_host_options options,

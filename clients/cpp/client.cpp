@@ -270,12 +270,20 @@ struct client::impl : std::enable_shared_from_this<impl> {
     if (seq == nullptr || !seq->is_number())
       return;
     m.seq = seq->to_number<std::uint64_t>();
-    if (m.seq <= last_seq)
-      return;  // already received (a resumed sync overlapping live entries)
-    last_seq = m.seq;
+    const auto* online_only = data.if_contains("onlineOnly");
+    m.online_only = online_only != nullptr && online_only->is_bool() && online_only->get_bool();
+    if (!m.online_only) {
+      if (m.seq <= last_seq)
+        return;  // already received (a resumed sync overlapping live entries)
+      last_seq = m.seq;
+    }
     m.from = string_at(data, "from");
     m.to = string_at(data, "to");
     m.text = string_at(data, "text");
+    if (const auto* custom = data.if_contains("custom"); custom != nullptr && custom->is_object())
+      m.custom = custom_content{string_at(custom->get_object(), "data"),
+                                string_at(custom->get_object(), "description"),
+                                string_at(custom->get_object(), "extension")};
     m.message_id = string_at(data, "messageID");
     m.client_msg_id = string_at(data, "clientMsgID");
     if (const auto* t = data.if_contains("time"); t != nullptr && t->is_number())
@@ -423,10 +431,23 @@ asio::awaitable<void> client::destroy() {
 
 asio::awaitable<send_result> client::send_message(std::string to, std::string text,
                                                   std::string client_msg_id) {
+  return send_message(std::move(to), message_content{std::move(text), std::nullopt, false},
+                      std::move(client_msg_id));
+}
+
+asio::awaitable<send_result> client::send_message(std::string to, message_content content,
+                                                  std::string client_msg_id) {
   auto self = impl_;
   json::object data;
   data["to"] = std::move(to);
-  data["text"] = std::move(text);
+  if (content.custom)
+    data["custom"] = json::object{{"data", std::move(content.custom->data)},
+                                  {"description", std::move(content.custom->description)},
+                                  {"extension", std::move(content.custom->extension)}};
+  else
+    data["text"] = std::move(content.text);
+  if (content.online_only)
+    data["onlineOnly"] = true;
   if (!client_msg_id.empty())
     data["clientMsgID"] = std::move(client_msg_id);
   auto reply = co_await self->request(std::string("sendMessage"), std::move(data));

@@ -123,7 +123,64 @@ asio::awaitable<void> renews_before_expiry(asio::io_context& io, chatd_process& 
   co_await host.stop();
 }
 
+// A bot that answers a card with a card: custom in, custom out.
+asio::awaitable<void> answer_cards(chatd::bot& bot, chatd::received_message m,
+                                   std::vector<chatd::received_message>* seen) {
+  seen->push_back(m);
+  if (!m.custom)
+    co_return;
+  // Named, not a braced temporary in the co_await: GCC 12 frees those twice.
+  chatd::message_content reply;
+  reply.custom = chatd::custom_content{"re:" + m.custom->data, "", ""};
+  co_await bot.send(m.from, reply);
+}
+
+asio::awaitable<void> custom_and_typing(asio::io_context& io, chatd_process& server) {
+  std::vector<chatd::received_message> seen;
+  chatd::bot_host_options options;
+  options.url = server.url();
+  options.sdkappid = app;
+  options.secret_key = key;
+  chatd::bot_host host(io.get_executor(), options,
+                       [&seen](chatd::bot& b, const chatd::received_message& m) {
+                         return answer_cards(b, m, &seen);
+                       });
+  host.add("c-bot");
+  co_await host.start();
+  chatd::client user(io.get_executor(), {.url = server.url()});
+  std::vector<chatd::received_message> got;
+  user.on_message = [&got](const chatd::received_message& m) { got.push_back(m); };
+  const chatd::login_params params{
+      .sdkappid = app, .user_id = "c-user", .user_sig = sig_for("c-user")};
+  REQUIRE((co_await user.login(params)).code == 0);
+  chatd::message_content typing;
+  typing.custom = chatd::custom_content{"typing", "", ""};
+  typing.online_only = true;
+  const auto typed = co_await user.send_message("c-bot", typing);
+  CHECK(typed.code == 0);
+  CHECK(typed.seq == 0);  // online-only: in no timeline
+  chatd::message_content card;
+  card.custom = chatd::custom_content{"card-1", "a card", "x"};
+  const auto carded = co_await user.send_message("c-bot", card);
+  REQUIRE(carded.code == 0);
+  WAIT_UNTIL(io, !got.empty());
+  REQUIRE(got.size() == 1);
+  REQUIRE(got[0].custom);
+  CHECK(got[0].custom->data == "re:card-1");
+  CHECK(got[0].text.empty());
+  REQUIRE(seen.size() == 1);  // the typing message never reached the handler
+  CHECK(seen[0].custom->description == "a card");
+  CHECK(seen[0].custom->extension == "x");
+  CHECK_FALSE(seen[0].online_only);
+  co_await host.stop();
+  co_await user.destroy();
+}
+
 }  // namespace
+
+TEST_CASE("bot_host: a bot sends and handles custom messages and never sees online-only ones") {
+  run_scenario(custom_and_typing);
+}
 
 TEST_CASE("bot_host: a burst through a small queue is handled once each, in order, and answered") {
   run_scenario(burst_through_a_small_queue);

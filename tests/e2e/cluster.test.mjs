@@ -152,6 +152,16 @@ test('3 nodes: messages reach the recipient on another node, in timeline order',
   assert.equal((await a.request('sendMessage', { to: bob, text: 'copy' })).code, 0);
   const copy = await aOther.waitEvent('messageReceived', 5000);
   assert.equal(copy.data.text, 'copy');
+  // A custom message and an online-only one cross nodes whole.
+  const card = { data: '{"card":1}', description: 'd', extension: 'e' };
+  assert.equal((await a.request('sendMessage', { to: bob, custom: card })).code, 0);
+  assert.equal((await a.request('sendMessage', { to: bob, custom: { data: 'typing' }, onlineOnly: true })).code, 0);
+  for (const c of [b, bOther]) {
+    await eventually(async () => assert.equal(c.events.filter((e) => e.event === 'messageReceived').length, 8), 'custom messages');
+    const [stored, online] = c.events.filter((e) => e.event === 'messageReceived').slice(6).map((e) => e.data);
+    assert.deepEqual([stored.custom, stored.seq, stored.onlineOnly], [card, 7, undefined]);
+    assert.deepEqual([online.custom.data, online.seq, online.onlineOnly], ['typing', 0, true]);
+  }
   for (const c of [a, b, bOther, aOther]) c.close();
 });
 

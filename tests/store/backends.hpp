@@ -5,6 +5,7 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 #include <pqxx/pqxx>
 
 #include <cstdlib>
@@ -29,6 +30,19 @@ struct sqlite_backend {
   ~sqlite_backend() { std::filesystem::remove_all(dir); }
   std::unique_ptr<state_store> open_state() { return open_sqlite_store(dir); }
   std::unique_ptr<message_store> open_messages() { return open_sqlite_message_store(dir); }
+  // Runs SQL on the timelines' file, as an older chatd would have.
+  void sql(const std::string& statements) {
+    std::filesystem::create_directories(dir);
+    sqlite3* db = nullptr;
+    sqlite3_open((dir / "timelines.sqlite3").c_str(), &db);
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db, statements.c_str(), nullptr, nullptr, &error);
+    const std::string why = error ? error : "";
+    sqlite3_free(error);
+    sqlite3_close(db);
+    if (rc != SQLITE_OK)
+      throw std::runtime_error("sqlite: " + why);
+  }
 };
 
 // The test server's admin URL ("postgresql://chatd@127.0.0.1:PORT/postgres").
@@ -62,6 +76,13 @@ struct postgres_backend {
   void cut_connections() {
     admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name +
           "' AND pid <> pg_backend_pid()");
+  }
+
+  // Runs SQL in the test database, as an older chatd would have.
+  void sql(const std::string& statements) {
+    pqxx::connection c(url);
+    pqxx::nontransaction tx(c);
+    tx.exec(statements);
   }
 
   void admin(const std::string& sql) {

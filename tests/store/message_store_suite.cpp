@@ -288,3 +288,83 @@ TEST_CASE_TEMPLATE("any bytes in a text or a clientMsgID come back as sent, also
   CHECK(page.entries[0].message->client_msg_id == id);
   CHECK(page.head == 1);
 }
+
+TEST_CASE_TEMPLATE("a custom message comes back with its three fields, any bytes, after reopening",
+                   B, sqlite_backend, postgres_backend) {
+  B backend;
+  const custom_element card{std::string("{\"card\":\0 1}", 12), "a card \\ \"", "名前\t"};
+  {
+    auto store = backend.open_messages();
+    auto custom = text_message("alice", "bob", "");
+    custom.custom = card;
+    REQUIRE(append_now(*store, custom));
+    REQUIRE(append_now(*store, text_message("alice", "bob", "then text")));
+  }
+  auto store = backend.open_messages();
+  for (const auto* owner : {"bob", "alice"}) {
+    const auto page = read_now(*store, owner, 0);
+    REQUIRE(page.entries.size() == 2);
+    REQUIRE(page.entries[0].message->custom);
+    CHECK(*page.entries[0].message->custom == card);
+    CHECK(page.entries[0].message->text.empty());
+    CHECK_FALSE(page.entries[1].message->custom);
+    CHECK(page.entries[1].message->text == "then text");
+  }
+  conversation_query q;
+  q.sdkappid = 1;
+  q.owner = "bob";
+  q.peer = "alice";
+  const auto history = conversation_now(*store, q);
+  REQUIRE(history.size() == 2);
+  CHECK(history[1].message->custom == std::optional<custom_element>(card));
+}
+
+// A database written by a chatd from before custom messages: its entries
+// read as text, and custom messages go into the same table.
+template <class B>
+void check_upgrade(B& backend) {
+  auto store = backend.open_messages();
+  const auto old = read_now(*store, "bob", 0);
+  REQUIRE(old.entries.size() == 1);
+  CHECK(old.entries[0].message->text == "from before");
+  CHECK_FALSE(old.entries[0].message->custom);
+  auto custom = text_message("alice", "bob", "");
+  custom.custom = custom_element{"d", "", ""};
+  const auto appended = append_now(*store, custom);
+  REQUIRE(appended);
+  CHECK(appended->recipient.seq == 2);
+  const auto now = read_now(*store, "bob", 1);
+  REQUIRE(now.entries.size() == 1);
+  CHECK(now.entries[0].message->custom ==
+        std::optional<custom_element>(custom_element{"d", "", ""}));
+}
+
+TEST_CASE("SQLite: a timeline table from before custom messages gets their columns") {
+  sqlite_backend backend;
+  backend.sql(
+      "CREATE TABLE timeline (sdkappid INTEGER NOT NULL, owner TEXT NOT NULL, seq INTEGER NOT "
+      "NULL, flow INTEGER NOT NULL, peer TEXT NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT "
+      "NULL, text TEXT NOT NULL, client_msg_id TEXT NOT NULL, message_id TEXT NOT NULL, time_ms "
+      "INTEGER NOT NULL, random INTEGER NOT NULL, client_seq INTEGER NOT NULL, client_time "
+      "INTEGER NOT NULL, expire_at_ms INTEGER NOT NULL, PRIMARY KEY (sdkappid, owner, seq)) "
+      "WITHOUT ROWID;"
+      "INSERT INTO timeline VALUES (1, 'bob', 1, 0, 'alice', 'alice', 'bob', 'from before', '', "
+      "'1_2_3', 3000, 2, 1, 3, 9000000000000);");
+  check_upgrade(backend);
+}
+
+TEST_CASE("PostgreSQL: a timeline table from before custom messages gets their columns") {
+  postgres_backend backend;
+  backend.sql(
+      "CREATE TABLE chatd_timeline (sdkappid BIGINT NOT NULL, owner TEXT NOT NULL, seq BIGINT "
+      "NOT NULL, flow SMALLINT NOT NULL, peer TEXT NOT NULL, sender TEXT NOT NULL, recipient TEXT "
+      "NOT NULL, text BYTEA NOT NULL, client_msg_id BYTEA NOT NULL, message_id TEXT NOT NULL, "
+      "time_ms BIGINT NOT NULL, random BIGINT NOT NULL, client_seq BIGINT NOT NULL, client_time "
+      "BIGINT NOT NULL, expire_at_ms BIGINT NOT NULL, PRIMARY KEY (sdkappid, owner, seq));"
+      "CREATE TABLE chatd_timeline_heads (sdkappid BIGINT NOT NULL, user_id TEXT NOT NULL, head "
+      "BIGINT NOT NULL, PRIMARY KEY (sdkappid, user_id));"
+      "INSERT INTO chatd_timeline_heads VALUES (1, 'bob', 1);"
+      "INSERT INTO chatd_timeline VALUES (1, 'bob', 1, 0, 'alice', 'alice', 'bob', 'from "
+      "before', '', '1_2_3', 3000, 2, 1, 3, 9000000000000);");
+  check_upgrade(backend);
+}

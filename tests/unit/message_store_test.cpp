@@ -60,8 +60,11 @@ TEST_CASE("a row written from outside at the next seq fails one send, then the t
     REQUIRE(sqlite3_open((dir / "timelines.sqlite3").c_str(), &db) == SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
     REQUIRE(sqlite3_exec(db,
-                         "INSERT INTO timeline VALUES (1, 'bob', 2, 0, 'mallory', "
-                         "'mallory', 'bob', 'from outside', 'x', 'x', 0, 0, 0, 0, 9e15)",
+                         "INSERT INTO timeline (sdkappid, owner, seq, flow, peer, sender, "
+                         "recipient, text, client_msg_id, message_id, time_ms, random, "
+                         "client_seq, client_time, expire_at_ms) VALUES (1, 'bob', 2, 0, "
+                         "'mallory', 'mallory', 'bob', 'from outside', 'x', 'x', 0, 0, 0, 0, "
+                         "9e15)",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
   }

@@ -91,3 +91,49 @@ TEST_CASE("SDK frames and A2 tokens with numbers that are not exact integers are
   CHECK_FALSE(chatd::a2::sdkappid_of(forged));
   CHECK_FALSE(chatd::a2::verify(forged, "key"));
 }
+
+TEST_CASE(
+    "MsgBody: text elements join, one custom element stands alone, anything else is refused") {
+  const auto read = [](std::string_view body) {
+    chat_message m;
+    const bool ok = sdk::read_msg_body(boost::json::parse(body), m);
+    return std::make_pair(ok, m);
+  };
+  auto [ok, text] = read(R"([{"MsgType":"TIMTextElem","MsgContent":{"Text":"a"}},
+                             {"MsgType":"TIMTextElem","MsgContent":{"Text":"b"}}])");
+  CHECK(ok);
+  CHECK(text.text == "ab");
+  CHECK_FALSE(text.custom);
+  auto [custom_ok, custom] =
+      read(R"([{"MsgType":"TIMCustomElem","MsgContent":{"Data":"d","Desc":"s","Ext":"e"}}])");
+  CHECK(custom_ok);
+  CHECK(custom.custom == std::optional<custom_element>(custom_element{"d", "s", "e"}));
+  CHECK(sdk::msg_body(custom) ==
+        boost::json::parse(
+            R"([{"MsgType":"TIMCustomElem","MsgContent":{"Data":"d","Desc":"s","Ext":"e"}}])"));
+  CHECK(read(R"([{"MsgType":"TIMCustomElem","MsgContent":{}}])").second.custom ==
+        std::optional<custom_element>(custom_element{}));
+  for (const auto* bad : {R"([])", R"({})", R"([{"MsgType":"TIMImageElem","MsgContent":{}}])",
+                          R"([{"MsgType":"TIMCustomElem","MsgContent":{"Data":"d"}},
+                              {"MsgType":"TIMTextElem","MsgContent":{"Text":"a"}}])",
+                          R"([{"MsgType":"TIMCustomElem","MsgContent":{"Data":"d"}},
+                              {"MsgType":"TIMCustomElem","MsgContent":{"Data":"d"}}])",
+                          R"([{"MsgType":"TIMTextElem","MsgContent":{"Text":1}}])"})
+    CHECK_MESSAGE(!read(bad).first, bad);
+  CHECK(sdk::is_online_only(boost::json::parse(R"({"MsgLifeTime":0})").as_object()));
+  CHECK_FALSE(sdk::is_online_only(boost::json::parse(R"({"MsgLifeTime":60})").as_object()));
+  CHECK_FALSE(sdk::is_online_only(boost::json::parse(R"({})").as_object()));
+}
+
+TEST_CASE("a custom message's body is 1..12 KiB over its three fields, and carries no text") {
+  chat_message m;
+  m.custom = custom_element{std::string(6 * 1024, 'a'), "", std::string(6 * 1024, 'b')};
+  CHECK(check_body(m) == errc::ok);
+  m.custom->description = "x";
+  CHECK(check_body(m) == errc::text_invalid);
+  m.custom = custom_element{};
+  CHECK(check_body(m) == errc::text_invalid);
+  m.custom = custom_element{"d", "", ""};
+  m.text = "t";
+  CHECK(check_body(m) == errc::text_invalid);
+}

@@ -46,6 +46,8 @@ class bot {
   // made by a handler carry a clientMsgID derived from the message handled,
   // so a retry is never stored twice.
   boost::asio::awaitable<send_result> send(std::string to, std::string text);
+  // Sends a custom (or online-only) message the same way.
+  boost::asio::awaitable<send_result> send(std::string to, message_content content);
 
   struct state;  // public only so that the implementation's helpers can name it
   explicit bot(std::shared_ptr<state> s) : state_(std::move(s)) {}

@@ -34,11 +34,31 @@ struct login_params {
   std::optional<std::uint64_t> sync_from_seq;
 };
 
-// One entry of the user's timeline (event messageReceived).
+// An element the app defines (Tencent's TIMCustomElem): chatd carries it
+// untouched. Its three fields together hold 1..12 KiB.
+struct custom_content {
+  std::string data;
+  std::string description;
+  std::string extension;
+};
+
+// What a message carries: a text, or a custom element. An online-only one
+// reaches the recipient's online instances and is never stored (typing
+// status and other signals).
+struct message_content {
+  std::string text;
+  std::optional<custom_content> custom;
+  bool online_only = false;
+};
+
+// One entry of the user's timeline (event messageReceived), or an
+// online-only message (seq 0: in no timeline).
 struct received_message {
   std::string from;
   std::string to;
-  std::string text;
+  std::string text;  // "" for a custom message
+  std::optional<custom_content> custom;
+  bool online_only = false;
   std::string message_id;
   std::string client_msg_id;
   std::int64_t time_ms = 0;
@@ -95,6 +115,10 @@ class client {
   // Sends a text message; resolves once it is durable (or refused).
   boost::asio::awaitable<send_result> send_message(std::string to, std::string text,
                                                    std::string client_msg_id = {});
+  // Sends any message; resolves once it is durable, or (online-only) handed
+  // to the recipient's online instances, or refused.
+  boost::asio::awaitable<send_result> send_message(std::string to, message_content content,
+                                                   std::string client_msg_id = {});
   // Replaces the live instance's UserSig; resolves with chatd's code. The
   // new sig is also the one a reconnect logs in with.
   boost::asio::awaitable<int> renew_user_sig(std::string user_sig);
@@ -113,7 +137,8 @@ class client {
   std::function<void(int reason)> on_not_ready;
   std::function<void(const std::string& type, const std::optional<kicked_by>& by)> on_kicked_out;
   std::function<void(int attempt)> on_reconnecting;
-  // Each timeline entry once, in seq order (duplicates are dropped here).
+  // Each timeline entry once, in seq order (duplicates are dropped here),
+  // and each online-only message as it comes.
   std::function<void(const received_message&)> on_message;
   // A resume point (syncFromSeq) was past the server's timeline head (a reset
   // store, another server): the client resumes from `head` from now on.

@@ -11,7 +11,7 @@
 import { ChatdError } from './chatd-error.js';
 import { Connection } from './connection.js';
 import { CODE, EVENT, TYPES, isCredentialError } from './constants.js';
-import { outgoingTextMessage, receivedMessage } from './message.js';
+import { outgoingCustomMessage, outgoingTextMessage, receivedMessage, sendRequest } from './message.js';
 
 // create() returns one instance per SDKAppID until it is destroyed, as
 // TencentCloudChat.create does; `new ChatdChat()` makes independent ones.
@@ -136,14 +136,19 @@ export class ChatdChat {
     return outgoingTextMessage(this.getLoginUser(), { to, payload });
   }
 
-  // Resolves {code: 0, data: {message}} once chatd has stored the message.
-  // On a failure the message's status is 'fail'; sending the same object
-  // again is safe (chatd keeps one copy per clientMsgID).
-  async sendMessage(message) {
+  createCustomMessage({ to, conversationType = TYPES.CONV_C2C, payload } = {}) {
+    if (conversationType !== TYPES.CONV_C2C) throw new ChatdError(CODE.INVALID_OPERATION, 'only C2C conversations');
+    return outgoingCustomMessage(this.getLoginUser(), { to, payload });
+  }
+
+  // Resolves {code: 0, data: {message}} once chatd has stored the message
+  // (with `onlineUserOnly`: handed to the recipient's online instances, never
+  // stored). On a failure the message's status is 'fail'; sending the same
+  // object again is safe (chatd keeps one copy per clientMsgID).
+  async sendMessage(message, options = {}) {
     message.status = 'sending';
     try {
-      const answer = await this.#authenticatedRequest('sendMessage',
-        { to: message.to, text: message.payload.text, clientMsgID: message.clientMsgID });
+      const answer = await this.#authenticatedRequest('sendMessage', sendRequest(message, options));
       message.ID = answer.data.messageID;
       message.time = Math.floor(answer.data.time / 1000);
       // A later sync (after a reconnect) brings this copy back as flow 'out':
@@ -231,7 +236,12 @@ export class ChatdChat {
   }
 
   // This instance's own sends advance the resume point but are not emitted.
+  // An online-only message is in no timeline: emitted as it comes.
   #onMessage(data) {
+    if (data.onlineOnly === true) {
+      this.#emit(EVENT.MESSAGE_RECEIVED, [receivedMessage(data)]);
+      return;
+    }
     if (this.#lastSeq !== null && data.seq <= this.#lastSeq) return;
     this.#lastSeq = data.seq;
     for (const seq of this.#ownSeqs) if (seq < data.seq) this.#ownSeqs.delete(seq);

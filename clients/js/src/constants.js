@@ -21,6 +21,7 @@ export const TYPES = Object.freeze({
   NET_STATE_DISCONNECTED: 'disconnected',
   CONV_C2C: 'C2C',
   MSG_TEXT: 'TIMTextElem',
+  MSG_CUSTOM: 'TIMCustomElem',
 });
 
 // Codes the client produces itself (Tencent's Web SDK numbers); every other

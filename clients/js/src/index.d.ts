@@ -20,6 +20,7 @@ export declare const TYPES: {
   readonly NET_STATE_DISCONNECTED: 'disconnected';
   readonly CONV_C2C: 'C2C';
   readonly MSG_TEXT: 'TIMTextElem';
+  readonly MSG_CUSTOM: 'TIMCustomElem';
 };
 
 export declare const CODE: {
@@ -51,10 +52,15 @@ export declare class ChatdError extends Error {
   data?: { message?: Message };
 }
 
-export interface Message {
+/** Tencent's custom element: carried untouched (1..12 KiB together). */
+export interface CustomPayload {
+  data: string;
+  description: string;
+  extension: string;
+}
+
+interface MessageBase {
   ID: string;
-  type: typeof TYPES.MSG_TEXT;
-  payload: { text: string };
   from: string;
   to: string;
   /** 'in': sent to this user; 'out': this user's own (from another instance, or sent here). */
@@ -65,10 +71,24 @@ export interface Message {
   /** 'C2C' + the other user's ID. */
   conversationID: string;
   clientMsgID: string;
-  /** The entry's seq in this user's timeline (received messages). */
+  /** The entry's seq in this user's timeline (received messages; 0 when online-only). */
   seq?: number;
+  /** Received online-only: in no timeline, never synced (typing status and such). */
+  onlineOnly?: boolean;
   status: 'unSend' | 'sending' | 'success' | 'fail';
 }
+
+export interface TextMessage extends MessageBase {
+  type: typeof TYPES.MSG_TEXT;
+  payload: { text: string };
+}
+
+export interface CustomMessage extends MessageBase {
+  type: typeof TYPES.MSG_CUSTOM;
+  payload: CustomPayload;
+}
+
+export type Message = TextMessage | CustomMessage;
 
 export interface EventData {
   sdkStateReady: { userID: string; instanceID: string };
@@ -139,8 +159,17 @@ export declare class ChatdChat {
   /** chatd's clock in milliseconds. */
   getServerTime(): number;
 
-  createTextMessage(options: { to: string; conversationType?: typeof TYPES.CONV_C2C; payload: { text: string } }): Message;
-  sendMessage(message: Message): Promise<{ code: 0; data: { message: Message } }>;
+  createTextMessage(options: { to: string; conversationType?: typeof TYPES.CONV_C2C; payload: { text: string } }): TextMessage;
+  createCustomMessage(options: {
+    to: string;
+    conversationType?: typeof TYPES.CONV_C2C;
+    payload: Partial<CustomPayload>;
+  }): CustomMessage;
+  /** onlineUserOnly: to the recipient's online instances only, never stored. */
+  sendMessage<M extends Message>(
+    message: M,
+    options?: { onlineUserOnly?: boolean },
+  ): Promise<{ code: 0; data: { message: M } }>;
 }
 
 export default ChatdChat;

@@ -14,11 +14,11 @@ function clientMsgID() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export function outgoingTextMessage(from, { to, payload }) {
+function outgoingMessage(from, to, type, payload) {
   return {
     ID: '',
-    type: TYPES.MSG_TEXT,
-    payload: { text: payload?.text ?? '' },
+    type,
+    payload,
     from,
     to,
     flow: 'out',
@@ -30,13 +30,31 @@ export function outgoingTextMessage(from, { to, payload }) {
   };
 }
 
+export function outgoingTextMessage(from, { to, payload }) {
+  return outgoingMessage(from, to, TYPES.MSG_TEXT, { text: payload?.text ?? '' });
+}
+
+// Tencent's custom message: data, description and extension, carried untouched.
+export function outgoingCustomMessage(from, { to, payload }) {
+  return outgoingMessage(from, to, TYPES.MSG_CUSTOM, {
+    data: payload?.data ?? '', description: payload?.description ?? '', extension: payload?.extension ?? '',
+  });
+}
+
+// The sendMessage request's content for a message object.
+export function sendRequest(message, { onlineUserOnly = false } = {}) {
+  const content = message.type === TYPES.MSG_CUSTOM ? { custom: message.payload } : { text: message.payload.text };
+  return { to: message.to, ...content, clientMsgID: message.clientMsgID, ...(onlineUserOnly ? { onlineOnly: true } : {}) };
+}
+
 // A `messageReceived` event's data as a message object.
 export function receivedMessage(data) {
   const peer = data.flow === 'out' ? data.to : data.from;
+  const custom = data.custom !== undefined;
   return {
     ID: data.messageID,
-    type: TYPES.MSG_TEXT,
-    payload: { text: data.text },
+    type: custom ? TYPES.MSG_CUSTOM : TYPES.MSG_TEXT,
+    payload: custom ? { ...data.custom } : { text: data.text },
     from: data.from,
     to: data.to,
     flow: data.flow,
@@ -45,6 +63,7 @@ export function receivedMessage(data) {
     conversationID: `${TYPES.CONV_C2C}${peer}`,
     clientMsgID: data.clientMsgID ?? '',
     seq: data.seq,
+    onlineOnly: data.onlineOnly === true,
     status: 'success',
   };
 }

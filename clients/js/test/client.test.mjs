@@ -170,6 +170,34 @@ test('createTextMessage + sendMessage; MESSAGE_RECEIVED on the recipient and the
   assert.equal((await rejection(alice.sendMessage(message))).code, 2024);
 });
 
+test('createCustomMessage, and onlineUserOnly: a card is stored and synced, typing reaches online instances only', async () => {
+  const s = await server({ max_web_instances: 2 });
+  const alice = recordedClient(s.url);
+  const bob = recordedClient(s.url);
+  for (const [c, user] of [[alice, 'c-alice'], [bob, 'c-bob']]) await c.login({ userID: user, userSig: sig(user) });
+  await until(() => bob.isReady() && alice.isReady(), 'both ready');
+  const typing = alice.createCustomMessage({ to: 'c-bob', payload: { data: '{"businessID":"user_typing_status"}' } });
+  assert.equal(typing.type, TYPES.MSG_CUSTOM);
+  assert.deepEqual(typing.payload, { data: '{"businessID":"user_typing_status"}', description: '', extension: '' });
+  assert.equal((await alice.sendMessage(typing, { onlineUserOnly: true })).code, 0);
+  const card = alice.createCustomMessage({ to: 'c-bob', payload: { data: 'card', description: 'a card', extension: 'x' } });
+  assert.equal((await alice.sendMessage(card)).code, 0);
+  await until(() => bob.named(EVENT.MESSAGE_RECEIVED).length === 2, 'bob receives both');
+  const [first, second] = bob.named(EVENT.MESSAGE_RECEIVED).map((e) => e.data[0]);
+  assert.equal(first.onlineOnly, true);
+  assert.equal(first.type, TYPES.MSG_CUSTOM);
+  assert.equal(second.onlineOnly, false);
+  assert.deepEqual(second.payload, { data: 'card', description: 'a card', extension: 'x' });
+  assert.equal(second.ID, card.ID);
+  // A new instance syncs the card only.
+  const later = recordedClient(s.url);
+  await later.login({ userID: 'c-bob', userSig: sig('c-bob'), syncFromSeq: 0 });
+  await until(() => later.named(EVENT.MESSAGE_RECEIVED).length === 1, 'the sync brings the card');
+  await sleep(200);
+  assert.deepEqual(later.named(EVENT.MESSAGE_RECEIVED).flatMap((e) => e.data.map((m) => m.payload.data)), ['card']);
+  for (const c of [alice, bob, later]) await c.destroy();
+});
+
 test('a lost connection: jittered reconnects, login again, the timeline resumes after the last seq', async () => {
   const s = await server();
   const proxy = await proxyTo(s);

@@ -8,13 +8,18 @@ export async function example(userSig: string): Promise<void> {
     if (event.data.type === ChatdChat.TYPES.KICKED_OUT_MULT_ACCOUNT) console.log('logged in elsewhere');
   });
   chat.on(ChatdChat.EVENT.MESSAGE_RECEIVED, (event) => {
-    for (const m of event.data) console.log(m.from, m.payload.text, m.seq);
+    for (const m of event.data) {
+      if (m.type === ChatdChat.TYPES.MSG_TEXT) console.log(m.from, m.payload.text, m.seq);
+      else if (!m.onlineOnly) console.log(m.from, 'sent a card', m.payload.data);
+    }
   });
   const { data } = await chat.login({ userID: 'alice', userSig });
   if (data.repeatLogin) console.log(data.errorInfo);
   const message: Message = chat.createTextMessage({ to: 'bob', payload: { text: 'hello' } });
   try {
     await chat.sendMessage(message);
+    const typing = chat.createCustomMessage({ to: 'bob', payload: { data: '{"businessID":"user_typing_status"}' } });
+    await chat.sendMessage(typing, { onlineUserOnly: true });
   } catch (error) {
     if (error instanceof ChatdError) console.log(error.code, error.message);
   }

@@ -24,10 +24,20 @@ chat.on(E.SDK_NOT_READY, () => out({ event: 'SDK_NOT_READY' }));
 chat.on(E.KICKED_OUT, (e) => out({ event: 'KICKED_OUT', type: e.data.type }));
 chat.on(E.NET_STATE_CHANGE, (e) => out({ event: 'NET_STATE_CHANGE', state: e.data.state }));
 chat.on(E.ERROR, (e) => out({ event: 'ERROR', code: e.data?.code, message: String(e.data?.message ?? '') }));
-const shape = (m) => ({ ID: m.ID, from: m.from, to: m.to, flow: m.flow, text: m.payload?.text, time: m.time,
-  conversationID: m.conversationID, sequence: m.sequence, random: m.random });
+const shape = (m) => ({ ID: m.ID, from: m.from, to: m.to, flow: m.flow, type: m.type, text: m.payload?.text, time: m.time,
+  conversationID: m.conversationID, sequence: m.sequence, random: m.random, isRevoked: m.isRevoked,
+  ...(m.type === TencentCloudChat.TYPES.MSG_CUSTOM ? { data: m.payload.data, description: m.payload.description, extension: m.payload.extension } : {}) });
 chat.on(E.MESSAGE_RECEIVED, (e) => out({ event: 'MESSAGE_RECEIVED', messages: e.data.map(shape) }));
+chat.on(E.MESSAGE_REVOKED, (e) => out({ event: 'MESSAGE_REVOKED', messages: e.data.map(shape) }));
+const conversation = (c) => ({ conversationID: c.conversationID, type: c.type, unreadCount: c.unreadCount,
+  lastMessage: c.lastMessage && { fromAccount: c.lastMessage.fromAccount, payload: c.lastMessage.payload, type: c.lastMessage.type,
+    lastTime: c.lastMessage.lastTime, isRevoked: c.lastMessage.isRevoked, messageForShow: c.lastMessage.messageForShow },
+  userProfile: c.userProfile && { userID: c.userProfile.userID, nick: c.userProfile.nick, avatar: c.userProfile.avatar } });
+chat.on(E.CONVERSATION_LIST_UPDATED, (e) => out({ event: 'CONVERSATION_LIST_UPDATED', conversations: e.data.map(conversation) }));
+chat.on(E.TOTAL_UNREAD_MESSAGE_COUNT_UPDATED, (e) => out({ event: 'TOTAL_UNREAD_MESSAGE_COUNT_UPDATED', count: e.data }));
+chat.on(E.MESSAGE_READ_BY_PEER, (e) => out({ event: 'MESSAGE_READ_BY_PEER', messages: e.data.map(shape) }));
 
+const sent = new Map();  // ID -> the SDK's message object, for revoke
 const commands = {
   login: ({ userID, userSig }) => chat.login({ userID, userSig }).then((r) => ({ code: 0, repeatLogin: !!r.data.repeatLogin })),
   logout: () => chat.logout().then(() => ({ code: 0 })),
@@ -35,7 +45,15 @@ const commands = {
   getServerTime: () => ({ serverTime: chat.getServerTime() }),
   isReady: () => ({ ready: chat.isReady() }),
   sendText: ({ to, text }) => chat.sendMessage(chat.createTextMessage({ to, conversationType: TencentCloudChat.TYPES.CONV_C2C, payload: { text } }))
-    .then((r) => ({ code: r.code ?? 0, status: r.data.message.status, message: shape(r.data.message) })),
+    .then((r) => { sent.set(r.data.message.ID, r.data.message); return { code: r.code ?? 0, status: r.data.message.status, message: shape(r.data.message) }; }),
+  sendCustom: ({ to, data, description = '', extension = '', onlineUserOnly = false }) => chat.sendMessage(
+    chat.createCustomMessage({ to, conversationType: TencentCloudChat.TYPES.CONV_C2C, payload: { data, description, extension } }),
+    { onlineUserOnly })
+    .then((r) => { sent.set(r.data.message.ID, r.data.message); return { code: r.code ?? 0, status: r.data.message.status, message: shape(r.data.message) }; }),
+  // A message this device sent (by ID) or received, revoked.
+  revoke: ({ ID }) => chat.revokeMessage(sent.get(ID)).then((r) => ({ code: r.code ?? 0, message: shape(r.data.message) })),
+  getConversationList: () => chat.getConversationList().then((r) => ({ code: 0, conversations: r.data.conversationList.map(conversation),
+    isSyncCompleted: r.data.isSyncCompleted })),
   getMessageList: ({ conversationID, nextReqMessageID }) => chat.getMessageList({ conversationID, nextReqMessageID })
     .then((r) => ({ code: 0, messages: r.data.messageList.map(shape), isCompleted: r.data.isCompleted,
       nextReqMessageID: r.data.nextReqMessageID })),
