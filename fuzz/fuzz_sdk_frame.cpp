@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <string>
 
+#include "protocol/profile_json.hpp"
 #include "protocol/sdk_frame.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -20,6 +21,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   (void)chatd::sdk::is_online_only(request->body);
+  if (const auto* items = request->body.if_contains("ProfileItem")) {
+    auto fields = chatd::read_profile_items(*items);
+    if (auto* read = std::get_if<std::vector<chatd::profile_field>>(&fields)) {
+      chatd::user_profile profile;
+      chatd::merge_profile(profile, *read);
+      (void)chatd::profile_items(profile);
+    }
+  }
   (void)chatd::sdk::encode_reply(*request, chatd::errc::ok, request->body);
   return 0;
 }

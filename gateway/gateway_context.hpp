@@ -16,6 +16,7 @@
 #include "actors/session_service.hpp"
 #include "gateway/address_limits.hpp"
 #include "protocol/app_config.hpp"
+#include "protocol/profile.hpp"
 
 namespace boost::asio::ssl {
 class context;
@@ -77,6 +78,14 @@ class gateway_backend {
   // answers the app as it now is.
   virtual void change_login_config(const login_config_override& change,
                                    reply<std::shared_ptr<const app_config>> done) = 0;
+
+  // Profiles, on the store's thread: fields (checked) merged into the
+  // user's stored profile, answered once durable; and the stored profiles
+  // of some users, in their order.
+  virtual void set_profile(std::uint32_t sdkappid, const std::string& user_id,
+                           std::vector<profile_field> fields, reply<bool> done) = 0;
+  virtual void get_profiles(std::uint32_t sdkappid, std::vector<std::string> user_ids,
+                            reply<std::vector<user_profile>> done) = 0;
 };
 
 class peer;

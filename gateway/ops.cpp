@@ -14,8 +14,10 @@
 #include "gateway/native_codec.hpp"
 #include "gateway/op_table.hpp"
 #include "gateway/peer.hpp"
+#include "gateway/profile_flow.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/json_number.hpp"
+#include "protocol/profile_json.hpp"
 
 namespace chatd {
 namespace {
@@ -199,7 +201,50 @@ asio::awaitable<void> op_is_ready(op_call& call) {
   co_return;
 }
 
-constexpr std::array<op_row<op_call>, 9> op_table{{
+// {userIDList}: [{userID, profile: {tag: value}}] of the users who are
+// accounts, in the order asked.
+asio::awaitable<void> op_get_user_profile(op_call& call) {
+  std::vector<std::string> users;
+  const auto* list = call.request.data.if_contains("userIDList");
+  if (list == nullptr || !list->is_array() || list->get_array().empty() ||
+      list->get_array().size() > max_profiles_per_get) {
+    call.respond(errc::invalid_parameter);
+    co_return;
+  }
+  for (const auto& user : list->get_array()) {
+    if (!user.is_string()) {
+      call.respond(errc::invalid_parameter);
+      co_return;
+    }
+    users.emplace_back(user.get_string());
+  }
+  auto read = co_await get_profiles(call.self->context(), call.login().sdkappid, std::move(users));
+  if (!read.ok()) {
+    call.respond(errc::internal_error);
+    co_return;
+  }
+  json::array profiles;
+  for (const auto& answer : read.value)
+    if (answer.known)
+      profiles.push_back(
+          json::object{{"userID", answer.user_id}, {"profile", profile_object(answer.profile)}});
+  call.respond(errc::ok, {{"profiles", std::move(profiles)}});
+}
+
+// {profile: {tag: value}}: merged into the user's own profile, answered once durable.
+asio::awaitable<void> op_update_my_profile(op_call& call) {
+  const auto* fields = call.request.data.if_contains("profile");
+  auto checked = fields ? read_profile_object(*fields) : errc::profile_value_invalid;
+  if (const auto* refused = std::get_if<errc>(&checked)) {
+    call.respond(*refused);
+    co_return;
+  }
+  const auto& login = call.login();
+  call.respond(co_await set_profile(call.self->context(), login.sdkappid, login.user_id,
+                                    std::get<std::vector<profile_field>>(std::move(checked))));
+}
+
+constexpr std::array<op_row<op_call>, 11> op_table{{
     {"login", op_login, false},
     {"logout", op_logout, true},
     {"getLoginUser", op_get_login_user, false},
@@ -209,6 +254,8 @@ constexpr std::array<op_row<op_call>, 9> op_table{{
     {"ping", op_server_time, false},
     {"renewUserSig", op_renew_user_sig, true},
     {"sendMessage", op_send_message, true},
+    {"getUserProfile", op_get_user_profile, true},
+    {"updateMyProfile", op_update_my_profile, true},
 }};
 
 }  // namespace

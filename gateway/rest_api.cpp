@@ -206,6 +206,8 @@ constexpr std::array rest_table{
     rest_entry{"/v4/openim/query_online_status", rest_query_online_status},
     rest_entry{"/v4/openim/sendmsg", rest_sendmsg},
     rest_entry{"/v4/openim/admin_getroammsg", rest_admin_getroammsg},
+    rest_entry{"/v4/profile/portrait_get", rest_portrait_get},
+    rest_entry{"/v4/profile/portrait_set", rest_portrait_set},
     rest_entry{"/v4/chatd_admin/get_login_config", rest_get_login_config},
     rest_entry{"/v4/chatd_admin/set_login_config", rest_set_login_config},
     rest_entry{"/v4/chatd_admin/drop_connections", rest_drop_connections},

@@ -52,6 +52,10 @@ using rest_handler = boost::asio::awaitable<rest_result> (*)(rest_call&);
 boost::asio::awaitable<rest_result> rest_sendmsg(rest_call& call);
 boost::asio::awaitable<rest_result> rest_admin_getroammsg(rest_call& call);
 
+// profile/portrait_get and portrait_set (rest_profiles.cpp).
+boost::asio::awaitable<rest_result> rest_portrait_get(rest_call& call);
+boost::asio::awaitable<rest_result> rest_portrait_set(rest_call& call);
+
 // chatd_admin/get_login_config and set_login_config (rest_login_config.cpp).
 boost::asio::awaitable<rest_result> rest_get_login_config(rest_call& call);
 boost::asio::awaitable<rest_result> rest_set_login_config(rest_call& call);

@@ -14,10 +14,12 @@
 #include "gateway/message_flow.hpp"
 #include "gateway/op_table.hpp"
 #include "gateway/peer.hpp"
+#include "gateway/profile_flow.hpp"
 #include "gateway/sdk_codec.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/a2.hpp"
 #include "protocol/json_number.hpp"
+#include "protocol/profile_json.hpp"
 #include "protocol/sdk_frame.hpp"
 #include "store/message_store.hpp"
 
@@ -282,7 +284,48 @@ asio::awaitable<void> sdk_getroammsg(sdk_call& call) {
                         {"MsgKey", oldest ? std::to_string(oldest->seq) : ""}});
 }
 
-constexpr std::array<op_row<sdk_call>, 7> sdk_table{{
+// --- profiles ----------------------------------------------------------------
+
+// getMyProfile and getUserProfile: UserItem [{To_Account}]. A user who is
+// no account is answered as Tencent does, "@TLS#NOT_FOUND" (the SDK skips it).
+asio::awaitable<void> sdk_portrait_get(sdk_call& call) {
+  std::vector<std::string> users;
+  if (const auto* items = call.request.body.if_contains("UserItem"); items && items->is_array())
+    for (const auto& item : items->get_array())
+      if (const auto* o = item.if_object())
+        users.push_back(body_string(*o, "To_Account"));
+  if (users.size() > max_profiles_per_get) {
+    call.reply(errc::profile_value_invalid);
+    co_return;
+  }
+  auto read = co_await get_profiles(call.context(), call.login().sdkappid, std::move(users));
+  if (!read.ok()) {
+    call.reply(errc::internal_error);
+    co_return;
+  }
+  json::array items;
+  for (const auto& answer : read.value)
+    items.push_back(json::object{{"To_Account", answer.known ? answer.user_id : "@TLS#NOT_FOUND"},
+                                 {"ProfileItem", profile_items(answer.profile)},
+                                 {"ResultCode", 0},
+                                 {"ResultInfo", ""}});
+  call.reply(errc::ok, {{"UserProfileItem", std::move(items)}});
+}
+
+// updateMyProfile: ProfileItem [{Tag, Value}], for the logged-in user.
+asio::awaitable<void> sdk_portrait_set(sdk_call& call) {
+  const auto* items = call.request.body.if_contains("ProfileItem");
+  auto fields = items ? read_profile_items(*items) : errc::profile_value_invalid;
+  if (const auto* refused = std::get_if<errc>(&fields)) {
+    call.reply(*refused);
+    co_return;
+  }
+  const auto& login = call.login();
+  call.reply(co_await set_profile(call.context(), login.sdkappid, login.user_id,
+                                  std::get<std::vector<profile_field>>(std::move(fields))));
+}
+
+constexpr std::array<op_row<sdk_call>, 9> sdk_table{{
     {"im_open_status.wslogin", sdk_login, false},
     {"im_open_status.wslogout", sdk_logout, false},
     {"sns.black_list_get", sdk_black_list, false},
@@ -290,6 +333,8 @@ constexpr std::array<op_row<sdk_call>, 7> sdk_table{{
     {"openim.sendmsg", sdk_sendmsg, true},
     {"openim.getmsg", sdk_getmsg, false},
     {"openim.getroammsg", sdk_getroammsg, true},
+    {"profile.portrait_get_all", sdk_portrait_get, true},
+    {"profile.portrait_set", sdk_portrait_set, true},
 }};
 
 // heartbeat.alive, wshello, and the post-login burst: answered OK.

@@ -27,6 +27,12 @@ enum class errc : int {
   // Messages.
   recipient_invalid = 20003,
   text_invalid = 80002,
+  // Profiles (Tencent's profile service codes).
+  profile_value_invalid = 40001,    // the wrong type, or not one of the field's values
+  profile_account_unknown = 40003,  // the user is not a known account
+  profile_read_only = 40008,        // a field a user may not set
+  profile_tag_unknown = 40009,
+  profile_value_too_long = 40601,
   // Server-side codes shared with the REST API.
   bad_json = 60003,
   too_many_requests = 60018,

@@ -91,6 +91,25 @@ void server_backend::change_login_config(const login_config_override& change,
       });
 }
 
+void server_backend::set_profile(std::uint32_t sdkappid, const std::string& user_id,
+                                 std::vector<profile_field> fields, reply<bool> done) {
+  store_.on_store_thread(
+      [this, sdkappid, user_id, fields = std::move(fields)] {
+        store_.save_profile(sdkappid, user_id, fields);
+      },
+      [done](bool ok) { ok ? done(true) : done.fail(ask_error::unavailable); });
+}
+
+void server_backend::get_profiles(std::uint32_t sdkappid, std::vector<std::string> user_ids,
+                                  reply<std::vector<user_profile>> done) {
+  auto read = std::make_shared<std::vector<user_profile>>();
+  store_.on_store_thread(
+      [this, sdkappid, user_ids = std::move(user_ids), read] {
+        *read = store_.profiles(sdkappid, user_ids);
+      },
+      [done, read](bool ok) { ok ? done(std::move(*read)) : done.fail(ask_error::unavailable); });
+}
+
 // Live for the next login once durable.
 void server_backend::apply_login_config(const app_config& changed) {
   apps_.replace(changed);

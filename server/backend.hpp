@@ -33,6 +33,10 @@ class server_backend final : public gateway_backend {
                    reply<std::int64_t> done) override;
   void change_login_config(const login_config_override& change,
                            reply<std::shared_ptr<const app_config>> done) override;
+  void set_profile(std::uint32_t sdkappid, const std::string& user_id,
+                   std::vector<profile_field> fields, reply<bool> done) override;
+  void get_profiles(std::uint32_t sdkappid, std::vector<std::string> user_ids,
+                    reply<std::vector<user_profile>> done) override;
 
  private:
   void apply_login_config(const app_config& changed);

@@ -69,6 +69,17 @@ class cached_state_store final : public state_store, private state_watcher {
     return tables_->read_login_configs();
   }
 
+  void save_profile(std::uint32_t sdkappid, const std::string& user_id,
+                    const std::vector<profile_field>& fields) override {
+    write([&] { tables_->write_profile(sdkappid, user_id, fields); });
+  }
+
+  std::vector<user_profile> profiles(std::uint32_t sdkappid,
+                                     const std::vector<std::string>& user_ids) const override {
+    std::lock_guard lock(tables_mutex_);
+    return tables_->read_profiles(sdkappid, user_ids);
+  }
+
   void note_account(std::uint32_t sdkappid, const std::string& user_id) override {
     auto key = account_key(sdkappid, user_id);
     {

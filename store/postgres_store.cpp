@@ -28,6 +28,10 @@ constexpr const char* schema = R"sql(
   CREATE TABLE IF NOT EXISTS chatd_login_config (
     sdkappid BIGINT PRIMARY KEY, policy TEXT, max_web_instances INTEGER,
     max_devices_per_platform INTEGER, package_expire_at BIGINT, allowed_origins TEXT);
+  CREATE TABLE IF NOT EXISTS chatd_profiles (
+    sdkappid BIGINT NOT NULL, user_id TEXT NOT NULL, tag TEXT NOT NULL,
+    text_value BYTEA, number_value BIGINT,
+    PRIMARY KEY (sdkappid, user_id, tag));
 )sql";
 
 // Every write tells the other processes on the database, in its own
@@ -128,6 +132,46 @@ class postgres_state_tables final : public state_tables {
 
   void write_accounts(const std::vector<account_ref>& accounts) override {
     db_.guarded([&] { write_accounts_now(accounts); });
+  }
+
+  // A field is a text (bytea: any bytes JSON allows) or a number.
+  void write_profile(std::uint32_t sdkappid, const std::string& user_id,
+                     const std::vector<profile_field>& fields) override {
+    db_.guarded([&] {
+      pqxx::work tx(db_.get());
+      const std::string upsert =
+          "INSERT INTO chatd_profiles VALUES ($1, $2, $3, $4, $5) "
+          "ON CONFLICT (sdkappid, user_id, tag) DO UPDATE SET "
+          "text_value = EXCLUDED.text_value, number_value = EXCLUDED.number_value";
+      for (const auto& field : fields) {
+        if (const auto* text = std::get_if<std::string>(&field.value))
+          tx.exec_params(upsert, std::int64_t{sdkappid}, user_id, field.tag,
+                         pqxx::binarystring(text->data(), text->size()),
+                         std::optional<std::int64_t>{});
+        else
+          tx.exec_params(upsert, std::int64_t{sdkappid}, user_id, field.tag, nullptr,
+                         static_cast<std::int64_t>(std::get<std::uint64_t>(field.value)));
+      }
+      tx.commit();
+    });
+  }
+
+  std::vector<user_profile> read_profiles(std::uint32_t sdkappid,
+                                          const std::vector<std::string>& user_ids) override {
+    std::vector<user_profile> out;
+    db_.guarded([&] {
+      out.assign(user_ids.size(), {});
+      pqxx::read_transaction tx(db_.get());
+      for (std::size_t i = 0; i < user_ids.size(); ++i)
+        for (const auto& row :
+             tx.exec_params("SELECT tag, text_value, number_value FROM chatd_profiles "
+                            "WHERE sdkappid = $1 AND user_id = $2 ORDER BY tag COLLATE \"C\"",
+                            std::int64_t{sdkappid}, user_ids[i]))
+          out[i].push_back({row[0].as<std::string>(),
+                            row[1].is_null() ? profile_value{row[2].as<std::uint64_t>()}
+                                             : profile_value{pqxx::binarystring(row[1]).str()}});
+    });
+    return out;
   }
 
   std::vector<login_config_override> read_login_configs() override {

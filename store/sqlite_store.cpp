@@ -30,6 +30,10 @@ constexpr const char* schema = R"sql(
   CREATE TABLE IF NOT EXISTS login_config (
     sdkappid INTEGER PRIMARY KEY, policy TEXT, max_web_instances INTEGER,
     max_devices_per_platform INTEGER, package_expire_at INTEGER, allowed_origins TEXT);
+  CREATE TABLE IF NOT EXISTS profiles (
+    sdkappid INTEGER NOT NULL, user_id TEXT NOT NULL, tag TEXT NOT NULL,
+    text_value TEXT, number_value INTEGER,
+    PRIMARY KEY (sdkappid, user_id, tag)) WITHOUT ROWID;
 )sql";
 
 std::optional<std::int64_t> widen(const std::optional<int>& v) {
@@ -91,6 +95,45 @@ class sqlite_state_tables final : public state_tables {
     for (const auto& [app, user] : accounts)
       insert.bind(1, app).bind(2, user).run();
     tx.commit();
+  }
+
+  // A field is a text or a number: the other column is NULL.
+  void write_profile(std::uint32_t sdkappid, const std::string& user_id,
+                     const std::vector<profile_field>& fields) override {
+    transaction tx(db_);
+    statement upsert(db_,
+                     "INSERT INTO profiles VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET "
+                     "text_value = ?4, number_value = ?5");
+    for (const auto& field : fields) {
+      const auto* text = std::get_if<std::string>(&field.value);
+      upsert.bind(1, sdkappid)
+          .bind(2, user_id)
+          .bind(3, field.tag)
+          .bind(4, text ? std::optional<std::string_view>(*text) : std::nullopt)
+          .bind(5, text ? std::nullopt
+                        : std::optional<std::int64_t>(
+                              static_cast<std::int64_t>(std::get<std::uint64_t>(field.value))))
+          .run();
+    }
+    tx.commit();
+  }
+
+  std::vector<user_profile> read_profiles(std::uint32_t sdkappid,
+                                          const std::vector<std::string>& user_ids) override {
+    std::vector<user_profile> out;
+    statement select(db_,
+                     "SELECT tag, text_value, number_value FROM profiles "
+                     "WHERE sdkappid = ?1 AND user_id = ?2 ORDER BY tag");
+    for (const auto& user : user_ids) {
+      auto& profile = out.emplace_back();
+      select.reset().bind(1, sdkappid).bind(2, user);
+      while (select.step())
+        profile.push_back(
+            {select.text(0), select.is_null(1)
+                                 ? profile_value{static_cast<std::uint64_t>(select.integer(2))}
+                                 : profile_value{select.text(1)}});
+    }
+    return out;
   }
 
   std::vector<login_config_override> read_login_configs() override {

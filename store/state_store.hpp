@@ -1,5 +1,6 @@
 // chatd's durable state behind one interface, so that a cluster backend can
-// replace the embedded SQLite store later. Reads are served from memory;
+// replace the embedded SQLite store later. Reads are served from memory
+// (profiles excepted);
 // writes marked "durable" are committed before they return.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "protocol/app_config.hpp"
+#include "protocol/profile.hpp"
 
 namespace chatd {
 
@@ -29,6 +31,14 @@ class state_store {
   // stored, its cleared ones removed, the others kept. Durable.
   virtual void save_login_config(const login_config_override& change) = 0;
   virtual std::vector<login_config_override> login_config_overrides() const = 0;
+
+  // Profiles: the fields set are merged into the stored profile. Durable.
+  // Read from the tables, not cached (a change by another process shows at
+  // once): call from the store's thread (on_store_thread).
+  virtual void save_profile(std::uint32_t sdkappid, const std::string& user_id,
+                            const std::vector<profile_field>& fields) = 0;
+  virtual std::vector<user_profile> profiles(std::uint32_t sdkappid,
+                                             const std::vector<std::string>& user_ids) const = 0;
 
   // Known accounts: every user that ever logged in or was imported.
   // note_account is batched (not durable on return); import_account is durable.

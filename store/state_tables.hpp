@@ -48,6 +48,13 @@ class state_tables {
   // One transaction; accounts already stored are left alone.
   virtual void write_accounts(const std::vector<account_ref>& accounts) = 0;
 
+  // Sets these fields of the user's profile (others kept), in one transaction.
+  virtual void write_profile(std::uint32_t sdkappid, const std::string& user_id,
+                             const std::vector<profile_field>& fields) = 0;
+  // The stored profiles of these users, in their order (empty: none stored).
+  virtual std::vector<user_profile> read_profiles(std::uint32_t sdkappid,
+                                                  const std::vector<std::string>& user_ids) = 0;
+
   virtual std::vector<login_config_override> read_login_configs() = 0;
   virtual void read_kicks(
       const std::function<void(std::uint32_t, const std::string&, std::int64_t)>& each) = 0;

@@ -189,3 +189,29 @@ TEST_CASE("PostgreSQL: one process sees another's kicks, accounts and login conf
     first->record_kick(1, "carol", 1700000300);
   CHECK(within_seconds([&] { return second->kick_time(1, "carol") == 1700000300; }));
 }
+
+TEST_CASE_TEMPLATE("profiles: fields merge per tag, texts keep any bytes, and survive reopening", B,
+                   sqlite_backend, postgres_backend) {
+  B backend;
+  const std::string nul_text("a\0b \\ \" 名", 12);
+  {
+    auto store = backend.open_state();
+    store->save_profile(1, "alice",
+                        {{"Tag_Profile_IM_Nick", std::string("Alice")},
+                         {"Tag_Profile_IM_Level", std::uint64_t{7}}});
+    store->save_profile(1, "alice",
+                        {{"Tag_Profile_IM_Nick", nul_text},
+                         {"Tag_Profile_Custom_x", std::uint64_t{4294967296ULL}}});
+    store->save_profile(2, "alice", {{"Tag_Profile_IM_Nick", std::string("other app")}});
+  }
+  auto store = backend.open_state();
+  const auto read = store->profiles(1, {"bob", "alice"});
+  REQUIRE(read.size() == 2);
+  CHECK(read[0].empty());
+  const user_profile expected{{"Tag_Profile_Custom_x", std::uint64_t{4294967296ULL}},
+                              {"Tag_Profile_IM_Level", std::uint64_t{7}},
+                              {"Tag_Profile_IM_Nick", nul_text}};
+  CHECK(read[1] == expected);
+  CHECK(store->profiles(2, {"alice"})[0] ==
+        user_profile{{"Tag_Profile_IM_Nick", std::string("other app")}});
+}

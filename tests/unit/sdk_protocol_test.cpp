@@ -5,6 +5,7 @@
 
 #include "protocol/a2.hpp"
 #include "protocol/base64.hpp"
+#include "protocol/profile_json.hpp"
 #include "protocol/sdk_frame.hpp"
 
 using namespace chatd;
@@ -136,4 +137,57 @@ TEST_CASE("a custom message's body is 1..12 KiB over its three fields, and carri
   m.custom = custom_element{"d", "", ""};
   m.text = "t";
   CHECK(check_body(m) == errc::text_invalid);
+}
+
+TEST_CASE(
+    "profile fields: standard tags with their types and limits, custom tags, read only ones") {
+  const auto check = [](std::string tag, profile_value value) {
+    return check_profile_field({std::move(tag), std::move(value)});
+  };
+  CHECK(check("Tag_Profile_IM_Nick", std::string(500, 'n')) == errc::ok);
+  CHECK(check("Tag_Profile_IM_Nick", std::string(501, 'n')) == errc::profile_value_too_long);
+  CHECK(check("Tag_Profile_IM_Nick", std::uint64_t{1}) == errc::profile_value_invalid);
+  CHECK(check("Tag_Profile_IM_Location", std::string(17, 'l')) == errc::profile_value_too_long);
+  CHECK(check("Tag_Profile_IM_Gender", std::string("Gender_Type_Female")) == errc::ok);
+  CHECK(check("Tag_Profile_IM_Gender", std::string("female")) == errc::profile_value_invalid);
+  CHECK(check("Tag_Profile_IM_AllowType", std::string("AllowType_Type_DenyAny")) == errc::ok);
+  CHECK(check("Tag_Profile_IM_BirthDay", std::uint64_t{20000101}) == errc::ok);
+  CHECK(check("Tag_Profile_IM_BirthDay", std::uint64_t{1} << 32) == errc::profile_value_invalid);
+  CHECK(check("Tag_Profile_IM_BirthDay", std::string("2000")) == errc::profile_value_invalid);
+  CHECK(check("Tag_Profile_IM_AdminForbidType", std::string("AdminForbid_Type_None")) ==
+        errc::profile_read_only);
+  CHECK(check("Tag_Profile_Custom_Hobby_1", std::string("x")) == errc::ok);
+  CHECK(check("Tag_Profile_Custom_Hobby_123", std::string("x")) == errc::profile_tag_unknown);
+  CHECK(check("Tag_Profile_Custom_", std::string("x")) == errc::profile_tag_unknown);
+  CHECK(check("Tag_Profile_Custom_a-b", std::string("x")) == errc::profile_tag_unknown);
+  CHECK(check("Tag_Profile_Custom_big", std::uint64_t{1} << 40) == errc::ok);
+  CHECK(check("Tag_Profile_IM_Unknown", std::string("x")) == errc::profile_tag_unknown);
+}
+
+TEST_CASE("ProfileItem arrays and native profile objects: read checked, written back") {
+  auto read = read_profile_items(boost::json::parse(
+      R"([{"Tag":"Tag_Profile_IM_Nick","Value":"A"},{"Tag":"Tag_Profile_IM_Level","Value":3}])"));
+  REQUIRE(std::holds_alternative<std::vector<profile_field>>(read));
+  auto fields = std::get<std::vector<profile_field>>(read);
+  user_profile profile;
+  merge_profile(profile, fields);
+  merge_profile(profile, {{"Tag_Profile_IM_Nick", std::string("B")}});
+  CHECK(profile == user_profile{{"Tag_Profile_IM_Level", std::uint64_t{3}},
+                                {"Tag_Profile_IM_Nick", std::string("B")}});
+  CHECK(
+      profile_items(profile) ==
+      boost::json::parse(
+          R"([{"Tag":"Tag_Profile_IM_Level","Value":3},{"Tag":"Tag_Profile_IM_Nick","Value":"B"}])"));
+  CHECK(profile_object(profile) ==
+        boost::json::parse(R"({"Tag_Profile_IM_Level":3,"Tag_Profile_IM_Nick":"B"})"));
+  for (const auto* bad : {R"({})", R"([])", R"([{"Tag":"Tag_Profile_IM_Nick"}])",
+                          R"([{"Tag":"Tag_Profile_IM_Nick","Value":-1}])",
+                          R"([{"Tag":"Tag_Profile_IM_Nick","Value":1.5}])",
+                          R"([{"Tag":"Tag_Profile_IM_Nick","Value":"a"},
+                              {"Tag":"Tag_Profile_IM_Nick","Value":"b"}])"})
+    CHECK_MESSAGE(
+        std::get<errc>(read_profile_items(boost::json::parse(bad))) == errc::profile_value_invalid,
+        bad);
+  CHECK(std::get<errc>(read_profile_object(boost::json::parse(R"({"Tag_X":"a"})"))) ==
+        errc::profile_tag_unknown);
 }

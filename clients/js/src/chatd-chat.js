@@ -12,6 +12,7 @@ import { ChatdError } from './chatd-error.js';
 import { Connection } from './connection.js';
 import { CODE, EVENT, TYPES, isCredentialError } from './constants.js';
 import { outgoingCustomMessage, outgoingTextMessage, receivedMessage, sendRequest } from './message.js';
+import { profileOf, profileRequest } from './profile.js';
 
 // create() returns one instance per SDKAppID until it is destroyed, as
 // TencentCloudChat.create does; `new ChatdChat()` makes independent ones.
@@ -121,6 +122,24 @@ export class ChatdChat {
     const answer = await this.#authenticatedRequest('renewUserSig', { userSig });
     if (this.#credentials) this.#credentials = { ...this.#credentials, userSig };
     return { code: 0, data: answer.data };
+  }
+
+  // Tencent's Profile objects: {userID, nick, avatar, gender, ..., profileCustomField}.
+  async getMyProfile() {
+    const { data } = await this.getUserProfile({ userIDList: [this.getLoginUser()] });
+    return { code: 0, data: data[0] ?? profileOf({ userID: this.getLoginUser(), profile: {} }) };
+  }
+
+  // Users who are no account are left out, as Tencent's SDK does.
+  async getUserProfile({ userIDList } = {}) {
+    const answer = await this.#authenticatedRequest('getUserProfile', { userIDList });
+    return { code: 0, data: answer.data.profiles.map(profileOf) };
+  }
+
+  // The fields given are stored (others kept); resolves once durable.
+  async updateMyProfile(options = {}) {
+    await this.#authenticatedRequest('updateMyProfile', { profile: profileRequest(options) });
+    return this.getMyProfile();
   }
 
   isReady() { return this.#ready; }

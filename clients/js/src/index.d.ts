@@ -90,6 +90,25 @@ export interface CustomMessage extends MessageBase {
 
 export type Message = TextMessage | CustomMessage;
 
+/** Tencent's Profile object. */
+export interface Profile {
+  userID: string;
+  nick: string;
+  gender: 'Gender_Type_Unknown' | 'Gender_Type_Female' | 'Gender_Type_Male';
+  birthday: number;
+  location: string;
+  selfSignature: string;
+  allowType: 'AllowType_Type_NeedConfirm' | 'AllowType_Type_AllowAny' | 'AllowType_Type_DenyAny';
+  language: number;
+  avatar: string;
+  messageSettings: number;
+  adminForbidType: string;
+  level: number;
+  role: number;
+  /** Tag_Profile_Custom_* fields: a string or a number each. */
+  profileCustomField: { key: string; value: string | number }[];
+}
+
 export interface EventData {
   sdkStateReady: { userID: string; instanceID: string };
   /** 3005 logged out, 3002/3003 kicked, 3004 UserSig expired, 3006 REST kick, 3001 login failed. */
@@ -153,6 +172,14 @@ export declare class ChatdChat {
   logout(): Promise<{ code: 0; data: Record<string, never> }>;
   destroy(): Promise<{ code: 0; data: Record<string, never> }>;
   renewUserSig(userSig: string): Promise<{ code: 0; data: { sigExpireAt: number } }>;
+
+  getMyProfile(): Promise<{ code: 0; data: Profile }>;
+  /** Users who are no account are left out. At most 100. */
+  getUserProfile(options: { userIDList: string[] }): Promise<{ code: 0; data: Profile[] }>;
+  /** The fields given are stored (the others kept); resolves with the profile once durable. */
+  updateMyProfile(
+    options: Partial<Omit<Profile, 'userID' | 'adminForbidType'>>,
+  ): Promise<{ code: 0; data: Profile }>;
 
   isReady(): boolean;
   getLoginUser(): string;

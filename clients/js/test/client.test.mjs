@@ -198,6 +198,26 @@ test('createCustomMessage, and onlineUserOnly: a card is stored and synced, typi
   for (const c of [alice, bob, later]) await c.destroy();
 });
 
+test('profiles: updateMyProfile, getMyProfile, getUserProfile as Tencent\'s Profile objects', async () => {
+  const s = await server();
+  const alice = recordedClient(s.url);
+  const bob = recordedClient(s.url);
+  for (const [c, user] of [[alice, 'p-alice'], [bob, 'p-bob']]) await c.login({ userID: user, userSig: sig(user) });
+  await until(() => bob.isReady() && alice.isReady(), 'both ready');
+  const fresh = await alice.getMyProfile();
+  assert.deepEqual([fresh.data.userID, fresh.data.nick, fresh.data.gender], ['p-alice', '', 'Gender_Type_Unknown']);
+  const updated = await alice.updateMyProfile({ nick: 'Alice', avatar: 'https://example.test/a.png', level: 2,
+    profileCustomField: [{ key: 'Tag_Profile_Custom_Team', value: 'red' }] });
+  assert.equal(updated.data.nick, 'Alice');
+  const { data } = await bob.getUserProfile({ userIDList: ['p-alice', 'p-nobody'] });
+  assert.equal(data.length, 1);
+  assert.deepEqual([data[0].userID, data[0].nick, data[0].avatar, data[0].level], ['p-alice', 'Alice', 'https://example.test/a.png', 2]);
+  assert.deepEqual(data[0].profileCustomField, [{ key: 'Tag_Profile_Custom_Team', value: 'red' }]);
+  const refused = await rejection(alice.updateMyProfile({ gender: 'female' }));
+  assert.equal(refused.code, 40001);
+  for (const c of [alice, bob]) await c.destroy();
+});
+
 test('a lost connection: jittered reconnects, login again, the timeline resumes after the last seq', async () => {
   const s = await server();
   const proxy = await proxyTo(s);

@@ -23,6 +23,10 @@ export async function example(userSig: string): Promise<void> {
   } catch (error) {
     if (error instanceof ChatdError) console.log(error.code, error.message);
   }
+  const { data: me } = await chat.updateMyProfile({ nick: 'Alice', profileCustomField: [{ key: 'Tag_Profile_Custom_Team', value: 'red' }] });
+  console.log(me.nick, me.profileCustomField.length);
+  const { data: others } = await chat.getUserProfile({ userIDList: ['bob'] });
+  for (const p of others) console.log(p.userID, p.nick, p.avatar);
   await chat.logout();
   await chat.destroy();
 }
