@@ -7,8 +7,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -16,6 +18,16 @@
 
 namespace chatd {
 namespace {
+
+// (owner, peer) in one order on every node: a batch touches conversation
+// rows in that order, so two writers never wait on each other in a cycle.
+struct user_peer_less {
+  bool operator()(const std::pair<user_ref, std::string>& a,
+                  const std::pair<user_ref, std::string>& b) const {
+    return std::tie(a.first.sdkappid, a.first.user_id, a.second) <
+           std::tie(b.first.sdkappid, b.first.user_id, b.second);
+  }
+};
 
 std::int64_t wall_clock_now_ms() {
   using namespace std::chrono;
@@ -64,6 +76,42 @@ class batched_message_store final : public message_store {
       reads_.push_back([this, query = std::move(query), done = std::move(done)] {
         done(tables_->conversation(query, wall_clock_now_ms()));
       });
+    });
+  }
+
+  void read_conversations(std::uint32_t sdkappid, std::string owner, std::size_t max_count,
+                          std::function<void(std::vector<conversation_summary>)> done) override {
+    enqueue([&] {
+      reads_.push_back(
+          [this, user = user_ref{sdkappid, std::move(owner)}, max_count, done = std::move(done)] {
+            done(tables_->conversations(user, max_count, wall_clock_now_ms()));
+          });
+    });
+  }
+
+  void mark_read(std::uint32_t sdkappid, std::string owner, std::string peer, std::int64_t up_to_ms,
+                 std::function<void(std::optional<read_mark>)> done) override {
+    enqueue([&] {
+      reads_.push_back([this, user = user_ref{sdkappid, std::move(owner)}, peer = std::move(peer),
+                        up_to_ms, done = std::move(done)] {
+        std::optional<read_mark> mark;
+        try {
+          const auto now = wall_clock_now_ms();
+          mark = tables_->write_read_mark(user, peer, std::min(up_to_ms, now), now);
+        } catch (const std::exception& e) {
+          ++write_failures_;
+          spdlog::error("store: a read mark was not written: {}", e.what());
+        }
+        done(mark);
+      });
+    });
+  }
+
+  void peer_read_times(std::uint32_t sdkappid, std::string owner, std::vector<std::string> peers,
+                       std::function<void(std::vector<std::int64_t>)> done) override {
+    enqueue([&] {
+      reads_.push_back([this, user = user_ref{sdkappid, std::move(owner)}, peers = std::move(peers),
+                        done = std::move(done)] { done(tables_->read_times(user, peers)); });
     });
   }
 
@@ -174,8 +222,24 @@ class batched_message_store final : public message_store {
 
   // Stamps the message (time, ids) and appends it to its timelines, unless
   // the sender sent its clientMsgID before.
+  // The conversations a batch touched, by (owner, peer).
+  using conversation_map =
+      std::map<std::pair<user_ref, std::string>, conversation_touch, user_peer_less>;
+
+  static void touch(conversation_map& conversations, const timeline_entry& entry) {
+    const auto& m = *entry.message;
+    const user_ref owner{m.sdkappid, entry.owner()};
+    auto& t = conversations[{owner, entry.peer()}];
+    t.owner = owner;
+    t.peer = entry.peer();
+    t.last_seq = std::max(t.last_seq, entry.seq);
+    t.last_time_ms = std::max(t.last_time_ms, m.time_ms);
+    if (entry.flow == message_flow::in && m.from != m.to)
+      ++t.added_unread;
+  }
+
   appended_message write_one(append_request& request, std::int64_t& last_time_ms,
-                             touched_map& touched) {
+                             touched_map& touched, conversation_map& conversations) {
     if (auto earlier = earlier_send(request.message))
       return std::move(*earlier);
     auto message = std::make_shared<chat_message>(std::move(request.message));
@@ -202,6 +266,9 @@ class batched_message_store final : public message_store {
     if (!message->client_msg_id.empty())
       tables_->insert_sent(
           *message, {message->to, out.recipient.seq, out.sender ? out.sender->seq : 0}, expire_at);
+    touch(conversations, out.recipient);
+    if (out.sender)
+      touch(conversations, *out.sender);
     return out;
   }
 
@@ -217,6 +284,7 @@ class batched_message_store final : public message_store {
 
   void write_batch(std::vector<append_request>& batch) {
     touched_map touched;
+    conversation_map conversations;
     std::vector<appended_message> results;
     results.reserve(batch.size());
     std::uint64_t dropped = 0;
@@ -225,7 +293,12 @@ class batched_message_store final : public message_store {
       tables_->lock_timelines(timelines_of(batch));
       std::int64_t last_time_ms = last_time_ms_;
       for (auto& request : batch)
-        results.push_back(write_one(request, last_time_ms, touched));
+        results.push_back(write_one(request, last_time_ms, touched, conversations));
+      std::vector<conversation_touch> touches;
+      touches.reserve(conversations.size());
+      for (auto& [key, t] : conversations)
+        touches.push_back(std::move(t));
+      tables_->touch_conversations(touches);
       for (const auto& [user, timeline] : touched)
         if (timeline.head > timeline.max_entries)
           dropped += tables_->drop_through(user, timeline.head - timeline.max_entries);

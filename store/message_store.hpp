@@ -54,6 +54,23 @@ struct conversation_query {
   bool newest_first = true;
 };
 
+// One of a user's conversations (a peer with a retained entry), kept from
+// the timelines: a row per (user, peer) with its newest seq, the count of
+// the peer's messages after the user's read mark, and the read mark.
+struct conversation_summary {
+  std::string peer;
+  timeline_entry last;                 // the newest retained entry with the peer
+  std::uint64_t unread = 0;            // the peer's messages after read_time_ms
+  std::int64_t read_time_ms = 0;       // the user's read mark (0: never read)
+  std::int64_t peer_read_time_ms = 0;  // the peer's read mark of the same conversation
+};
+
+// A read mark as stored: its time and the count still unread after it.
+struct read_mark {
+  std::int64_t read_time_ms = 0;
+  std::uint64_t unread = 0;
+};
+
 class message_store {
  public:
   virtual ~message_store() = default;
@@ -66,6 +83,19 @@ class message_store {
                              std::function<void(timeline_page)> done) = 0;
   virtual void read_conversation(conversation_query query,
                                  std::function<void(std::vector<timeline_entry>)> done) = 0;
+  // The user's conversations, newest first, at most max_count.
+  virtual void read_conversations(std::uint32_t sdkappid, std::string owner, std::size_t max_count,
+                                  std::function<void(std::vector<conversation_summary>)> done) = 0;
+  // The owner has read the conversation with `peer` up to `up_to_ms`
+  // (capped at now; a mark never moves back). Durable before `done`, which
+  // gets the mark and what is still unread after it; nullopt: not written.
+  virtual void mark_read(std::uint32_t sdkappid, std::string owner, std::string peer,
+                         std::int64_t up_to_ms,
+                         std::function<void(std::optional<read_mark>)> done) = 0;
+  // Each peer's read mark of its conversation with `owner` (0: none), in order.
+  virtual void peer_read_times(std::uint32_t sdkappid, std::string owner,
+                               std::vector<std::string> peers,
+                               std::function<void(std::vector<std::int64_t>)> done) = 0;
   // An entry up to `seq` reached an instance of the user. Any thread;
   // written with the next batch (not durable on return).
   virtual void note_delivered(std::uint32_t sdkappid, const std::string& user_id,

@@ -44,6 +44,18 @@ constexpr const char* schema = R"sql(
   BEGIN
     FOREACH k IN ARRAY keys LOOP PERFORM pg_advisory_xact_lock(k); END LOOP;
   END $$ LANGUAGE plpgsql;
+  DO $$ BEGIN
+    IF to_regclass('chatd_conversations') IS NULL THEN
+      CREATE TABLE chatd_conversations (
+        sdkappid BIGINT NOT NULL, owner TEXT NOT NULL, peer TEXT NOT NULL,
+        last_seq BIGINT NOT NULL, last_time_ms BIGINT NOT NULL,
+        unread BIGINT NOT NULL, read_time_ms BIGINT NOT NULL,
+        PRIMARY KEY (sdkappid, owner, peer));
+      INSERT INTO chatd_conversations
+        SELECT sdkappid, owner, peer, MAX(seq), MAX(time_ms), 0, 0 FROM chatd_timeline
+        GROUP BY sdkappid, owner, peer;
+    END IF;
+  END $$;
   CREATE TABLE IF NOT EXISTS chatd_timeline_delivered (
     sdkappid BIGINT NOT NULL, user_id TEXT NOT NULL, seq BIGINT NOT NULL,
     PRIMARY KEY (sdkappid, user_id));
@@ -74,6 +86,18 @@ void prepare_statements(pqxx::connection& c) {
   c.prepare("entries_after", std::string("SELECT ") + columns +
                                  " FROM chatd_timeline WHERE sdkappid = $1 AND owner = $2 AND "
                                  "seq > $3 AND expire_at_ms >= $4 ORDER BY seq LIMIT $5");
+  c.prepare("touch_conversations",
+            "INSERT INTO chatd_conversations AS c "
+            "SELECT v.sdkappid, v.owner, v.peer, v.last_seq, v.last_time_ms, v.unread, 0 "
+            "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], "
+            "$6::bigint[]) AS v(sdkappid, owner, peer, last_seq, last_time_ms, unread) "
+            "ON CONFLICT (sdkappid, owner, peer) DO UPDATE SET "
+            "last_seq = GREATEST(c.last_seq, EXCLUDED.last_seq), "
+            "last_time_ms = GREATEST(c.last_time_ms, EXCLUDED.last_time_ms), "
+            "unread = c.unread + EXCLUDED.unread");
+  c.prepare("read_time",
+            "SELECT read_time_ms FROM chatd_conversations "
+            "WHERE sdkappid = $1 AND owner = $2 AND peer = $3");
   c.prepare("delivered",
             "SELECT seq FROM chatd_timeline_delivered WHERE sdkappid = $1 AND user_id = $2");
   c.prepare("set_delivered",
@@ -313,6 +337,85 @@ class postgres_timeline_tables final : public timeline_tables {
           tx.exec_params(sql, std::int64_t{q.sdkappid}, q.owner, q.peer, q.min_time_ms,
                          q.max_time_ms, now_ms, as_int(q.max_count), as_int(q.below_seq)),
           q.sdkappid);
+    });
+  }
+
+  // One statement for the batch; the rows' owners' timelines are locked by
+  // this batch, so no other batch touches them meanwhile.
+  void touch_conversations(const std::vector<conversation_touch>& touches) override {
+    if (touches.empty())
+      return;
+    std::vector<std::int64_t> apps, seqs, times, unread;
+    std::vector<std::string> owners, peers;
+    for (const auto& t : touches) {
+      apps.push_back(t.owner.sdkappid);
+      owners.push_back(t.owner.user_id);
+      peers.push_back(t.peer);
+      seqs.push_back(as_int(t.last_seq));
+      times.push_back(t.last_time_ms);
+      unread.push_back(as_int(t.added_unread));
+    }
+    in_batch([&](pqxx::work& tx) {
+      tx.exec_prepared0("touch_conversations", number_array(apps), text_array(owners),
+                        text_array(peers), number_array(seqs), number_array(times),
+                        number_array(unread));
+    });
+  }
+
+  std::vector<conversation_summary> conversations(const user_ref& owner, std::size_t max_count,
+                                                  std::int64_t now_ms) override {
+    const std::string sql =
+        std::string("SELECT ") + columns +
+        ", c.peer, c.unread, c.read_time_ms, COALESCE(p.read_time_ms, 0)"
+        " FROM chatd_conversations c JOIN chatd_timeline t"
+        " ON t.sdkappid = c.sdkappid AND t.owner = c.owner AND t.seq = c.last_seq"
+        " LEFT JOIN chatd_conversations p"
+        " ON p.sdkappid = c.sdkappid AND p.owner = c.peer AND p.peer = c.owner"
+        " WHERE c.sdkappid = $1 AND c.owner = $2 AND t.expire_at_ms >= $3"
+        " ORDER BY c.last_seq DESC LIMIT $4";
+    return read([&](pqxx::nontransaction& tx) {
+      std::vector<conversation_summary> out;
+      for (const auto& row : tx.exec_params(sql, std::int64_t{owner.sdkappid}, owner.user_id,
+                                            now_ms, as_int(max_count)))
+        out.push_back({row[15].as<std::string>(), read_entry(row, owner.sdkappid),
+                       row[16].as<std::uint64_t>(), row[17].as<std::int64_t>(),
+                       row[18].as<std::int64_t>()});
+      return out;
+    });
+  }
+
+  std::vector<std::int64_t> read_times(const user_ref& owner,
+                                       const std::vector<std::string>& peers) override {
+    return read([&](pqxx::nontransaction& tx) {
+      std::vector<std::int64_t> out;
+      for (const auto& peer : peers) {
+        const auto rows =
+            tx.exec_prepared("read_time", std::int64_t{owner.sdkappid}, peer, owner.user_id);
+        out.push_back(rows.empty() ? 0 : rows[0][0].as<std::int64_t>());
+      }
+      return out;
+    });
+  }
+
+  // Recounted from the timeline after the mark, in one statement.
+  read_mark write_read_mark(const user_ref& owner, const std::string& peer,
+                            std::int64_t read_time_ms, std::int64_t now_ms) override {
+    return db_.guarded([&] {
+      pqxx::work tx(db_.get());
+      const auto rows =
+          tx.exec_params(R"sql(
+        UPDATE chatd_conversations AS c SET
+          unread = (SELECT COUNT(*) FROM chatd_timeline t WHERE t.sdkappid = $1 AND t.owner = $2
+                    AND t.peer = $3 AND t.flow = 0 AND t.sender <> t.recipient
+                    AND t.expire_at_ms >= $5 AND t.time_ms > GREATEST(c.read_time_ms, $4)),
+          read_time_ms = GREATEST(c.read_time_ms, $4)
+        WHERE c.sdkappid = $1 AND c.owner = $2 AND c.peer = $3
+        RETURNING read_time_ms, unread)sql",
+                         std::int64_t{owner.sdkappid}, owner.user_id, peer, read_time_ms, now_ms);
+      tx.commit();
+      if (rows.empty())
+        return read_mark{read_time_ms, 0};
+      return read_mark{rows[0][0].as<std::int64_t>(), rows[0][1].as<std::uint64_t>()};
     });
   }
 

@@ -71,6 +71,30 @@ constexpr const char* columns =
     "seq, flow, sender, recipient, text, client_msg_id, message_id, time_ms, random, "
     "client_seq, client_time, custom, custom_data, custom_description, custom_extension";
 
+// A user's conversations: one row per (owner, peer), touched by every
+// batch that appends to it (the newest seq; the peer's messages counted
+// unread until the owner's read mark passes them). A database made before
+// conversations gets them from its timelines, with nothing unread (whether
+// those were read is not known).
+void add_conversations(sqlite3* db) {
+  statement has(db,
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = "
+                "'conversations'");
+  if (has.step() && has.integer(0) != 0)
+    return;
+  sqlite::transaction tx(db);
+  exec_sql(db, R"sql(
+    CREATE TABLE conversations (
+      sdkappid INTEGER NOT NULL, owner TEXT NOT NULL, peer TEXT NOT NULL,
+      last_seq INTEGER NOT NULL, last_time_ms INTEGER NOT NULL,
+      unread INTEGER NOT NULL, read_time_ms INTEGER NOT NULL,
+      PRIMARY KEY (sdkappid, owner, peer)) WITHOUT ROWID;
+    INSERT INTO conversations
+      SELECT sdkappid, owner, peer, MAX(seq), MAX(time_ms), 0, 0 FROM timeline
+      GROUP BY sdkappid, owner, peer;)sql");
+  tx.commit();
+}
+
 // A database made before custom messages gets their columns (custom 0:
 // a text message).
 void add_custom_columns(sqlite3* db) {
@@ -116,6 +140,7 @@ class sqlite_timeline_tables final : public timeline_tables {
     sqlite3_busy_timeout(db_, 5000);
     exec_sql(db_, schema);
     add_custom_columns(db_);
+    add_conversations(db_);
     prepare();
     checkpointer_ = std::thread([this] { checkpoint_periodically(); });
   }
@@ -270,6 +295,84 @@ class sqlite_timeline_tables final : public timeline_tables {
     return out;
   }
 
+  void touch_conversations(const std::vector<conversation_touch>& touches) override {
+    auto& upsert = statements_->touch_conversation;
+    for (const auto& t : touches)
+      upsert.bind(1, t.owner.sdkappid)
+          .bind(2, t.owner.user_id)
+          .bind(3, t.peer)
+          .bind(4, as_int(t.last_seq))
+          .bind(5, t.last_time_ms)
+          .bind(6, as_int(t.added_unread))
+          .run();
+  }
+
+  std::vector<conversation_summary> conversations(const user_ref& owner, std::size_t max_count,
+                                                  std::int64_t now_ms) override {
+    const std::string sql =
+        std::string("SELECT ") + columns +
+        ", c.peer, c.unread, c.read_time_ms, COALESCE(p.read_time_ms, 0) FROM conversations c"
+        " JOIN timeline t ON t.sdkappid = c.sdkappid AND t.owner = c.owner AND t.seq = c.last_seq"
+        " LEFT JOIN conversations p"
+        " ON p.sdkappid = c.sdkappid AND p.owner = c.peer AND p.peer = c.owner"
+        " WHERE c.sdkappid = ?1 AND c.owner = ?2 AND t.expire_at_ms >= ?3"
+        " ORDER BY c.last_seq DESC LIMIT ?4";
+    statement select(db_, sql.c_str());
+    select.bind(1, owner.sdkappid)
+        .bind(2, owner.user_id)
+        .bind(3, now_ms)
+        .bind(4, as_int(max_count));
+    std::vector<conversation_summary> out;
+    while (select.step())
+      out.push_back({select.text(15), read_entry(select, owner.sdkappid),
+                     static_cast<std::uint64_t>(select.integer(16)), select.integer(17),
+                     select.integer(18)});
+    return out;
+  }
+
+  std::vector<std::int64_t> read_times(const user_ref& owner,
+                                       const std::vector<std::string>& peers) override {
+    statement select(db_,
+                     "SELECT read_time_ms FROM conversations "
+                     "WHERE sdkappid = ?1 AND owner = ?2 AND peer = ?3");
+    std::vector<std::int64_t> out;
+    for (const auto& peer : peers) {
+      select.reset().bind(1, owner.sdkappid).bind(2, peer).bind(3, owner.user_id);
+      out.push_back(select.step() ? select.integer(0) : 0);
+    }
+    return out;
+  }
+
+  // The unread count is recounted, not decremented: what came after the
+  // mark is in the timeline (a conversation's entries, at most the cap).
+  read_mark write_read_mark(const user_ref& owner, const std::string& peer,
+                            std::int64_t read_time_ms, std::int64_t now_ms) override {
+    sqlite::transaction tx(db_);
+    statement(db_, R"sql(
+      UPDATE conversations SET
+        unread = (SELECT COUNT(*) FROM timeline WHERE sdkappid = ?1 AND owner = ?2 AND peer = ?3
+                  AND flow = 0 AND sender <> recipient AND expire_at_ms >= ?5
+                  AND time_ms > MAX(conversations.read_time_ms, ?4)),
+        read_time_ms = MAX(read_time_ms, ?4)
+      WHERE sdkappid = ?1 AND owner = ?2 AND peer = ?3)sql")
+        .bind(1, owner.sdkappid)
+        .bind(2, owner.user_id)
+        .bind(3, peer)
+        .bind(4, read_time_ms)
+        .bind(5, now_ms)
+        .run();
+    statement select(db_,
+                     "SELECT read_time_ms, unread FROM conversations "
+                     "WHERE sdkappid = ?1 AND owner = ?2 AND peer = ?3");
+    select.bind(1, owner.sdkappid).bind(2, owner.user_id).bind(3, peer);
+    read_mark mark{read_time_ms, 0};
+    if (select.step())
+      mark = {select.integer(0), static_cast<std::uint64_t>(select.integer(1))};
+    select.reset();
+    tx.commit();
+    return mark;
+  }
+
   std::uint64_t delivered(const user_ref& user) override {
     auto& get = statements_->get_delivered;
     get.reset().bind(1, user.sdkappid).bind(2, user.user_id);
@@ -316,6 +419,7 @@ class sqlite_timeline_tables final : public timeline_tables {
     statement find_sent;
     statement note_sent;
     statement entry_at;
+    statement touch_conversation;
   };
 
   void prepare() {
@@ -345,6 +449,10 @@ class sqlite_timeline_tables final : public timeline_tables {
                   "WHERE sdkappid = ?1 AND sender = ?2 AND client_msg_id = ?3"),
         statement(db_, "INSERT INTO sent_ids VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
         statement(db_, entry_at_sql.c_str()),
+        statement(db_,
+                  "INSERT INTO conversations VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0) "
+                  "ON CONFLICT DO UPDATE SET last_seq = MAX(last_seq, ?4), "
+                  "last_time_ms = MAX(last_time_ms, ?5), unread = unread + ?6"),
     });
   }
 

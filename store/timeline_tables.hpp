@@ -44,6 +44,16 @@ inline const custom_element& custom_or_empty(const chat_message& m) {
   return m.custom ? *m.custom : none;
 }
 
+// What a batch did to one conversation of one user: its newest seq and
+// time, and how many of the peer's messages it added.
+struct conversation_touch {
+  user_ref owner;
+  std::string peer;
+  std::uint64_t last_seq = 0;
+  std::int64_t last_time_ms = 0;
+  std::uint64_t added_unread = 0;
+};
+
 class timeline_tables {
  public:
   virtual ~timeline_tables() = default;
@@ -71,6 +81,8 @@ class timeline_tables {
                            std::int64_t expire_at_ms) = 0;
   virtual std::optional<timeline_entry> entry_at(std::uint32_t sdkappid, const std::string& owner,
                                                  std::uint64_t seq) = 0;
+  // Within a batch: the conversations its entries touched, once each.
+  virtual void touch_conversations(const std::vector<conversation_touch>& touches) = 0;
 
   // Reads, between batches.
   // The user's last seq handed out (0 if none).
@@ -80,6 +92,15 @@ class timeline_tables {
   virtual std::vector<timeline_entry> conversation(const conversation_query& query,
                                                    std::int64_t now_ms) = 0;
   virtual std::uint64_t delivered(const user_ref& user) = 0;
+  virtual std::vector<conversation_summary> conversations(const user_ref& owner,
+                                                          std::size_t max_count,
+                                                          std::int64_t now_ms) = 0;
+  virtual std::vector<std::int64_t> read_times(const user_ref& owner,
+                                               const std::vector<std::string>& peers) = 0;
+  // Its own transaction: the mark moved to max(mark, read_time_ms) and the
+  // unread count recounted from the timeline after it.
+  virtual read_mark write_read_mark(const user_ref& owner, const std::string& peer,
+                                    std::int64_t read_time_ms, std::int64_t now_ms) = 0;
 
   // Each its own transaction.
   virtual void write_delivered(const std::vector<std::pair<user_ref, std::uint64_t>>& marks) = 0;

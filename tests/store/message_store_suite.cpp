@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -321,9 +322,39 @@ TEST_CASE_TEMPLATE("a custom message comes back with its three fields, any bytes
 
 // A database written by a chatd from before custom messages: its entries
 // read as text, and custom messages go into the same table.
+std::vector<conversation_summary> conversations_now(message_store& store, const std::string& owner,
+                                                    std::size_t max = 100) {
+  std::promise<std::vector<conversation_summary>> done;
+  auto result = done.get_future();
+  store.read_conversations(1, owner, max, [&done](auto c) { done.set_value(std::move(c)); });
+  return result.get();
+}
+
+std::optional<read_mark> mark_read_now(message_store& store, const std::string& owner,
+                                       const std::string& peer, std::int64_t up_to_ms) {
+  std::promise<std::optional<read_mark>> done;
+  auto result = done.get_future();
+  store.mark_read(1, owner, peer, up_to_ms, [&done](auto m) { done.set_value(m); });
+  return result.get();
+}
+
+std::vector<std::int64_t> peer_read_times_now(message_store& store, const std::string& owner,
+                                              std::vector<std::string> peers) {
+  std::promise<std::vector<std::int64_t>> done;
+  auto result = done.get_future();
+  store.peer_read_times(1, owner, std::move(peers), [&done](auto t) { done.set_value(t); });
+  return result.get();
+}
+
 template <class B>
 void check_upgrade(B& backend) {
   auto store = backend.open_messages();
+  // Its conversations come from its timelines, nothing unread.
+  const auto before = conversations_now(*store, "bob");
+  REQUIRE(before.size() == 1);
+  CHECK(before[0].peer == "alice");
+  CHECK(before[0].unread == 0);
+  CHECK(before[0].last.message->text == "from before");
   const auto old = read_now(*store, "bob", 0);
   REQUIRE(old.entries.size() == 1);
   CHECK(old.entries[0].message->text == "from before");
@@ -367,4 +398,72 @@ TEST_CASE("PostgreSQL: a timeline table from before custom messages gets their c
       "INSERT INTO chatd_timeline VALUES (1, 'bob', 1, 0, 'alice', 'alice', 'bob', 'from "
       "before', '', '1_2_3', 3000, 2, 1, 3, 9000000000000);");
   check_upgrade(backend);
+}
+
+TEST_CASE_TEMPLATE("conversations: newest first with their last entry, unread counts, read marks",
+                   B, sqlite_backend, postgres_backend) {
+  B backend;
+  std::int64_t bob_read_ms = 0;
+  {
+    auto store = backend.open_messages();
+    REQUIRE(append_now(*store, text_message("alice", "bob", "a1")));
+    REQUIRE(append_now(*store, text_message("alice", "bob", "a2")));
+    REQUIRE(append_now(*store, text_message("carol", "bob", "c1")));
+    REQUIRE(append_now(*store, text_message("bob", "alice", "b1")));
+    REQUIRE(append_now(*store, text_message("bob", "bob", "note")));
+    auto bob = conversations_now(*store, "bob");
+    REQUIRE(bob.size() == 3);
+    CHECK(bob[0].peer == "bob");  // a note to oneself: not unread
+    CHECK(bob[0].unread == 0);
+    CHECK(bob[1].peer == "alice");
+    CHECK(bob[1].last.message->text == "b1");
+    CHECK(bob[1].last.flow == message_flow::out);
+    CHECK(bob[1].unread == 2);  // a1, a2: bob's own reply does not read them
+    CHECK(bob[2].peer == "carol");
+    CHECK(bob[2].unread == 1);
+    CHECK(conversations_now(*store, "bob", 1).size() == 1);
+    auto alice = conversations_now(*store, "alice");
+    REQUIRE(alice.size() == 1);
+    CHECK(alice[0].unread == 1);
+    CHECK(alice[0].peer_read_time_ms == 0);
+
+    // bob reads alice's messages up to now: 0 unread, and alice sees the mark.
+    const auto mark = mark_read_now(*store, "bob", "alice", INT64_MAX);
+    REQUIRE(mark);
+    CHECK(mark->unread == 0);
+    CHECK(mark->read_time_ms >= bob[1].last.message->time_ms);
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    CHECK(mark->read_time_ms <= now_ms);  // capped at now
+    bob_read_ms = mark->read_time_ms;
+    CHECK(peer_read_times_now(*store, "alice", {"bob", "carol"}) ==
+          std::vector<std::int64_t>{bob_read_ms, 0});
+    // A mark never moves back; a new message after it is unread.
+    CHECK(mark_read_now(*store, "bob", "alice", 1)->read_time_ms == bob_read_ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    REQUIRE(append_now(*store, text_message("alice", "bob", "a3")));
+    CHECK(conversations_now(*store, "bob")[0].unread == 1);
+  }
+  auto store = backend.open_messages();
+  const auto bob = conversations_now(*store, "bob");
+  REQUIRE(bob.size() == 3);
+  CHECK(bob[0].peer == "alice");
+  CHECK(bob[0].unread == 1);
+  CHECK(bob[0].read_time_ms == bob_read_ms);
+  CHECK(conversations_now(*store, "alice")[0].peer_read_time_ms == bob_read_ms);
+  // Reading up to before a3 leaves a3 unread (recounted from the timeline).
+  CHECK(mark_read_now(*store, "bob", "alice", bob_read_ms)->unread == 1);
+}
+
+TEST_CASE_TEMPLATE("a conversation whose last entry is gone (retention) leaves the list", B,
+                   sqlite_backend, postgres_backend) {
+  B backend;
+  auto store = backend.open_messages();
+  REQUIRE(append_now(*store, text_message("alice", "bob", "old"), true, 2));
+  REQUIRE(append_now(*store, text_message("carol", "bob", "c1"), true, 2));
+  REQUIRE(append_now(*store, text_message("carol", "bob", "c2"), true, 2));  // drops "old"
+  const auto bob = conversations_now(*store, "bob");
+  REQUIRE(bob.size() == 1);
+  CHECK(bob[0].peer == "carol");
 }
