@@ -17,6 +17,7 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using unwatch_atom = caf::atom_constant<caf::atom("unwatch")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+using notify_atom = caf::atom_constant<caf::atom("notify")>;
 using kicked_atom = caf::atom_constant<caf::atom("kicked")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using disown_atom = caf::atom_constant<caf::atom("disown")>;

@@ -72,6 +72,9 @@ node_actor::behavior_type cluster_node(node_pointer self, cluster_options option
       [=](deliver_atom, const user_key& key, timeline_entry& entry, std::string& except) {
         deliver(self, key, entry, except);
       },
+      [=](notify_atom, const user_key& key, user_notice& notice, std::string& except) {
+        notify(self, key, notice, except);
+      },
       [=](expired_atom, const user_key& key, const std::string& instance_id) {
         expired(self, key, instance_id);
       },
@@ -103,6 +106,10 @@ node_actor::behavior_type cluster_node(node_pointer self, cluster_options option
       },
       [=](expired_atom atom, const user_key& key, const std::string& instance_id,
           const std::string&) { self->send(directory_of(self, key), atom, key, instance_id); },
+      [=](notify_atom atom, const user_key& key, user_notice& notice, std::string& except,
+          const std::string&) {
+        self->send(directory_of(self, key), atom, key, std::move(notice), std::move(except));
+      },
       // Membership.
       [=](hello_atom, const std::string& name, const std::string& address,
           const caf::actor& peer_actor) -> std::string {
@@ -151,6 +158,8 @@ void add_cluster_message_types(caf::actor_system_config& config) {
       .add_message_type<kick_type>("chatd::kick_type")
       .add_message_type<platform>("chatd::platform")
       .add_message_type<wire_entry>("chatd::wire_entry")
+      .add_message_type<user_notice>("chatd::user_notice")
+      .add_message_type<notice_kind>("chatd::notice_kind")
       .add_message_type<cluster_instance>("chatd::cluster_instance")
       .add_message_type<cluster_instances>("chatd::cluster_instances")
       .add_message_type<shard_epoch>("chatd::shard_epoch")

@@ -143,6 +143,7 @@ void renew(node_pointer self, const user_key& key, const std::string& instance_i
 void kick(node_pointer self, const user_key& key, kick_type type, reply<std::size_t> done);
 void online(node_pointer self, const user_key& key, reply<online_list> done);
 void deliver(node_pointer self, const user_key& key, timeline_entry& entry, std::string& except);
+void notify(node_pointer self, const user_key& key, user_notice& notice, std::string& except);
 void expired(node_pointer self, const user_key& key, const std::string& instance_id);
 // Fails every call in flight to a node that was lost.
 void fail_calls_to(node_pointer self, const std::string& node);

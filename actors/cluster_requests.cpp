@@ -201,6 +201,17 @@ void deliver(node_pointer self, const user_key& key, timeline_entry& entry, std:
     self->send(target, deliver_atom::value, key, to_wire(entry), std::move(except));
 }
 
+// One-way, as deliver: a notice for instances that are not online is dropped.
+void notify(node_pointer self, const user_key& key, user_notice& notice, std::string& except) {
+  const auto owner = owner_of(self, key);
+  if (owner == self->state.options.node)
+    return self->send(directory_of(self, key), notify_atom::value, key, std::move(notice),
+                      std::move(except));
+  if (auto target = node_named(self, owner))
+    self->send(target, notify_atom::value, key, std::move(notice), std::move(except),
+               self->state.options.node);
+}
+
 void expired(node_pointer self, const user_key& key, const std::string& instance_id) {
   const auto owner = owner_of(self, key);
   if (owner == self->state.options.node)

@@ -84,6 +84,11 @@ inline timeline_entry from_wire(wire_entry entry) {
   return {entry.seq, entry.flow, std::make_shared<const chat_message>(std::move(entry.message))};
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_notice& x) {
+  return f(caf::meta::type_name("user_notice"), x.kind, x.peer, x.time_ms);
+}
+
 // A shard and the epoch of its lease: what a claim names.
 struct shard_epoch {
   std::uint32_t shard = 0;

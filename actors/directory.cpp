@@ -133,6 +133,10 @@ directory_actor::behavior_type directory(directory_pointer self, expiry_wheel_ac
         if (auto registry = find_registry(self, key))
           self->send(registry, atom, std::move(entry), std::move(except));
       },
+      [=](notify_atom atom, const user_key& key, user_notice& notice, std::string& except) {
+        if (auto registry = find_registry(self, key))
+          self->send(registry, atom, std::move(notice), std::move(except));
+      },
       [=](online_atom atom, const user_key& key, reply<online_list>& done) {
         if (auto registry = find_registry(self, key))
           self->send(registry, atom, std::move(done));

@@ -27,6 +27,7 @@ using directory_actor =
                      caf::reacts_to<kick_atom, user_key, kick_type, reply<std::size_t>>,
                      caf::reacts_to<online_atom, user_key, reply<online_list>>,
                      caf::reacts_to<deliver_atom, user_key, timeline_entry, std::string>,
+                     caf::reacts_to<notify_atom, user_key, user_notice, std::string>,
                      // A registry with no instance left offers to retire, with the count of
                      // logins it has seen; the directory agrees only if it routed no more.
                      caf::reacts_to<retire_atom, user_key, std::uint64_t>>;

@@ -24,6 +24,18 @@ struct kick_notice {
   std::optional<instance_ref> by;  // the instance that caused it, if any
 };
 
+// What a user's instances are told besides their timeline entries.
+enum class notice_kind : std::uint8_t {
+  read_by_self,  // another instance of the user read the conversation with `peer`
+  read_by_peer,  // `peer` read the conversation with the user (a read receipt)
+};
+
+struct user_notice {
+  notice_kind kind = notice_kind::read_by_self;
+  std::string peer;
+  std::int64_t time_ms = 0;  // read up to this time
+};
+
 // Receives what happens to one logged-in instance. Implemented by the gateway;
 // called from actor threads, so implementations must be thread-safe.
 class instance_sink {
@@ -36,6 +48,8 @@ class instance_sink {
   // A live entry of the user's timeline, in seq order; never after kicked()
   // or lost(). The connection drops what it has already delivered.
   virtual void message(const timeline_entry& entry) = 0;
+  // A notice for the user's instances; never after kicked() or lost().
+  virtual void notice(const user_notice&) {}
 };
 
 }  // namespace chatd

@@ -31,6 +31,7 @@ using node_actor = caf::typed_actor<
     caf::reacts_to<kick_atom, user_key, kick_type, reply<std::size_t>>,
     caf::reacts_to<online_atom, user_key, reply<online_list>>,
     caf::reacts_to<deliver_atom, user_key, timeline_entry, std::string>,
+    caf::reacts_to<notify_atom, user_key, user_notice, std::string>,
     caf::reacts_to<expired_atom, user_key, std::string>,
     caf::reacts_to<leave_atom>,  // this node drains: its users go to the others
     // From peers, for users this node owns: each answer starts with its
@@ -47,7 +48,8 @@ using node_actor = caf::typed_actor<
     caf::replies_to<kick_atom, user_key, kick_type>::with<owner_status, std::uint64_t>,
     caf::replies_to<online_atom, user_key>::with<owner_status, online_list>,
     caf::reacts_to<deliver_atom, user_key, wire_entry, std::string>,
-    caf::reacts_to<expired_atom, user_key, std::string, std::string>,  // + from node
+    caf::reacts_to<notify_atom, user_key, user_notice, std::string, std::string>,  // + from node
+    caf::reacts_to<expired_atom, user_key, std::string, std::string>,              // + from node
     // Membership: a peer introduces itself (name, cluster address, its node
     // actor as caf::actor: a typed interface cannot name itself) and gets
     // this node's name; a peer that drains says so.

@@ -67,6 +67,8 @@ using registry_actor =
                      caf::reacts_to<online_atom, reply<online_list>>,
                      // A timeline entry for every instance but one ("" = none).
                      caf::reacts_to<deliver_atom, timeline_entry, std::string>,
+                     // A notice for every instance but one ("" = none).
+                     caf::reacts_to<notify_atom, user_notice, std::string>,
                      caf::reacts_to<expired_atom, user_key, std::string>,  // a sig expired
                      caf::reacts_to<retire_atom>,               // the directory agreed: quit
                      caf::reacts_to<due_atom, std::uint64_t>>;  // its own timer (at())

@@ -61,6 +61,7 @@ session_actor::behavior_type session(session_pointer self, session_init init) {
       [=](deliver_atom, wire_entry& entry) {
         self->state.fate->deliver(from_wire(std::move(entry)));
       },
+      [=](notify_atom, const user_notice& notice) { self->state.fate->notify(notice); },
       [=](stop_atom) {
         self->state.fate->ended_quietly();
         self->quit();

@@ -29,6 +29,7 @@ using session_actor =
                      // Answered once the connection was told (a kick's acknowledgement).
                      caf::replies_to<kicked_atom, kick_type, std::string, platform>::with<bool>,
                      caf::reacts_to<deliver_atom, wire_entry>,
+                     caf::reacts_to<notify_atom, user_notice>,
                      caf::reacts_to<stop_atom>>;  // logged out or kicked: quit quietly
 
 // Where a session reports that its sig expired: its registry, or (in a
@@ -60,6 +61,10 @@ class instance_fate {
   void deliver(const timeline_entry& entry) {
     if (!settled_.load())
       sink_->message(entry);
+  }
+  void notify(const user_notice& notice) {
+    if (!settled_.load())
+      sink_->notice(notice);
   }
 
  private:

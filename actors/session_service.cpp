@@ -168,6 +168,12 @@ void session_service::online_instances(std::uint32_t sdkappid, std::string user_
   impl_->route(key, online_atom::value, key, std::move(done));
 }
 
+void session_service::notify(std::uint32_t sdkappid, std::string user_id, user_notice notice,
+                             std::string except_instance) {
+  user_key key{sdkappid, std::move(user_id)};
+  impl_->route(key, notify_atom::value, key, std::move(notice), std::move(except_instance));
+}
+
 void session_service::deliver(timeline_entry entry, std::string except_instance) {
   user_key key{entry.message->sdkappid, entry.owner()};
   impl_->route(key, deliver_atom::value, key, std::move(entry), std::move(except_instance));

@@ -108,6 +108,9 @@ class session_service {
   // except `except_instance` (the sending one). Calls from one thread reach
   // each instance in the order they were made.
   void deliver(timeline_entry entry, std::string except_instance);
+  // A notice to every online instance of the user but one ("" = none).
+  void notify(std::uint32_t sdkappid, std::string user_id, user_notice notice,
+              std::string except_instance);
 
   // A cluster node that drains: its peers take over its users' registries
   // and this node admits no more logins. Nothing on a single node.

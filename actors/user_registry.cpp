@@ -273,6 +273,17 @@ void deliver(registry_pointer self, const timeline_entry& entry, const std::stri
   }
 }
 
+void notify(registry_pointer self, const user_notice& notice, const std::string& except) {
+  for (const auto& [id, session] : self->state.table->sessions()) {
+    if (id == except)
+      continue;
+    if (session.fate)
+      session.fate->notify(notice);
+    else
+      self->send(session.actor, notify_atom::value, notice);
+  }
+}
+
 // The user moved to another node's registry: every instance stays online
 // (the other nodes register them there) and this one leaves, kicking no one.
 void disown(registry_pointer self) {
@@ -367,6 +378,9 @@ registry_actor::behavior_type user_registry(registry_pointer self, user_key key,
       [=](online_atom, reply<online_list>& done) { done(self->state.table->instances()); },
       [=](deliver_atom, const timeline_entry& entry, const std::string& except) {
         deliver(self, entry, except);
+      },
+      [=](notify_atom, const user_notice& notice, const std::string& except) {
+        notify(self, notice, except);
       },
       [=](expired_atom, const user_key&, const std::string& instance_id) {
         expire(self, instance_id);

@@ -83,12 +83,13 @@ bool same_login(peer& self, std::uint64_t attempt) {
 asio::awaitable<outcome<timeline_page>> read_page(message_store& store, std::uint32_t sdkappid,
                                                   std::string user_id,
                                                   std::optional<std::uint64_t> after,
-                                                  std::size_t max_entries) {
-  return ask<timeline_page>(
-      [&store, sdkappid, user = std::move(user_id), after, max_entries](reply<timeline_page> done) {
-        store.read_timeline(sdkappid, user, after, max_entries,
-                            [done](timeline_page page) { done(std::move(page)); });
-      });
+                                                  std::size_t max_entries,
+                                                  std::uint64_t after_at_most) {
+  return ask<timeline_page>([&store, sdkappid, user = std::move(user_id), after, max_entries,
+                             after_at_most](reply<timeline_page> done) {
+    store.read_timeline(sdkappid, user, after, after_at_most, max_entries,
+                        [done](timeline_page page) { done(std::move(page)); });
+  });
 }
 
 asio::awaitable<sent_message> send_message(gateway_context& context, outgoing_message out) {
@@ -144,8 +145,8 @@ asio::awaitable<void> sync_timeline(std::shared_ptr<peer> self, std::optional<st
   const auto page_entries = std::clamp<std::size_t>(link.capacity() / 4, 1, sync_page_entries);
   bool first = true;
   for (;;) {
-    auto page =
-        co_await read_page(self->context().messages, sdkappid, user_id, after, page_entries);
+    auto page = co_await read_page(self->context().messages, sdkappid, user_id, after, page_entries,
+                                   timeline.cover_after());
     if (!same_login(*self, attempt))
       co_return;
     if (!page.ok()) {

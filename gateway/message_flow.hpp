@@ -62,7 +62,8 @@ boost::asio::awaitable<outcome<timeline_page>> read_page(message_store& store,
                                                          std::uint32_t sdkappid,
                                                          std::string user_id,
                                                          std::optional<std::uint64_t> after,
-                                                         std::size_t max_entries);
+                                                         std::size_t max_entries,
+                                                         std::uint64_t after_at_most = UINT64_MAX);
 
 // One conversation (message_store::read_conversation), on the store's thread.
 boost::asio::awaitable<outcome<std::vector<timeline_entry>>> read_conversation(

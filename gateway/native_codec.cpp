@@ -55,6 +55,14 @@ void native_codec::entries(peer& self, std::span<const timeline_entry> entries) 
     self.link().send(frame::encode_message_event(entry));
 }
 
+// conversationRead: this user read the conversation with userID on another
+// instance; messageReadByPeer: userID read this user's messages.
+void native_codec::notice(peer& self, const user_notice& notice) {
+  const bool own = notice.kind == notice_kind::read_by_self;
+  event(self, own ? "conversationRead" : "messageReadByPeer",
+        {{"userID", notice.peer}, {"readTime", notice.time_ms}});
+}
+
 void native_codec::shutting_down(peer& self) {
   event(self, "sdkStateNotReady", {{"reason", code_number(errc::logged_out)}});
 }

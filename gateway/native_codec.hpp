@@ -21,6 +21,7 @@ class native_codec final : public wire_codec {
   void kicked(peer& self, const kick_notice& notice) override;
   void lost(peer& self) override;
   void entries(peer& self, std::span<const timeline_entry> entries) override;
+  void notice(peer& self, const user_notice& notice) override;
   void shutting_down(peer& self) override;
 
   // The answer to the request `seq`.

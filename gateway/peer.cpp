@@ -32,6 +32,13 @@ class peer::sink final : public instance_sink {
     });
   }
 
+  void notice(const user_notice& notice) override {
+    asio::post(strand_, [self = self_, attempt = attempt_, notice] {
+      if (auto c = self.lock())
+        c->on_notice(attempt, notice);
+    });
+  }
+
   void message(const timeline_entry& entry) override {
     asio::post(strand_, [self = self_, attempt = attempt_, entry] {
       if (auto c = self.lock())
@@ -168,6 +175,11 @@ void peer::on_entry(std::uint64_t attempt, const timeline_entry& entry) {
   }
   if (instance_.admits_live(attempt, entry.seq))
     deliver_entries({&entry, 1});
+}
+
+void peer::on_notice(std::uint64_t attempt, const user_notice& notice) {
+  if (instance_.ready_for(attempt))
+    codec_->notice(*this, notice);
 }
 
 void peer::deliver_entries(std::span<const timeline_entry> entries) {

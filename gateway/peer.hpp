@@ -68,6 +68,7 @@ class peer final : public link_handler {
   void on_kicked(std::uint64_t attempt, const kick_notice& notice);
   void on_lost(std::uint64_t attempt);
   void on_entry(std::uint64_t attempt, const timeline_entry& entry);
+  void on_notice(std::uint64_t attempt, const user_notice& notice);
   void end_instance(const early_end& end);
   void take_offline(bool shutdown);
   void count_as_unauthenticated(bool yes);

@@ -56,6 +56,11 @@ void sdk_codec::entries(peer& self, std::span<const timeline_entry> entries) {
   self.link().send(sdk::encode_message_push(std::move(items), ++push_seq_, last));
 }
 
+void sdk_codec::notice(peer& self, const user_notice& notice) {
+  self.link().send(sdk::encode_read_notice(notice.kind == notice_kind::read_by_self, notice.peer,
+                                           notice.time_ms / 1000, ++push_seq_));
+}
+
 // The SDK is told nothing: the link closes (1001) and it reconnects.
 void sdk_codec::shutting_down(peer&) {}
 

@@ -15,6 +15,7 @@
 #include "gateway/op_table.hpp"
 #include "gateway/peer.hpp"
 #include "gateway/profile_flow.hpp"
+#include "gateway/sdk_call.hpp"
 #include "gateway/sdk_codec.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/a2.hpp"
@@ -24,6 +25,18 @@
 #include "store/message_store.hpp"
 
 namespace chatd {
+
+std::string body_string(const boost::json::object& body, std::string_view key) {
+  const auto* v = body.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::int64_t body_integer(const boost::json::object& body, std::string_view key,
+                          std::int64_t fallback) {
+  const auto* v = body.if_contains(key);
+  return (v != nullptr ? exact_integer(*v) : std::nullopt).value_or(fallback);
+}
+
 namespace {
 
 namespace asio = boost::asio;
@@ -31,21 +44,6 @@ namespace json = boost::json;
 
 // The SDK sends wshello this often while logged in (seconds).
 constexpr int hello_interval_s = 120;
-
-struct sdk_call {
-  std::shared_ptr<peer> self;
-  sdk_codec& codec;
-  sdk::request request;
-  connection::op_token token;  // while the op runs
-
-  void reply(errc code, json::object fields = {}, std::string_view info = {}) const {
-    codec.reply(*self, request, code, std::move(fields), info);
-  }
-  void refuse(errc code) const { reply(code); }
-  // For servcmds marked needs_login, checked before they run.
-  const active_login& login() const { return *self->login(); }
-  gateway_context& context() const { return self->context(); }
-};
 
 std::string head_string(const json::object& head, std::string_view key) {
   const auto* v = head.if_contains(key);
@@ -124,29 +122,12 @@ asio::awaitable<void> sdk_black_list(sdk_call& call) {
   co_return;
 }
 
-asio::awaitable<void> sdk_recent_contacts(sdk_call& call) {
-  call.reply(
-      errc::ok,
-      {{"CompleteFlag", 1}, {"TimeStamp", 0}, {"StartIndex", 0}, {"SessionItem", json::array{}}});
-  co_return;
-}
-
 // --- messages (TENCENT-SDK-MESSAGING) ---------------------------------------
 
 // How long after the login getmsg the "sync now" notify is pushed: sent in
 // the same tick, the SDK would sync before storing the cookie (§3).
 constexpr auto notify_delay = std::chrono::milliseconds(60);
 constexpr std::string_view sync_cookie = "chatd";
-
-std::string body_string(const json::object& body, std::string_view key) {
-  const auto* v = body.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-std::int64_t body_integer(const json::object& body, std::string_view key, std::int64_t fallback) {
-  const auto* v = body.if_contains(key);
-  return (v != nullptr ? exact_integer(*v) : std::nullopt).value_or(fallback);
-}
 
 // openim.sendmsg, as the SDK sends it (MESSAGING §1): text or one custom
 // element, stored or (MsgLifeTime 0) online only.
@@ -184,13 +165,18 @@ asio::awaitable<void> sdk_sendmsg(sdk_call& call) {
              {{"MsgTime", m.time_ms / 1000}, {"MsgSeq", m.client_seq}, {"MsgKey", m.message_id}});
 }
 
-json::object sync_reply(json::array items) {
-  return {{"Cookie", sync_cookie}, {"SyncFlag", 2}, {"MsgList", std::move(items)}};
+// A sync's reply: its messages, and the unread count of every conversation
+// that has some (C2CPairUnreadCount: the SDK takes them as the counts).
+json::object sync_reply(json::array items, json::array unread = {}) {
+  json::object reply{{"Cookie", sync_cookie}, {"SyncFlag", 2}, {"MsgList", std::move(items)}};
+  if (!unread.empty())
+    reply["C2CPairUnreadCount"] = std::move(unread);
+  return reply;
 }
 
 // The first page of a sync goes into the getmsg reply; more go as pushes.
-sync_page_handler getmsg_pages(sdk_call& call) {
-  return [&call](std::span<const timeline_entry> page, bool first) {
+sync_page_handler getmsg_pages(sdk_call& call, json::array unread) {
+  return [&call, unread = std::move(unread)](std::span<const timeline_entry> page, bool first) {
     if (!first) {
       call.self->deliver_entries(page);
       return;
@@ -200,7 +186,7 @@ sync_page_handler getmsg_pages(sdk_call& call) {
       items.push_back(sdk::message_item(entry));
       call.self->record_delivered(entry);
     }
-    call.reply(errc::ok, sync_reply(std::move(items)));
+    call.reply(errc::ok, sync_reply(std::move(items), unread));
   };
 }
 
@@ -208,7 +194,7 @@ sync_page_handler getmsg_pages(sdk_call& call) {
 // empty, then tell the SDK to sync, which it does with IsOnlineSync 1 and
 // shows what that page holds.
 asio::awaitable<void> notify_after_login_sync(sdk_call& call) {
-  call.reply(errc::ok, sync_reply({}));
+  call.reply(errc::ok, sync_reply({}, co_await pair_unread_counts(call)));
   const auto attempt = call.self->instance().attempt();
   asio::steady_timer timer(co_await asio::this_coro::executor, notify_delay);
   co_await timer.async_wait(asio::use_awaitable);
@@ -231,7 +217,10 @@ asio::awaitable<void> sdk_getmsg(sdk_call& call) {
     call.reply(errc::ok, sync_reply({}));  // synced already: live pushes carry the rest
     co_return;
   }
-  co_await sync_timeline(call.self, std::nullopt, getmsg_pages(call));
+  auto unread = co_await pair_unread_counts(call);
+  if (!call.self->login())
+    co_return;
+  co_await sync_timeline(call.self, std::nullopt, getmsg_pages(call, std::move(unread)));
 }
 
 // getMessageList: one conversation, older pages by the cursor in MsgKey
@@ -284,48 +273,7 @@ asio::awaitable<void> sdk_getroammsg(sdk_call& call) {
                         {"MsgKey", oldest ? std::to_string(oldest->seq) : ""}});
 }
 
-// --- profiles ----------------------------------------------------------------
-
-// getMyProfile and getUserProfile: UserItem [{To_Account}]. A user who is
-// no account is answered as Tencent does, "@TLS#NOT_FOUND" (the SDK skips it).
-asio::awaitable<void> sdk_portrait_get(sdk_call& call) {
-  std::vector<std::string> users;
-  if (const auto* items = call.request.body.if_contains("UserItem"); items && items->is_array())
-    for (const auto& item : items->get_array())
-      if (const auto* o = item.if_object())
-        users.push_back(body_string(*o, "To_Account"));
-  if (users.size() > max_profiles_per_get) {
-    call.reply(errc::profile_value_invalid);
-    co_return;
-  }
-  auto read = co_await get_profiles(call.context(), call.login().sdkappid, std::move(users));
-  if (!read.ok()) {
-    call.reply(errc::internal_error);
-    co_return;
-  }
-  json::array items;
-  for (const auto& answer : read.value)
-    items.push_back(json::object{{"To_Account", answer.known ? answer.user_id : "@TLS#NOT_FOUND"},
-                                 {"ProfileItem", profile_items(answer.profile)},
-                                 {"ResultCode", 0},
-                                 {"ResultInfo", ""}});
-  call.reply(errc::ok, {{"UserProfileItem", std::move(items)}});
-}
-
-// updateMyProfile: ProfileItem [{Tag, Value}], for the logged-in user.
-asio::awaitable<void> sdk_portrait_set(sdk_call& call) {
-  const auto* items = call.request.body.if_contains("ProfileItem");
-  auto fields = items ? read_profile_items(*items) : errc::profile_value_invalid;
-  if (const auto* refused = std::get_if<errc>(&fields)) {
-    call.reply(*refused);
-    co_return;
-  }
-  const auto& login = call.login();
-  call.reply(co_await set_profile(call.context(), login.sdkappid, login.user_id,
-                                  std::get<std::vector<profile_field>>(std::move(fields))));
-}
-
-constexpr std::array<op_row<sdk_call>, 9> sdk_table{{
+constexpr std::array<op_row<sdk_call>, 12> sdk_table{{
     {"im_open_status.wslogin", sdk_login, false},
     {"im_open_status.wslogout", sdk_logout, false},
     {"sns.black_list_get", sdk_black_list, false},
@@ -335,6 +283,9 @@ constexpr std::array<op_row<sdk_call>, 9> sdk_table{{
     {"openim.getroammsg", sdk_getroammsg, true},
     {"profile.portrait_get_all", sdk_portrait_get, true},
     {"profile.portrait_set", sdk_portrait_set, true},
+    {"openim.msgreaded", sdk_msg_readed, true},
+    {"openim.get_peer_read_time", sdk_peer_read_time, true},
+    {"openim.get_c2c_peer_mute_notifications", sdk_peer_mute_flags, false},
 }};
 
 // heartbeat.alive, wshello, and the post-login burst: answered OK.

@@ -47,10 +47,16 @@ class timeline_cursor {
   bool admit_live(std::uint64_t seq) {
     if (syncing_) {
       seen_while_syncing_ = std::max(seen_while_syncing_, seq);
+      early_min_ = early_min_ == 0 ? seq : std::min(early_min_, seq);
       return false;
     }
     return seq > delivered_;
   }
+
+  // A sync that starts where the store says (after what any instance of the
+  // user received) must still not start after this: the live entries this
+  // login saw arrive were never shown to it. UINT64_MAX if none.
+  std::uint64_t cover_after() const { return early_min_ == 0 ? UINT64_MAX : early_min_ - 1; }
 
   void delivered(std::uint64_t seq) { delivered_ = std::max(delivered_, seq); }
   std::uint64_t last_delivered() const { return delivered_; }
@@ -72,7 +78,7 @@ class timeline_cursor {
 
  private:
   std::uint64_t delivered_ = 0;
-  std::uint64_t early_min_ = 0;
+  std::uint64_t early_min_ = 0;  // the first live entry noted before a sync read it
   std::uint64_t seen_while_syncing_ = 0;
   bool syncing_ = false;
   bool sync_claimed_ = false;

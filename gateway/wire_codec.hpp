@@ -27,6 +27,8 @@ class wire_codec {
   // Timeline entries for the instance, in seq order (recorded as delivered
   // by the caller).
   virtual void entries(peer& self, std::span<const timeline_entry> entries) = 0;
+  // A notice for the instance (a read on another instance, a read receipt).
+  virtual void notice(peer& self, const user_notice& notice) = 0;
   // The server shuts down while the instance is online (before close 1001).
   virtual void shutting_down(peer& self) = 0;
 };

@@ -59,6 +59,25 @@ std::string encode_kick_push(kick_type type, std::uint64_t new_instance, std::ui
   return json::serialize(out);
 }
 
+std::string encode_read_notice(bool read_by_self, std::string_view peer, std::int64_t read_time_s,
+                               std::uint64_t push_seq) {
+  json::object notify =
+      read_by_self
+          ? json::object{{"ReadC2cMsgNotify",
+                          json::object{{"UinPairReadArray",
+                                        json::array{json::object{{"From_Account", peer},
+                                                                 {"LastReadTime", read_time_s}}}}}}}
+          : json::object{{"C2cReadedReceipt",
+                          json::object{{"To_Account", peer},
+                                       {"UinPairReadArray", json::array{json::object{
+                                                                {"LastReadTime", read_time_s}}}}}}};
+  json::object event{{"Event", 9}, {"C2cNotifyMsgArray", json::array{std::move(notify)}}};
+  json::object out;
+  out["head"] = json::object{{"servcmd", "im_open_push.msg_push"}, {"seq", push_seq}};
+  out["body"] = json::object{{"EventArray", json::array{std::move(event)}}};
+  return json::serialize(out);
+}
+
 json::array msg_body(const chat_message& m) {
   if (m.custom)
     return json::array{json::object{{"MsgType", "TIMCustomElem"},

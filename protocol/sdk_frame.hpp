@@ -48,6 +48,11 @@ enum class item_use : std::uint8_t {
   history,  // getroammsg: every message as it was sent
 };
 boost::json::object message_item(const timeline_entry& entry, item_use use = item_use::push);
+// A C2C read notice (the user read the conversation with `peer` on another
+// instance: ReadC2cMsgNotify) or receipt (`peer` read the user's messages:
+// C2cReadedReceipt), up to `read_time_s`, in the kick push's event.
+std::string encode_read_notice(bool read_by_self, std::string_view peer, std::int64_t read_time_s,
+                               std::uint64_t push_seq);
 // im_open_push.msg_push with NeedAck 1; `session_data` comes back in the ack.
 std::string encode_message_push(boost::json::array items, std::uint64_t push_seq,
                                 std::string_view session_data);

@@ -60,12 +60,12 @@ class batched_message_store final : public message_store {
   }
 
   void read_timeline(std::uint32_t sdkappid, std::string user_id,
-                     std::optional<std::uint64_t> after_seq, std::size_t max_count,
-                     std::function<void(timeline_page)> done) override {
+                     std::optional<std::uint64_t> after_seq, std::uint64_t after_at_most,
+                     std::size_t max_count, std::function<void(timeline_page)> done) override {
     enqueue([&] {
-      reads_.push_back([this, sdkappid, user = std::move(user_id), after_seq, max_count,
-                        done = std::move(done)] {
-        done(timeline_after(user_ref{sdkappid, user}, after_seq, max_count));
+      reads_.push_back([this, sdkappid, user = std::move(user_id), after_seq, after_at_most,
+                        max_count, done = std::move(done)] {
+        done(timeline_after(user_ref{sdkappid, user}, after_seq, after_at_most, max_count));
       });
     });
   }
@@ -336,8 +336,8 @@ class batched_message_store final : public message_store {
   }
 
   timeline_page timeline_after(const user_ref& user, std::optional<std::uint64_t> after_seq,
-                               std::size_t max_count) {
-    const auto after = after_seq ? *after_seq : delivered_seq(user);
+                               std::uint64_t after_at_most, std::size_t max_count) {
+    const auto after = after_seq ? *after_seq : std::min(delivered_seq(user), after_at_most);
     timeline_page page;
     page.head = tables_->head(user);
     page.entries = tables_->entries_after(user, std::min<std::uint64_t>(after, INT64_MAX),

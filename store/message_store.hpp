@@ -77,9 +77,11 @@ class message_store {
 
   virtual void append(append_request request) = 0;
   // Retained entries with seq > after_seq, at most max_count. nullopt: after
-  // the last seq delivered to any instance of the user (note_delivered).
+  // the last seq delivered to any instance of the user (note_delivered), or
+  // after `after_at_most` if that is lower.
   virtual void read_timeline(std::uint32_t sdkappid, std::string user_id,
-                             std::optional<std::uint64_t> after_seq, std::size_t max_count,
+                             std::optional<std::uint64_t> after_seq, std::uint64_t after_at_most,
+                             std::size_t max_count,
                              std::function<void(timeline_page)> done) = 0;
   virtual void read_conversation(conversation_query query,
                                  std::function<void(std::vector<timeline_entry>)> done) = 0;

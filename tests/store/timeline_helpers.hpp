@@ -38,7 +38,7 @@ inline timeline_page read_now(message_store& store, const std::string& user,
                               std::optional<std::uint64_t> after, std::size_t max = 1000) {
   std::promise<timeline_page> done;
   auto result = done.get_future();
-  store.read_timeline(1, user, after, max,
+  store.read_timeline(1, user, after, UINT64_MAX, max,
                       [&done](timeline_page p) { done.set_value(std::move(p)); });
   return result.get();
 }

@@ -237,7 +237,7 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export async function until(predicate, what, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === "function" ? what() : what}`);
     await sleep(5);
   }
 }

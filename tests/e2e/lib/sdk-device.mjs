@@ -29,7 +29,7 @@ const shape = (m) => ({ ID: m.ID, from: m.from, to: m.to, flow: m.flow, type: m.
   ...(m.type === TencentCloudChat.TYPES.MSG_CUSTOM ? { data: m.payload.data, description: m.payload.description, extension: m.payload.extension } : {}) });
 chat.on(E.MESSAGE_RECEIVED, (e) => out({ event: 'MESSAGE_RECEIVED', messages: e.data.map(shape) }));
 chat.on(E.MESSAGE_REVOKED, (e) => out({ event: 'MESSAGE_REVOKED', messages: e.data.map(shape) }));
-const conversation = (c) => ({ conversationID: c.conversationID, type: c.type, unreadCount: c.unreadCount,
+const conversation = (c) => ({ conversationID: c.conversationID, type: c.type, unreadCount: c.unreadCount, messageRemindType: c.messageRemindType,
   lastMessage: c.lastMessage && { fromAccount: c.lastMessage.fromAccount, payload: c.lastMessage.payload, type: c.lastMessage.type,
     lastTime: c.lastMessage.lastTime, isRevoked: c.lastMessage.isRevoked, messageForShow: c.lastMessage.messageForShow },
   userProfile: c.userProfile && { userID: c.userProfile.userID, nick: c.userProfile.nick, avatar: c.userProfile.avatar } });
