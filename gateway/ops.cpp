@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 
+#include "gateway/conversation_flow.hpp"
 #include "gateway/coroutine_errors.hpp"
 #include "gateway/gateway_context.hpp"
 #include "gateway/login_flow.hpp"
@@ -244,7 +245,57 @@ asio::awaitable<void> op_update_my_profile(op_call& call) {
                                     std::get<std::vector<profile_field>>(std::move(checked))));
 }
 
-constexpr std::array<op_row<op_call>, 11> op_table{{
+// {}: the user's conversations, newest first, with their unread counts.
+asio::awaitable<void> op_get_conversation_list(op_call& call) {
+  const auto& login = call.login();
+  auto list =
+      co_await list_conversations(call.self->context().messages, login.sdkappid, login.user_id);
+  if (!list.ok()) {
+    call.respond(errc::internal_error);
+    co_return;
+  }
+  json::array conversations;
+  std::uint64_t total = 0;
+  for (const auto& c : list.value) {
+    total += c.unread;
+    conversations.push_back(json::object{{"userID", c.peer},
+                                         {"unreadCount", c.unread},
+                                         {"readTime", c.read_time_ms},
+                                         {"peerReadTime", c.peer_read_time_ms},
+                                         {"lastMessage", frame::message_data(c.last)}});
+  }
+  call.respond(errc::ok,
+               {{"conversations", std::move(conversations)}, {"totalUnreadCount", total}});
+}
+
+// {userID, readTime (ms, optional: now)}: the conversation read up to then.
+asio::awaitable<void> op_set_message_read(op_call& call) {
+  const auto* peer = call.request.data.if_contains("userID");
+  if (peer == nullptr || !peer->is_string() || !is_valid_user_id(peer->get_string())) {
+    call.respond(errc::invalid_parameter);
+    co_return;
+  }
+  std::int64_t up_to_ms = INT64_MAX;
+  if (const auto* t = call.request.data.if_contains("readTime"); t != nullptr) {
+    const auto ms = exact_integer(*t);
+    if (!ms || *ms <= 0) {
+      call.respond(errc::invalid_parameter);
+      co_return;
+    }
+    up_to_ms = *ms;
+  }
+  const auto& login = call.login();
+  const auto mark =
+      co_await mark_conversation_read(call.self->context(), login.sdkappid, login.user_id,
+                                      std::string(peer->get_string()), up_to_ms, login.instance_id);
+  if (!mark) {
+    call.respond(errc::internal_error);
+    co_return;
+  }
+  call.respond(errc::ok, {{"unreadCount", mark->unread}, {"readTime", mark->read_time_ms}});
+}
+
+constexpr std::array<op_row<op_call>, 13> op_table{{
     {"login", op_login, false},
     {"logout", op_logout, true},
     {"getLoginUser", op_get_login_user, false},
@@ -256,6 +307,8 @@ constexpr std::array<op_row<op_call>, 11> op_table{{
     {"sendMessage", op_send_message, true},
     {"getUserProfile", op_get_user_profile, true},
     {"updateMyProfile", op_update_my_profile, true},
+    {"getConversationList", op_get_conversation_list, true},
+    {"setMessageRead", op_set_message_read, true},
 }};
 
 }  // namespace

@@ -52,6 +52,12 @@ using rest_handler = boost::asio::awaitable<rest_result> (*)(rest_call&);
 boost::asio::awaitable<rest_result> rest_sendmsg(rest_call& call);
 boost::asio::awaitable<rest_result> rest_admin_getroammsg(rest_call& call);
 
+// recentcontact/get_list, openim/get_c2c_unread_msg_num and
+// openim/admin_set_msg_read (rest_conversations.cpp).
+boost::asio::awaitable<rest_result> rest_recent_contacts(rest_call& call);
+boost::asio::awaitable<rest_result> rest_c2c_unread_count(rest_call& call);
+boost::asio::awaitable<rest_result> rest_set_msg_read(rest_call& call);
+
 // profile/portrait_get and portrait_set (rest_profiles.cpp).
 boost::asio::awaitable<rest_result> rest_portrait_get(rest_call& call);
 boost::asio::awaitable<rest_result> rest_portrait_set(rest_call& call);

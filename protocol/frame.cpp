@@ -65,6 +65,10 @@ std::string encode_event(std::string_view event, json::object data) {
 }
 
 std::string encode_message_event(const timeline_entry& entry) {
+  return encode_event("messageReceived", message_data(entry));
+}
+
+json::object message_data(const timeline_entry& entry) {
   const auto& m = *entry.message;
   json::object data{{"from", m.from},    {"to", m.to},
                     {"text", m.text},    {"messageID", m.message_id},
@@ -76,7 +80,7 @@ std::string encode_message_event(const timeline_entry& entry) {
                                   {"extension", m.custom->extension}};
   if (m.online_only)
     data["onlineOnly"] = true;
-  return encode_event("messageReceived", std::move(data));
+  return data;
 }
 
 namespace {
