@@ -336,6 +336,10 @@ asio::awaitable<send_result> bot::send(std::string to, std::string text) {
   return send_as(state_, std::move(to), message_content{std::move(text), std::nullopt, false});
 }
 
+asio::awaitable<int> bot::mark_read(std::string peer) {
+  return state_->link->set_message_read(std::move(peer));
+}
+
 asio::awaitable<send_result> bot::send(std::string to, message_content content) {
   return send_as(state_, std::move(to), std::move(content));
 }

@@ -251,6 +251,11 @@ struct client::impl : std::enable_shared_from_this<impl> {
         owner->on_kicked_out(type && type->is_string() ? std::string(type->get_string()) : "", by);
     } else if (name == "messageReceived") {
       on_message_event(data);
+    } else if (name == "messageReadByPeer") {
+      const auto* t = data.if_contains("readTime");
+      if (owner && owner->on_read_by_peer)
+        owner->on_read_by_peer(string_at(data, "userID"),
+                               t != nullptr && t->is_number() ? t->to_number<std::int64_t>() : 0);
     } else if (name == "sdkStateNotReady") {
       ready = false;
       const auto* reason = data.if_contains("reason");
@@ -265,18 +270,26 @@ struct client::impl : std::enable_shared_from_this<impl> {
   }
 
   void on_message_event(const json::object& data) {
-    received_message m;
     const auto* seq = data.if_contains("seq");
     if (seq == nullptr || !seq->is_number())
       return;
-    m.seq = seq->to_number<std::uint64_t>();
-    const auto* online_only = data.if_contains("onlineOnly");
-    m.online_only = online_only != nullptr && online_only->is_bool() && online_only->get_bool();
+    auto m = message_from(data);
     if (!m.online_only) {
       if (m.seq <= last_seq)
         return;  // already received (a resumed sync overlapping live entries)
       last_seq = m.seq;
     }
+    if (owner && owner->on_message)
+      owner->on_message(m);
+  }
+
+  // A messageReceived event's data (also a conversation's last message).
+  static received_message message_from(const json::object& data) {
+    received_message m;
+    if (const auto* seq = data.if_contains("seq"); seq != nullptr && seq->is_number())
+      m.seq = seq->to_number<std::uint64_t>();
+    const auto* online_only = data.if_contains("onlineOnly");
+    m.online_only = online_only != nullptr && online_only->is_bool() && online_only->get_bool();
     m.from = string_at(data, "from");
     m.to = string_at(data, "to");
     m.text = string_at(data, "text");
@@ -289,8 +302,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
     if (const auto* t = data.if_contains("time"); t != nullptr && t->is_number())
       m.time_ms = t->to_number<std::int64_t>();
     m.outgoing = string_at(data, "flow") == "out";
-    if (owner && owner->on_message)
-      owner->on_message(m);
+    return m;
   }
 
   void on_connection_lost() {
@@ -460,6 +472,42 @@ asio::awaitable<send_result> client::send_message(std::string to, message_conten
     r.time_ms = out.at("time").to_number<std::int64_t>();
   }
   co_return r;
+}
+
+namespace {
+
+std::int64_t number_at(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_number() ? v->to_number<std::int64_t>() : 0;
+}
+
+}  // namespace
+
+asio::awaitable<conversation_list> client::get_conversation_list() {
+  auto self = impl_;
+  auto reply = co_await self->request(std::string("getConversationList"), {});
+  conversation_list out;
+  out.code = reply.at("code").to_number<int>();
+  if (out.code != 0)
+    co_return out;
+  const auto& data = reply.at("data").as_object();
+  out.total_unread = static_cast<std::uint64_t>(number_at(data, "totalUnreadCount"));
+  for (const auto& item : data.at("conversations").as_array()) {
+    const auto& c = item.as_object();
+    out.conversations.push_back({impl::string_at(c, "userID"),
+                                 static_cast<std::uint64_t>(number_at(c, "unreadCount")),
+                                 number_at(c, "readTime"), number_at(c, "peerReadTime"),
+                                 impl::message_from(c.at("lastMessage").as_object())});
+  }
+  co_return out;
+}
+
+asio::awaitable<int> client::set_message_read(std::string peer) {
+  auto self = impl_;
+  json::object data;
+  data["userID"] = std::move(peer);
+  auto reply = co_await self->request(std::string("setMessageRead"), std::move(data));
+  co_return reply.at("code").to_number<int>();
 }
 
 asio::awaitable<int> client::renew_user_sig(std::string user_sig) {

@@ -129,6 +129,7 @@ asio::awaitable<void> answer_cards(chatd::bot& bot, chatd::received_message m,
   seen->push_back(m);
   if (!m.custom)
     co_return;
+  co_await bot.mark_read(m.from);
   // Named, not a braced temporary in the co_await: GCC 12 frees those twice.
   chatd::message_content reply;
   reply.custom = chatd::custom_content{"re:" + m.custom->data, "", ""};
@@ -150,6 +151,11 @@ asio::awaitable<void> custom_and_typing(asio::io_context& io, chatd_process& ser
   chatd::client user(io.get_executor(), {.url = server.url()});
   std::vector<chatd::received_message> got;
   user.on_message = [&got](const chatd::received_message& m) { got.push_back(m); };
+  std::vector<std::string> read_by;
+  user.on_read_by_peer = [&read_by](const std::string& peer, std::int64_t read_time_ms) {
+    if (read_time_ms > 0)
+      read_by.push_back(peer);
+  };
   const chatd::login_params params{
       .sdkappid = app, .user_id = "c-user", .user_sig = sig_for("c-user")};
   REQUIRE((co_await user.login(params)).code == 0);
@@ -172,6 +178,21 @@ asio::awaitable<void> custom_and_typing(asio::io_context& io, chatd_process& ser
   CHECK(seen[0].custom->description == "a card");
   CHECK(seen[0].custom->extension == "x");
   CHECK_FALSE(seen[0].online_only);
+  WAIT_UNTIL(io, !read_by.empty());  // the bot marked the card read
+  CHECK(read_by[0] == "c-bot");
+  // The user's conversation: the bot's reply, unread until read.
+  const auto before = co_await user.get_conversation_list();
+  REQUIRE(before.code == 0);
+  REQUIRE(before.conversations.size() == 1);
+  CHECK(before.conversations[0].user_id == "c-bot");
+  CHECK(before.conversations[0].unread_count == 1);
+  CHECK(before.total_unread == 1);
+  CHECK(before.conversations[0].peer_read_time_ms > 0);
+  REQUIRE(before.conversations[0].last_message.custom);
+  CHECK(before.conversations[0].last_message.custom->data == "re:card-1");
+  CHECK((co_await user.set_message_read("c-bot")) == 0);
+  const auto after = co_await user.get_conversation_list();
+  CHECK(after.total_unread == 0);
   co_await host.stop();
   co_await user.destroy();
 }

@@ -46,6 +46,8 @@ class bot {
   // made by a handler carry a clientMsgID derived from the message handled,
   // so a retry is never stored twice.
   boost::asio::awaitable<send_result> send(std::string to, std::string text);
+  // Marks the conversation with `peer` read (its sender sees the receipt).
+  boost::asio::awaitable<int> mark_read(std::string peer);
   // Sends a custom (or online-only) message the same way.
   boost::asio::awaitable<send_result> send(std::string to, message_content content);
 

@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace chatd {
 
@@ -64,6 +65,22 @@ struct received_message {
   std::int64_t time_ms = 0;
   std::uint64_t seq = 0;  // in this user's timeline
   bool outgoing = false;  // flow "out": sent by this user from another instance
+};
+
+// One conversation of the user (getConversationList): the peer, its last
+// message, how many of the peer's messages are unread, and the read marks.
+struct conversation_info {
+  std::string user_id;
+  std::uint64_t unread_count = 0;
+  std::int64_t read_time_ms = 0;       // this user's read mark
+  std::int64_t peer_read_time_ms = 0;  // the peer's read mark of the same conversation
+  received_message last_message;
+};
+
+struct conversation_list {
+  int code = 0;                                  // chatd's, or 2800 when the connection failed
+  std::vector<conversation_info> conversations;  // newest first
+  std::uint64_t total_unread = 0;
 };
 
 struct send_result {
@@ -119,6 +136,11 @@ class client {
   // to the recipient's online instances, or refused.
   boost::asio::awaitable<send_result> send_message(std::string to, message_content content,
                                                    std::string client_msg_id = {});
+  // The user's conversations with their unread counts.
+  boost::asio::awaitable<conversation_list> get_conversation_list();
+  // Marks the conversation with `peer` read up to now (on every instance of
+  // this user; the peer's on_read_by_peer); chatd's code.
+  boost::asio::awaitable<int> set_message_read(std::string peer);
   // Replaces the live instance's UserSig; resolves with chatd's code. The
   // new sig is also the one a reconnect logs in with.
   boost::asio::awaitable<int> renew_user_sig(std::string user_sig);
@@ -140,6 +162,8 @@ class client {
   // Each timeline entry once, in seq order (duplicates are dropped here),
   // and each online-only message as it comes.
   std::function<void(const received_message&)> on_message;
+  // `peer` read this user's messages up to `read_time_ms` (a read receipt).
+  std::function<void(const std::string& peer, std::int64_t read_time_ms)> on_read_by_peer;
   // A resume point (syncFromSeq) was past the server's timeline head (a reset
   // store, another server): the client resumes from `head` from now on.
   std::function<void(std::uint64_t head)> on_timeline_reset;

@@ -13,6 +13,7 @@ import { Connection } from './connection.js';
 import { CODE, EVENT, TYPES, isCredentialError } from './constants.js';
 import { outgoingCustomMessage, outgoingTextMessage, receivedMessage, sendRequest } from './message.js';
 import { profileOf, profileRequest } from './profile.js';
+import { ConversationList } from './conversations.js';
 
 // create() returns one instance per SDKAppID until it is destroyed, as
 // TencentCloudChat.create does; `new ChatdChat()` makes independent ones.
@@ -42,6 +43,8 @@ export class ChatdChat {
   #loggedIn = false;       // a login was accepted and has not ended (drives reconnects)
   #loginInFlight = false;
   #ready = false;
+  #conversations = new ConversationList();
+  #totalUnread = 0;
   #lastSeq = null;         // the highest timeline seq received, when known
   #ownSeqs = new Set();    // seqs of this instance's own sends on its timeline, not yet passed
   #offsetMs = 0;           // server clock minus local clock
@@ -142,6 +145,27 @@ export class ChatdChat {
     return this.getMyProfile();
   }
 
+  // The conversations, fresh from chatd; kept up to date between calls
+  // (CONVERSATION_LIST_UPDATED, TOTAL_UNREAD_MESSAGE_COUNT_UPDATED).
+  async getConversationList() {
+    await this.#loadConversations();
+    return { code: 0, data: { conversationList: this.#conversations.list(), isSyncCompleted: true } };
+  }
+
+  getTotalUnreadMessageCount() { return this.#totalUnread; }
+
+  // C2C: the conversation read up to now, on every instance of the user; the
+  // peer's MESSAGE_READ_BY_PEER.
+  async setMessageRead({ conversationID } = {}) {
+    if (typeof conversationID !== 'string' || !conversationID.startsWith(TYPES.CONV_C2C)) {
+      throw new ChatdError(CODE.INVALID_OPERATION, 'only C2C conversations');
+    }
+    const peer = conversationID.slice(TYPES.CONV_C2C.length);
+    const answer = await this.#authenticatedRequest('setMessageRead', { userID: peer });
+    if (this.#conversations.onRead(peer, answer.data.readTime, answer.data.unreadCount)) this.#conversationsChanged();
+    return { code: 0, data: {} };
+  }
+
   isReady() { return this.#ready; }
 
   getLoginUser() { return this.#loggedIn ? this.#credentials.userID : ''; }
@@ -174,6 +198,10 @@ export class ChatdChat {
       // it is this instance's own message, never a received one.
       if (answer.data.senderSeq !== undefined) this.#ownSeqs.add(answer.data.senderSeq);
       message.status = 'success';
+      if (!options.onlineUserOnly) {
+        this.#conversations.onMessage({ ...message, seq: answer.data.senderSeq });
+        this.#conversationsChanged();
+      }
       return { code: 0, data: { message } };
     } catch (error) {
       message.status = 'fail';
@@ -230,6 +258,7 @@ export class ChatdChat {
         this.#loggedIn = true;
         this.#ready = true;
         this.#emit(EVENT.SDK_READY, data);
+        this.#loadConversations().catch(() => {});  // as Tencent's SDK pulls them after login
         break;
       case 'sdkStateNotReady':
         this.#becomeNotReady(data.reason);
@@ -242,6 +271,15 @@ export class ChatdChat {
       case 'messageReceived':
         this.#onMessage(data);
         break;
+      case 'conversationRead':
+        if (this.#conversations.onRead(data.userID, data.readTime)) this.#conversationsChanged();
+        break;
+      case 'messageReadByPeer': {
+        const conversationID = this.#conversations.onPeerRead(data.userID, data.readTime);
+        this.#emit(EVENT.MESSAGE_READ_BY_PEER, [{ conversationID, peerReadTime: Math.floor(data.readTime / 1000) }]);
+        this.#conversationsChanged();
+        break;
+      }
     }
   }
 
@@ -265,7 +303,25 @@ export class ChatdChat {
     this.#lastSeq = data.seq;
     for (const seq of this.#ownSeqs) if (seq < data.seq) this.#ownSeqs.delete(seq);
     if (this.#ownSeqs.delete(data.seq)) return;
-    this.#emit(EVENT.MESSAGE_RECEIVED, [receivedMessage(data)]);
+    const message = receivedMessage(data);
+    this.#emit(EVENT.MESSAGE_RECEIVED, [message]);
+    this.#conversations.onMessage(message);
+    this.#conversationsChanged();
+  }
+
+  async #loadConversations() {
+    const answer = await this.#authenticatedRequest('getConversationList', {});
+    this.#conversations.load(answer.data.conversations);
+    this.#conversationsChanged();
+  }
+
+  #conversationsChanged() {
+    this.#emit(EVENT.CONVERSATION_LIST_UPDATED, this.#conversations.list());
+    const total = this.#conversations.totalUnread();
+    if (total !== this.#totalUnread) {
+      this.#totalUnread = total;
+      this.#emit(EVENT.TOTAL_UNREAD_MESSAGE_COUNT_UPDATED, total);
+    }
   }
 
   #becomeNotReady(reason) {

@@ -5,6 +5,9 @@ export declare const EVENT: {
   readonly SDK_NOT_READY: 'sdkStateNotReady';
   readonly KICKED_OUT: 'kickedOut';
   readonly MESSAGE_RECEIVED: 'onMessageReceived';
+  readonly CONVERSATION_LIST_UPDATED: 'onConversationListUpdated';
+  readonly TOTAL_UNREAD_MESSAGE_COUNT_UPDATED: 'onTotalUnreadMessageCountUpdated';
+  readonly MESSAGE_READ_BY_PEER: 'onMessageReadByPeer';
   readonly NET_STATE_CHANGE: 'netStateChange';
   readonly ERROR: 'error';
   readonly SDK_DESTROY: 'sdkDestroy';
@@ -109,12 +112,35 @@ export interface Profile {
   profileCustomField: { key: string; value: string | number }[];
 }
 
+/** Tencent's Conversation object (C2C). */
+export interface Conversation {
+  conversationID: string;
+  type: typeof TYPES.CONV_C2C;
+  unreadCount: number;
+  /** The peer's read mark of this conversation (s). */
+  peerReadTime: number;
+  lastMessage: {
+    lastTime: number;
+    lastSequence?: number;
+    fromAccount: string;
+    type: Message['type'];
+    payload: Message['payload'];
+    messageForShow: string;
+    isRevoked: boolean;
+  };
+  userProfile: { userID: string; nick: string; avatar: string };
+}
+
 export interface EventData {
   sdkStateReady: { userID: string; instanceID: string };
   /** 3005 logged out, 3002/3003 kicked, 3004 UserSig expired, 3006 REST kick, 3001 login failed. */
   sdkStateNotReady: { reason: number };
   kickedOut: { type: KickedOutType; by?: { platform: string; instanceID: string } };
   onMessageReceived: Message[];
+  onConversationListUpdated: Conversation[];
+  onTotalUnreadMessageCountUpdated: number;
+  /** chatd's: which conversation the peer read, up to when (s), not the message objects. */
+  onMessageReadByPeer: { conversationID: string; peerReadTime: number }[];
   netStateChange: { state: NetState };
   error: { code: number; message: string };
   sdkDestroy: Record<string, never>;
@@ -173,6 +199,9 @@ export declare class ChatdChat {
   destroy(): Promise<{ code: 0; data: Record<string, never> }>;
   renewUserSig(userSig: string): Promise<{ code: 0; data: { sigExpireAt: number } }>;
 
+  getConversationList(): Promise<{ code: 0; data: { conversationList: Conversation[]; isSyncCompleted: boolean } }>;
+  getTotalUnreadMessageCount(): number;
+  setMessageRead(options: { conversationID: string }): Promise<{ code: 0; data: Record<string, never> }>;
   getMyProfile(): Promise<{ code: 0; data: Profile }>;
   /** Users who are no account are left out. At most 100. */
   getUserProfile(options: { userIDList: string[] }): Promise<{ code: 0; data: Profile[] }>;

@@ -218,6 +218,36 @@ test('profiles: updateMyProfile, getMyProfile, getUserProfile as Tencent\'s Prof
   for (const c of [alice, bob]) await c.destroy();
 });
 
+test('conversations: the list with unread counts, kept up to date; setMessageRead clears every instance, the peer sees it', async () => {
+  const s = await server({ max_web_instances: 2 });
+  const alice = recordedClient(s.url);
+  const bob1 = recordedClient(s.url);
+  const bob2 = recordedClient(s.url);
+  for (const [c, user] of [[alice, 'v-alice'], [bob1, 'v-bob'], [bob2, 'v-bob']]) await c.login({ userID: user, userSig: sig(user) });
+  await until(() => alice.isReady() && bob1.isReady() && bob2.isReady(), 'all ready');
+  await alice.updateMyProfile({ nick: 'Alice' });
+  for (const text of ['one', 'two']) await alice.sendMessage(alice.createTextMessage({ to: 'v-bob', payload: { text } }));
+  await until(() => bob2.getTotalUnreadMessageCount() === 2, 'bob2 counts 2 unread');
+  const fresh = recordedClient(s.url);
+  await fresh.login({ userID: 'v-bob', userSig: sig('v-bob') }).catch(() => {});  // kicks bob1 (2 Web instances)
+  await until(() => fresh.isReady(), 'fresh ready');
+  const { data } = await fresh.getConversationList();
+  assert.equal(data.conversationList.length, 1);
+  const [c] = data.conversationList;
+  assert.deepEqual([c.conversationID, c.unreadCount, c.lastMessage.payload.text, c.userProfile.nick], ['C2Cv-alice', 2, 'two', 'Alice']);
+  assert.equal(fresh.getTotalUnreadMessageCount(), 2);
+  await fresh.setMessageRead({ conversationID: 'C2Cv-alice' });
+  assert.equal(fresh.getTotalUnreadMessageCount(), 0);
+  await until(() => bob2.getTotalUnreadMessageCount() === 0, 'the other instance is cleared');
+  await until(() => alice.named(EVENT.MESSAGE_READ_BY_PEER).length === 1, 'alice sees it read');
+  assert.equal(alice.named(EVENT.MESSAGE_READ_BY_PEER)[0].data[0].conversationID, 'C2Cv-bob');
+  const aliceList = (await alice.getConversationList()).data.conversationList;
+  assert.equal(aliceList[0].unreadCount, 0, 'her own messages are not unread');
+  assert.ok(aliceList[0].peerReadTime >= aliceList[0].lastMessage.lastTime);
+  assert.ok(bob2.named(EVENT.CONVERSATION_LIST_UPDATED).length > 0);
+  for (const x of [alice, bob1, bob2, fresh]) await x.destroy();
+});
+
 test('a lost connection: jittered reconnects, login again, the timeline resumes after the last seq', async () => {
   const s = await server();
   const proxy = await proxyTo(s);

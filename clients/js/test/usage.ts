@@ -27,6 +27,12 @@ export async function example(userSig: string): Promise<void> {
   console.log(me.nick, me.profileCustomField.length);
   const { data: others } = await chat.getUserProfile({ userIDList: ['bob'] });
   for (const p of others) console.log(p.userID, p.nick, p.avatar);
+  chat.on(ChatdChat.EVENT.TOTAL_UNREAD_MESSAGE_COUNT_UPDATED, (event) => console.log('unread', event.data));
+  const { data: conversations } = await chat.getConversationList();
+  for (const c of conversations.conversationList) {
+    console.log(c.conversationID, c.unreadCount, c.userProfile.nick, c.lastMessage.messageForShow);
+    if (c.unreadCount > 0) await chat.setMessageRead({ conversationID: c.conversationID });
+  }
   await chat.logout();
   await chat.destroy();
 }
