@@ -94,19 +94,24 @@ json::object message_item(const timeline_entry& entry, item_use use) {
   // swapped (TENCENT-SDK-MESSAGING §6); history keeps the natural order,
   // from which the SDK reads `flow`.
   const bool copy = entry.flow == message_flow::out && use == item_use::push;
-  return {{"From_Account", copy ? m.to : m.from},
-          {"To_Account", copy ? m.from : m.to},
-          {"MsgSeq", m.client_seq},
-          {"MsgRandom", m.random},
-          {"MsgTimeStamp", m.time_ms / 1000},
-          {"MsgClientTime", m.client_time_s},
-          {"TinyId", tiny_id(m.sdkappid, m.from)},
-          {"MsgBody", msg_body(m)},
-          {"MsgKey", m.message_id},
-          {"IsSyncMsg", copy ? 1 : 0},
-          {"CloudCustomData", ""},
-          {"From_AccountNick", ""},
-          {"From_AccountHeadurl", ""}};
+  json::object item{{"From_Account", copy ? m.to : m.from},
+                    {"To_Account", copy ? m.from : m.to},
+                    {"MsgSeq", m.client_seq},
+                    {"MsgRandom", m.random},
+                    {"MsgTimeStamp", m.time_ms / 1000},
+                    {"MsgClientTime", m.client_time_s},
+                    {"TinyId", tiny_id(m.sdkappid, m.from)},
+                    {"MsgBody", msg_body(m)},
+                    {"MsgKey", m.message_id},
+                    {"IsSyncMsg", copy ? 1 : 0},
+                    {"CloudCustomData", ""},
+                    {"From_AccountNick", ""},
+                    {"From_AccountHeadurl", ""}};
+  // The SDK marks it online-only: not unread, not a conversation's last
+  // message (TUIKit's typing status).
+  if (m.online_only)
+    item["MsgLifeTime"] = 0;
+  return item;
 }
 
 std::string encode_message_push(json::array items, std::uint64_t push_seq,

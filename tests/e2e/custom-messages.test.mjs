@@ -170,6 +170,11 @@ test('SDK 3.6.6: typing status (onlineUserOnly) reaches the online peer, never h
   assert.equal(sent.status, 'success');
   const got = (await bob.waitEvent('MESSAGE_RECEIVED')).messages[0];
   assert.equal(got.data, typing);
+  await sleep(300);
+  // The SDK knows it for online-only (MsgLifeTime 0): not unread, not the last message.
+  assert.equal((await bob.call('api', { method: 'getTotalUnreadMessageCount' })).data, 0);
+  const conversations = await bob.call('getConversationList');
+  assert.ok(conversations.conversations.every((c) => c.lastMessage?.payload?.data !== typing), JSON.stringify(conversations));
   assert.equal((await alice.call('sendText', { to: 'ct-bob', text: 'after typing' })).code, 0);
   await sleep(300);
   for (const d of [alice, bob]) {
