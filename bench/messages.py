@@ -10,6 +10,8 @@ durable (SQLite, synchronous=FULL, group commit) before the answer; the
 floor's are in memory only, so the ratio is the price of durability,
 actors and checks.
 Writes bench/results/messages.json; bench/write_results.py renders it.
+With CHATD_BASELINE_BIN (an older chatd), that binary is measured in the
+same rounds too, and the ratios against it are reported ("before/after").
 Usage: bench/messages.py BUILD_DIR [--quick] [--rounds N]
 """
 import json
@@ -62,7 +64,8 @@ def message_run(build, server, rate, seconds, users, prefix):
 
 
 def clear_state(work):
-    shutil.rmtree(os.path.join(work, "state-messages"), ignore_errors=True)
+    for name in ("messages", "messages-baseline"):
+        shutil.rmtree(os.path.join(work, f"state-{name}"), ignore_errors=True)
 
 
 def median_of(runs, key):
@@ -77,6 +80,9 @@ def main():
         "chatd": [f"{build}/server/chatd", "--config", chatd_config(work, "messages")],
         "floor": [f"{build}/bench/floor_server"],
     }
+    if os.environ.get("CHATD_BASELINE_BIN"):
+        servers["chatd_baseline"] = [os.environ["CHATD_BASELINE_BIN"], "--config",
+                                     chatd_config(work, "messages-baseline")]
     results = {name: {"saturated": [], "fixed": []} for name in servers}
     for r in range(rounds):
         for name, argv in servers.items():
@@ -117,6 +123,12 @@ def main():
         / f["saturated_server_cpu_us_per_message"],
         "fixed_p99_vs_floor": c["fixed_p99_ms"] / max(f["fixed_p99_ms"], 1e-9),
     }
+    if "chatd_baseline" in summary:
+        b = summary["chatd_baseline"]
+        ratios["throughput_vs_baseline"] = c["saturated_acked_per_s"] / b["saturated_acked_per_s"]
+        ratios["fixed_p99_vs_baseline"] = c["fixed_p99_ms"] / max(b["fixed_p99_ms"], 1e-9)
+        ratios["server_cpu_per_message_vs_baseline"] = (
+            c["saturated_server_cpu_us_per_message"] / b["saturated_server_cpu_us_per_message"])
     targets = {
         "acked_durable_per_s >= 20000": c["saturated_acked_per_s"] >= 20000,
         f"p99 send-to-receive < 10 ms at {FIXED_RATE}/s": c["fixed_p99_ms"] < 10,

@@ -1,0 +1,31 @@
+// A logging WebSocket proxy between SDK devices and chatd; runs a scenario.
+import { WebSocketServer, WebSocket } from 'ws';
+import { startChatd, appConfig, sig, sleep, APP } from './lib/chatd.mjs';
+import { SdkDevice } from './lib/sdk.mjs';
+import { writeFileSync, appendFileSync } from 'node:fs';
+const LOG = '/tmp/cap/frames.log';
+writeFileSync(LOG, '');
+const chatd = await startChatd({ apps: [appConfig({ max_web_instances: 3 })] });
+const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+await new Promise((r) => wss.on('listening', r));
+let n = 0;
+wss.on('connection', (client, req) => {
+  const id = ++n;
+  const up = new WebSocket(`ws://${chatd.gateway}${req.url}`);
+  const queue = [];
+  up.on('open', () => { for (const m of queue) up.send(m); });
+  client.on('message', (m, bin) => { appendFileSync(LOG, `${id} > ${m}\n`); if (up.readyState === 1) up.send(m, { binary: bin }); else queue.push(m); });
+  up.on('message', (m, bin) => { appendFileSync(LOG, `${id} < ${m}\n`); client.send(m, { binary: bin }); });
+  client.on('close', () => up.close()); up.on('close', () => client.close());
+});
+const proxy = `ws://127.0.0.1:${wss.address().port}`;
+const dev = async (user) => { const d = new SdkDevice(proxy, APP); const r = await d.call('login', { userID: user, userSig: sig(user) }); console.log(user, JSON.stringify(r)); await d.waitEvent('SDK_READY'); return d; };
+const mark = (s) => appendFileSync(LOG, `\n===== ${s}\n`);
+const a = await dev('alice'); const b = await dev('bob');
+const step = async (name, f) => { mark(name); try { console.log(name, JSON.stringify(await f())); } catch (e) { console.log(name, 'ERR', String(e)); } await sleep(500); };
+const scenario = JSON.parse(process.argv[2] ?? '[]');
+const ctx = { a, b };
+let lastID = null;
+for (const [name, who, cmd, args] of scenario) await step(name, async () => { const a = { ...args }; if (a.ID === 'LAST') a.ID = lastID; const r = await ctx[who].call(cmd, a); if (r.message?.ID) lastID = r.message.ID; return r; });
+mark('events'); console.log('A events', JSON.stringify(a.events)); console.log('B events', JSON.stringify(b.events));
+await a.stop(); await b.stop(); await chatd.stop(); wss.close(); process.exit(0);
