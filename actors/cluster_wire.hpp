@@ -59,9 +59,9 @@ typename Inspector::result_type inspect(Inspector& f, chat_message& x) {
     return caf::none;
   };
   return f(caf::meta::type_name("chat_message"), x.sdkappid, x.from, x.to, x.text, is_custom,
-           custom.data, custom.description, custom.extension, x.online_only, x.client_msg_id,
-           x.message_id, x.time_ms, x.random, x.client_seq, x.client_time_s, x.received_steady_ns,
-           caf::meta::load_callback(restore));
+           custom.data, custom.description, custom.extension, x.online_only, x.revoked,
+           x.client_msg_id, x.message_id, x.time_ms, x.random, x.client_seq, x.client_time_s,
+           x.received_steady_ns, caf::meta::load_callback(restore));
 }
 
 // A timeline entry by value (a timeline_entry shares its message by pointer).
@@ -86,7 +86,8 @@ inline timeline_entry from_wire(wire_entry entry) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, user_notice& x) {
-  return f(caf::meta::type_name("user_notice"), x.kind, x.peer, x.time_ms);
+  return f(caf::meta::type_name("user_notice"), x.kind, x.peer, x.time_ms, x.outgoing, x.seq,
+           x.message_id, x.client_seq, x.random);
 }
 
 // A shard and the epoch of its lease: what a claim names.

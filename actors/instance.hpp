@@ -28,12 +28,19 @@ struct kick_notice {
 enum class notice_kind : std::uint8_t {
   read_by_self,  // another instance of the user read the conversation with `peer`
   read_by_peer,  // `peer` read the conversation with the user (a read receipt)
+  revoked,       // a message of the conversation with `peer` was withdrawn
 };
 
 struct user_notice {
   notice_kind kind = notice_kind::read_by_self;
   std::string peer;
-  std::int64_t time_ms = 0;  // read up to this time
+  std::int64_t time_ms = 0;  // read up to this time; revoked: the message's time
+  // revoked: which message, as the user's timeline and Tencent's SDK name it.
+  bool outgoing = false;  // the user's own message (else the peer's)
+  std::uint64_t seq = 0;  // in the user's timeline (0: not in it)
+  std::string message_id;
+  std::uint64_t client_seq = 0;
+  std::uint32_t random = 0;
 };
 
 // Receives what happens to one logged-in instance. Implemented by the gateway;

@@ -59,6 +59,7 @@ try {
   writeFileSync(join(here, 'results', 'conversation_list.json'), JSON.stringify(result, null, 2) + '\n');
   console.log(JSON.stringify(result, null, 2));
   owner.close();
+  if (process.env.DUMP_STDERR) writeFileSync('/tmp/chatd-stderr.txt', chatd.stderr());
 } finally {
   await chatd.stop('SIGKILL');
 }

@@ -58,6 +58,16 @@ void native_codec::entries(peer& self, std::span<const timeline_entry> entries) 
 // conversationRead: this user read the conversation with userID on another
 // instance; messageReadByPeer: userID read this user's messages.
 void native_codec::notice(peer& self, const user_notice& notice) {
+  if (notice.kind == notice_kind::revoked) {
+    const auto& me = self.login()->user_id;
+    event(self, "messageRevoked",
+          {{"from", notice.outgoing ? me : notice.peer},
+           {"to", notice.outgoing ? notice.peer : me},
+           {"messageID", notice.message_id},
+           {"seq", notice.seq},
+           {"time", notice.time_ms}});
+    return;
+  }
   const bool own = notice.kind == notice_kind::read_by_self;
   event(self, own ? "conversationRead" : "messageReadByPeer",
         {{"userID", notice.peer}, {"readTime", notice.time_ms}});

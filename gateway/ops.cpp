@@ -16,6 +16,7 @@
 #include "gateway/op_table.hpp"
 #include "gateway/peer.hpp"
 #include "gateway/profile_flow.hpp"
+#include "gateway/revoke_flow.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/json_number.hpp"
 #include "protocol/profile_json.hpp"
@@ -307,7 +308,26 @@ asio::awaitable<void> op_set_message_read(op_call& call) {
   call.respond(errc::ok, {{"unreadCount", mark->unread}, {"readTime", mark->read_time_ms}});
 }
 
-constexpr std::array<op_row<op_call>, 13> op_table{{
+// {to, messageID}: the user's own message to `to`, within the app's window.
+asio::awaitable<void> op_revoke_message(op_call& call) {
+  const auto* to = call.request.data.if_contains("to");
+  const auto* id = call.request.data.if_contains("messageID");
+  if (to == nullptr || !to->is_string() || id == nullptr || !id->is_string()) {
+    call.respond(errc::invalid_parameter);
+    co_return;
+  }
+  const auto& login = call.login();
+  // Named, not a braced temporary in the co_await: GCC 12 frees those twice.
+  revoke_request request{login.sdkappid,
+                         login.user_id,
+                         std::string(to->get_string()),
+                         std::string(id->get_string()),
+                         true,
+                         login.instance_id};
+  call.respond(co_await revoke_message(call.self->context(), std::move(request)));
+}
+
+constexpr std::array<op_row<op_call>, 14> op_table{{
     {"login", op_login, false},
     {"logout", op_logout, true},
     {"getLoginUser", op_get_login_user, false},
@@ -321,6 +341,7 @@ constexpr std::array<op_row<op_call>, 13> op_table{{
     {"updateMyProfile", op_update_my_profile, true},
     {"getConversationList", op_get_conversation_list, true},
     {"setMessageRead", op_set_message_read, true},
+    {"revokeMessage", op_revoke_message, true},
 }};
 
 }  // namespace

@@ -206,6 +206,7 @@ constexpr std::array rest_table{
     rest_entry{"/v4/openim/query_online_status", rest_query_online_status},
     rest_entry{"/v4/openim/sendmsg", rest_sendmsg},
     rest_entry{"/v4/openim/admin_getroammsg", rest_admin_getroammsg},
+    rest_entry{"/v4/openim/admin_msgwithdraw", rest_admin_msgwithdraw},
     rest_entry{"/v4/recentcontact/get_list", rest_recent_contacts},
     rest_entry{"/v4/openim/get_c2c_unread_msg_num", rest_c2c_unread_count},
     rest_entry{"/v4/openim/admin_set_msg_read", rest_set_msg_read},

@@ -51,6 +51,7 @@ using rest_handler = boost::asio::awaitable<rest_result> (*)(rest_call&);
 // openim/sendmsg and openim/admin_getroammsg (rest_messages.cpp).
 boost::asio::awaitable<rest_result> rest_sendmsg(rest_call& call);
 boost::asio::awaitable<rest_result> rest_admin_getroammsg(rest_call& call);
+boost::asio::awaitable<rest_result> rest_admin_msgwithdraw(rest_call& call);
 
 // recentcontact/get_list, openim/get_c2c_unread_msg_num and
 // openim/admin_set_msg_read (rest_conversations.cpp).

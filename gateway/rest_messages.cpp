@@ -1,11 +1,12 @@
 // The message commands of the admin REST API (CONTRACT §4), shaped as
-// Tencent's: openim/sendmsg and openim/admin_getroammsg.
+// Tencent's: openim/sendmsg, openim/admin_getroammsg, openim/admin_msgwithdraw.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
 #include "gateway/message_flow.hpp"
 #include "gateway/rest_call.hpp"
+#include "gateway/revoke_flow.hpp"
 #include "protocol/json_number.hpp"
 #include "protocol/sdk_frame.hpp"
 
@@ -22,7 +23,7 @@ json::object roaming_item(const timeline_entry& entry) {
   const auto& m = *entry.message;
   return {{"From_Account", m.from},           {"To_Account", m.to},
           {"MsgSeq", m.client_seq},           {"MsgRandom", m.random},
-          {"MsgTimeStamp", m.time_ms / 1000}, {"MsgFlagBits", 0},
+          {"MsgTimeStamp", m.time_ms / 1000}, {"MsgFlagBits", m.revoked ? 8 : 0},
           {"MsgKey", m.message_id},           {"MsgBody", sdk::msg_body(m)}};
 }
 
@@ -69,6 +70,28 @@ boost::asio::awaitable<rest_result> rest_sendmsg(rest_call& call) {
     co_return fail(sent.code);
   const auto& m = *sent.entries.recipient.message;
   co_return rest_result{errc::ok, {}, {{"MsgTime", m.time_ms / 1000}, {"MsgKey", m.message_id}}};
+}
+
+// {From_Account, To_Account, MsgKey}: any retained message, no time limit
+// (Tencent's admin_msgwithdraw).
+boost::asio::awaitable<rest_result> rest_admin_msgwithdraw(rest_call& call) {
+  auto from = user_id_field(call.body, "From_Account");
+  auto to = user_id_field(call.body, "To_Account");
+  const auto* key = call.body.if_contains("MsgKey");
+  if (!from || !to || key == nullptr || !key->is_string())
+    co_return fail(errc::invalid_rest_parameter,
+                   "From_Account, To_Account (userIDs) and MsgKey are required");
+  // Named, not a braced temporary in the co_await: GCC 12 frees those twice.
+  revoke_request request{call.app->sdkappid,
+                         std::move(*from),
+                         std::move(*to),
+                         std::string(key->get_string()),
+                         false,
+                         ""};
+  const auto code = co_await revoke_message(*call.context, std::move(request));
+  if (code == errc::invalid_parameter)
+    co_return fail(errc::invalid_rest_parameter, "no such message of From_Account to To_Account");
+  co_return code == errc::internal_error ? store_failed() : rest_result{code, {}, {}};
 }
 
 boost::asio::awaitable<rest_result> rest_admin_getroammsg(rest_call& call) {

@@ -57,8 +57,16 @@ void sdk_codec::entries(peer& self, std::span<const timeline_entry> entries) {
 }
 
 void sdk_codec::notice(peer& self, const user_notice& notice) {
-  self.link().send(sdk::encode_read_notice(notice.kind == notice_kind::read_by_self, notice.peer,
-                                           notice.time_ms / 1000, ++push_seq_));
+  if (notice.kind != notice_kind::revoked) {
+    self.link().send(sdk::encode_read_notice(notice.kind == notice_kind::read_by_self, notice.peer,
+                                             notice.time_ms / 1000, ++push_seq_));
+    return;
+  }
+  const auto& me = self.login()->user_id;
+  self.link().send(sdk::encode_revoke_notice(
+      {notice.outgoing ? me : notice.peer, notice.outgoing ? notice.peer : me, notice.client_seq,
+       notice.random, notice.time_ms / 1000},
+      ++push_seq_));
 }
 
 // The SDK is told nothing: the link closes (1001) and it reconnects.

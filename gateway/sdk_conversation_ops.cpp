@@ -39,7 +39,7 @@ json::object session_item(const conversation_summary& c, const user_profile& pee
           {"PeerAvatar", profile_text(peer_profile, "Tag_Profile_IM_Image")},
           {"C2cPeerReadTime", c.peer_read_time_ms / 1000},
           {"UnreadMsgCount", c.unread},
-          {"LastMsgFlags", 0},
+          {"LastMsgFlags", m.revoked ? 8 : 0},  // 8: the SDK's isRevoked
           {"TopFlags", 0}};
 }
 

@@ -15,6 +15,7 @@
 #include "gateway/op_table.hpp"
 #include "gateway/peer.hpp"
 #include "gateway/profile_flow.hpp"
+#include "gateway/revoke_flow.hpp"
 #include "gateway/sdk_call.hpp"
 #include "gateway/sdk_codec.hpp"
 #include "metrics/metrics.hpp"
@@ -167,6 +168,32 @@ asio::awaitable<void> sdk_sendmsg(sdk_call& call) {
 
 // A sync's reply: its messages, and the unread count of every conversation
 // that has some (C2CPairUnreadCount: the SDK takes them as the counts).
+// revokeMessage: MsgInfo {From_Account, To_Account, MsgSeq, MsgRandom,
+// MsgTimeStamp}, whose MsgKey names the message; only the user's own.
+asio::awaitable<void> sdk_msgwithdraw(sdk_call& call) {
+  const auto* info = call.request.body.if_contains("MsgInfo");
+  if (info == nullptr || !info->is_object()) {
+    call.reply(errc::invalid_parameter);
+    co_return;
+  }
+  const auto& o = info->get_object();
+  const auto& login = call.login();
+  if (body_string(o, "From_Account") != login.user_id) {
+    call.reply(errc::invalid_parameter);
+    co_return;
+  }
+  revoke_request request{login.sdkappid,
+                         login.user_id,
+                         body_string(o, "To_Account"),
+                         message_key(static_cast<std::uint64_t>(
+                                         std::max<std::int64_t>(0, body_integer(o, "MsgSeq", 0))),
+                                     static_cast<std::uint32_t>(body_integer(o, "MsgRandom", 0)),
+                                     body_integer(o, "MsgTimeStamp", 0)),
+                         true,
+                         login.instance_id};
+  call.reply(co_await revoke_message(call.context(), std::move(request)));
+}
+
 json::object sync_reply(json::array items, json::array unread = {}) {
   json::object reply{{"Cookie", sync_cookie}, {"SyncFlag", 2}, {"MsgList", std::move(items)}};
   if (!unread.empty())
@@ -273,7 +300,7 @@ asio::awaitable<void> sdk_getroammsg(sdk_call& call) {
                         {"MsgKey", oldest ? std::to_string(oldest->seq) : ""}});
 }
 
-constexpr std::array<op_row<sdk_call>, 12> sdk_table{{
+constexpr std::array<op_row<sdk_call>, 13> sdk_table{{
     {"im_open_status.wslogin", sdk_login, false},
     {"im_open_status.wslogout", sdk_logout, false},
     {"sns.black_list_get", sdk_black_list, false},
@@ -284,6 +311,7 @@ constexpr std::array<op_row<sdk_call>, 12> sdk_table{{
     {"profile.portrait_get_all", sdk_portrait_get, true},
     {"profile.portrait_set", sdk_portrait_set, true},
     {"openim.msgreaded", sdk_msg_readed, true},
+    {"openim.msgwithdraw", sdk_msgwithdraw, true},
     {"openim.get_peer_read_time", sdk_peer_read_time, true},
     {"openim.get_c2c_peer_mute_notifications", sdk_peer_mute_flags, false},
 }};

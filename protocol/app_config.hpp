@@ -21,6 +21,9 @@ struct app_config {
   // user's timeline keeps at most this many (oldest dropped first).
   int message_retention_days = 7;
   std::uint32_t max_timeline_messages = 10000;
+  // A sender may revoke a message this long after sending it (Tencent's
+  // default: 2 minutes); REST admin_msgwithdraw has no limit.
+  int message_revoke_window_s = 120;
 };
 
 // The login settings an operator changed at run time (REST), stored per

@@ -28,6 +28,8 @@ constexpr std::array code_table{
     code_entry{errc::kicked_rest_api, "kicked out by the REST API"},
     code_entry{errc::invalid_identifier, "userID must be 1..32 bytes of printable ASCII"},
     code_entry{errc::recipient_invalid, "the recipient is not a valid account"},
+    code_entry{errc::revoke_window_passed,
+               "the message is older than the revoke window (message_revoke_window_s)"},
     code_entry{errc::text_invalid,
                "the message must be 1 to 12 KiB: UTF-8 text, or one custom element"},
     code_entry{errc::profile_value_invalid,

@@ -26,6 +26,7 @@ enum class errc : int {
   invalid_identifier = 7003,
   // Messages.
   recipient_invalid = 20003,
+  revoke_window_passed = 20016,  // Tencent's: the message is older than the revoke window
   text_invalid = 80002,
   // Profiles (Tencent's profile service codes).
   profile_value_invalid = 40001,    // the wrong type, or not one of the field's values

@@ -80,6 +80,8 @@ json::object message_data(const timeline_entry& entry) {
                                   {"extension", m.custom->extension}};
   if (m.online_only)
     data["onlineOnly"] = true;
+  if (m.revoked)
+    data["revoked"] = true;
   return data;
 }
 

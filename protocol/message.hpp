@@ -36,6 +36,7 @@ struct chat_message {
   std::string text;                      // a text message's text; "" for a custom one
   std::optional<custom_element> custom;  // set: a custom message
   bool online_only = false;  // delivered to the recipient's online instances, never stored
+  bool revoked = false;      // withdrawn: its text and custom element are gone
   std::string client_msg_id;
   std::string message_id;  // "{client_seq}_{random}_{time_s}": Tencent's MsgKey
   std::int64_t time_ms = 0;

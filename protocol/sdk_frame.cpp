@@ -78,7 +78,25 @@ std::string encode_read_notice(bool read_by_self, std::string_view peer, std::in
   return json::serialize(out);
 }
 
+std::string encode_revoke_notice(const revoked_item& item, std::uint64_t push_seq) {
+  json::object info{{"From_Account", item.from},
+                    {"To_Account", item.to},
+                    {"MsgSeq", item.client_seq},
+                    {"MsgRandom", item.random},
+                    {"MsgTimeStamp", item.time_s}};
+  json::object notify{
+      {"WithdrawC2cMsgNotify", json::object{{"C2cWithdrawInfoArray", json::array{info}}}}};
+  json::object event{{"Event", 9}, {"C2cNotifyMsgArray", json::array{std::move(notify)}}};
+  json::object out;
+  out["head"] = json::object{{"servcmd", "im_open_push.msg_push"}, {"seq", push_seq}};
+  out["body"] = json::object{{"EventArray", json::array{std::move(event)}}};
+  return json::serialize(out);
+}
+
 json::array msg_body(const chat_message& m) {
+  if (m.revoked)  // its content is gone; an empty element keeps it in the SDK's history
+    return json::array{
+        json::object{{"MsgType", "TIMTextElem"}, {"MsgContent", json::object{{"Text", ""}}}}};
   if (m.custom)
     return json::array{json::object{{"MsgType", "TIMCustomElem"},
                                     {"MsgContent", json::object{{"Data", m.custom->data},
@@ -111,6 +129,8 @@ json::object message_item(const timeline_entry& entry, item_use use) {
   // message (TUIKit's typing status).
   if (m.online_only)
     item["MsgLifeTime"] = 0;
+  if (m.revoked)
+    item["MsgFlagBits"] = 8;  // the SDK's isRevoked
   return item;
 }
 

@@ -53,6 +53,15 @@ boost::json::object message_item(const timeline_entry& entry, item_use use = ite
 // C2cReadedReceipt), up to `read_time_s`, in the kick push's event.
 std::string encode_read_notice(bool read_by_self, std::string_view peer, std::int64_t read_time_s,
                                std::uint64_t push_seq);
+// A withdrawn C2C message (WithdrawC2cMsgNotify), named as the SDK knows it.
+struct revoked_item {
+  std::string from;
+  std::string to;
+  std::uint64_t client_seq = 0;
+  std::uint32_t random = 0;
+  std::int64_t time_s = 0;
+};
+std::string encode_revoke_notice(const revoked_item& item, std::uint64_t push_seq);
 // im_open_push.msg_push with NeedAck 1; `session_data` comes back in the ack.
 std::string encode_message_push(boost::json::array items, std::uint64_t push_seq,
                                 std::string_view session_data);
@@ -64,7 +73,7 @@ std::string encode_sync_notify(std::uint64_t push_seq);
 // False for anything else: no element, other types, custom mixed with text
 // or repeated.
 bool read_msg_body(const boost::json::value& msg_body, chat_message& m);
-// A message's content as a MsgBody.
+// A message's content as a MsgBody (an empty text for a revoked one).
 boost::json::array msg_body(const chat_message& m);
 // MsgLifeTime 0: an online-only message (the SDK's `onlineUserOnly`; absent
 // means stored).

@@ -201,6 +201,10 @@ const std::vector<key_spec<app_config>> app_keys{
     {"allowed_origins", [](auto& at, auto& a) { a.allowed_origins = at.strings(); }},
     {"message_retention_days",
      [](auto& at, auto& a) { a.message_retention_days = static_cast<int>(at.integer(1, 3650)); }},
+    {"message_revoke_window_s",
+     [](auto& at, auto& a) {
+       a.message_revoke_window_s = static_cast<int>(at.integer(0, 7 * 24 * 3600));
+     }},
     {"max_timeline_messages",
      [](auto& at, auto& a) {
        a.max_timeline_messages = static_cast<std::uint32_t>(at.integer(1, 1'000'000));

@@ -107,6 +107,18 @@ class batched_message_store final : public message_store {
     });
   }
 
+  void revoke(std::uint32_t sdkappid, std::string sender, std::string recipient,
+              std::string message_id, std::int64_t sent_after_ms,
+              std::function<void(std::optional<revoke_result>)> done) override {
+    enqueue([&] {
+      reads_.push_back([this, sdkappid, sender = std::move(sender),
+                        recipient = std::move(recipient), message_id = std::move(message_id),
+                        sent_after_ms, done = std::move(done)] {
+        done(revoke_now(sdkappid, sender, recipient, message_id, sent_after_ms));
+      });
+    });
+  }
+
   void peer_read_times(std::uint32_t sdkappid, std::string owner, std::vector<std::string> peers,
                        std::function<void(std::vector<std::int64_t>)> done) override {
     enqueue([&] {
@@ -222,6 +234,42 @@ class batched_message_store final : public message_store {
 
   // Stamps the message (time, ids) and appends it to its timelines, unless
   // the sender sent its clientMsgID before.
+  // On the store's thread, between batches: an append of the same message
+  // is either committed before or not at all.
+  std::optional<revoke_result> revoke_now(std::uint32_t sdkappid, const std::string& sender,
+                                          const std::string& recipient,
+                                          const std::string& message_id,
+                                          std::int64_t sent_after_ms) {
+    try {
+      const auto now = wall_clock_now_ms();
+      auto entries = tables_->entries_of_message(sdkappid, sender, recipient, message_id, now);
+      if (entries.empty())
+        return revoke_result{errc::invalid_parameter, {}};
+      if (entries.front().message->time_ms < sent_after_ms)
+        return revoke_result{errc::revoke_window_passed, {}};
+      tables_->write_revoke(entries, now);
+      auto revoked = std::make_shared<chat_message>(*entries.front().message);
+      revoked->text.clear();
+      revoked->custom.reset();
+      revoked->revoked = true;
+      revoke_result out;
+      for (const auto& entry : entries) {
+        const timeline_entry now_revoked{entry.seq, entry.flow, revoked};
+        if (entry.flow == message_flow::in)
+          out.entries.recipient = now_revoked;
+        else
+          out.entries.sender = now_revoked;
+      }
+      if (!out.entries.recipient.message)  // only the sender's copy is retained
+        out.entries.recipient = {0, message_flow::in, revoked};
+      return out;
+    } catch (const std::exception& e) {
+      ++write_failures_;
+      spdlog::error("store: a revoke was not written: {}", e.what());
+      return std::nullopt;
+    }
+  }
+
   // The conversations a batch touched, by (owner, peer).
   using conversation_map =
       std::map<std::pair<user_ref, std::string>, conversation_touch, user_peer_less>;

@@ -71,6 +71,14 @@ struct read_mark {
   std::uint64_t unread = 0;
 };
 
+// A withdrawn message: its entries as they are now (content gone,
+// `revoked` set), or why not: revoke_window_passed, or invalid_parameter
+// (no such retained message of that sender and recipient).
+struct revoke_result {
+  errc code = errc::ok;
+  appended_message entries;
+};
+
 class message_store {
  public:
   virtual ~message_store() = default;
@@ -81,10 +89,17 @@ class message_store {
   // after `after_at_most` if that is lower.
   virtual void read_timeline(std::uint32_t sdkappid, std::string user_id,
                              std::optional<std::uint64_t> after_seq, std::uint64_t after_at_most,
-                             std::size_t max_count,
-                             std::function<void(timeline_page)> done) = 0;
+                             std::size_t max_count, std::function<void(timeline_page)> done) = 0;
   virtual void read_conversation(conversation_query query,
                                  std::function<void(std::vector<timeline_entry>)> done) = 0;
+  // Withdraws the message `message_id` that `sender` sent to `recipient`:
+  // in both timelines its text and custom element are removed and it is
+  // marked revoked (durable before `done`), and the recipient's unread count
+  // no longer counts it. A message sent before `sent_after_ms` is refused
+  // (revoke_window_passed). nullopt: not written.
+  virtual void revoke(std::uint32_t sdkappid, std::string sender, std::string recipient,
+                      std::string message_id, std::int64_t sent_after_ms,
+                      std::function<void(std::optional<revoke_result>)> done) = 0;
   // The user's conversations, newest first, at most max_count.
   virtual void read_conversations(std::uint32_t sdkappid, std::string owner, std::size_t max_count,
                                   std::function<void(std::vector<conversation_summary>)> done) = 0;

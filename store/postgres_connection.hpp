@@ -71,6 +71,23 @@ class postgres_connection {
   std::unique_ptr<pqxx::connection> db_;
 };
 
+// A PostgreSQL array literal of texts ("{\"a\",\"b\"}"), for a $n::text[] parameter.
+inline std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1)
+      out += ',';
+    out += '"';
+    for (const char c : item) {
+      if (c == '"' || c == '\\')
+        out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 // A PostgreSQL array literal of numbers, "{1,2,3}", for a $n::bigint[] parameter.
 template <class T>
 std::string number_array(const std::vector<T>& items) {

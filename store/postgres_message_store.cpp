@@ -29,7 +29,8 @@ constexpr const char* schema = R"sql(
   ALTER TABLE chatd_timeline ADD COLUMN IF NOT EXISTS custom SMALLINT NOT NULL DEFAULT 0,
     ADD COLUMN IF NOT EXISTS custom_data BYTEA NOT NULL DEFAULT '',
     ADD COLUMN IF NOT EXISTS custom_description BYTEA NOT NULL DEFAULT '',
-    ADD COLUMN IF NOT EXISTS custom_extension BYTEA NOT NULL DEFAULT '';
+    ADD COLUMN IF NOT EXISTS custom_extension BYTEA NOT NULL DEFAULT '',
+    ADD COLUMN IF NOT EXISTS revoked SMALLINT NOT NULL DEFAULT 0;
   CREATE INDEX IF NOT EXISTS chatd_timeline_by_expiry ON chatd_timeline (expire_at_ms);
   CREATE TABLE IF NOT EXISTS chatd_timeline_heads (
     sdkappid BIGINT NOT NULL, user_id TEXT NOT NULL, head BIGINT NOT NULL,
@@ -65,7 +66,7 @@ constexpr std::int64_t schema_lock_key = 0x63686174640002;  // "chatd" 2
 
 constexpr const char* columns =
     "seq, flow, sender, recipient, text, client_msg_id, message_id, time_ms, random, "
-    "client_seq, client_time, custom, custom_data, custom_description, custom_extension";
+    "client_seq, client_time, custom, custom_data, custom_description, custom_extension, revoked";
 
 void prepare_statements(pqxx::connection& c) {
   c.prepare("head_for_batch",
@@ -132,23 +133,6 @@ std::string hex_bytea(const std::string& s) {
   return out;
 }
 
-// A PostgreSQL array literal of texts ("{\"a\",\"b\"}").
-std::string text_array(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (const auto& item : items) {
-    if (out.size() > 1)
-      out += ',';
-    out += '"';
-    for (const char c : item) {
-      if (c == '"' || c == '\\')
-        out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
 std::string bytes_of(const pqxx::field& f) {
   return pqxx::binarystring(f).str();
 }
@@ -168,6 +152,7 @@ timeline_entry read_entry(const pqxx::row& row, std::uint32_t sdkappid) {
   message->client_time_s = row[10].as<std::int64_t>();
   if (row[11].as<int>() != 0)
     message->custom = custom_element{bytes_of(row[12]), bytes_of(row[13]), bytes_of(row[14])};
+  message->revoked = row[15].as<int>() != 0;
   const auto flow = row[1].as<int>() == 0 ? message_flow::in : message_flow::out;
   return timeline_entry{row[0].as<std::uint64_t>(), flow, std::move(message)};
 }
@@ -377,9 +362,9 @@ class postgres_timeline_tables final : public timeline_tables {
       std::vector<conversation_summary> out;
       for (const auto& row : tx.exec_params(sql, std::int64_t{owner.sdkappid}, owner.user_id,
                                             now_ms, as_int(max_count)))
-        out.push_back({row[15].as<std::string>(), read_entry(row, owner.sdkappid),
-                       row[16].as<std::uint64_t>(), row[17].as<std::int64_t>(),
-                       row[18].as<std::int64_t>()});
+        out.push_back({row[16].as<std::string>(), read_entry(row, owner.sdkappid),
+                       row[17].as<std::uint64_t>(), row[18].as<std::int64_t>(),
+                       row[19].as<std::int64_t>()});
       return out;
     });
   }
@@ -406,7 +391,7 @@ class postgres_timeline_tables final : public timeline_tables {
           tx.exec_params(R"sql(
         UPDATE chatd_conversations AS c SET
           unread = (SELECT COUNT(*) FROM chatd_timeline t WHERE t.sdkappid = $1 AND t.owner = $2
-                    AND t.peer = $3 AND t.flow = 0 AND t.sender <> t.recipient
+                    AND t.peer = $3 AND t.flow = 0 AND t.sender <> t.recipient AND t.revoked = 0
                     AND t.expire_at_ms >= $5 AND t.time_ms > GREATEST(c.read_time_ms, $4)),
           read_time_ms = GREATEST(c.read_time_ms, $4)
         WHERE c.sdkappid = $1 AND c.owner = $2 AND c.peer = $3
@@ -416,6 +401,47 @@ class postgres_timeline_tables final : public timeline_tables {
       if (rows.empty())
         return read_mark{read_time_ms, 0};
       return read_mark{rows[0][0].as<std::int64_t>(), rows[0][1].as<std::uint64_t>()};
+    });
+  }
+
+  std::vector<timeline_entry> entries_of_message(std::uint32_t sdkappid, const std::string& sender,
+                                                 const std::string& recipient,
+                                                 const std::string& message_id,
+                                                 std::int64_t now_ms) override {
+    const std::string sql = std::string("SELECT ") + columns +
+                            " FROM chatd_timeline WHERE sdkappid = $1 AND owner IN ($2, $3)"
+                            " AND message_id = $4 AND sender = $2 AND recipient = $3"
+                            " AND expire_at_ms >= $5 ORDER BY flow";
+    return read([&](pqxx::nontransaction& tx) {
+      return entries_of(
+          tx.exec_params(sql, std::int64_t{sdkappid}, sender, recipient, message_id, now_ms),
+          sdkappid);
+    });
+  }
+
+  // Under the timelines' locks, as a batch: no append moves them meanwhile.
+  void write_revoke(const std::vector<timeline_entry>& entries, std::int64_t now_ms) override {
+    const auto& m = *entries.front().message;
+    std::vector<std::int64_t> keys{lock_key({m.sdkappid, m.from}), lock_key({m.sdkappid, m.to})};
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    db_.guarded([&] {
+      pqxx::work tx(db_.get());
+      tx.exec_params("SELECT chatd_lock_timelines($1)", number_array(keys));
+      for (const auto& entry : entries)
+        tx.exec_params(
+            "UPDATE chatd_timeline SET text = ''::bytea, custom = 0, custom_data = ''::bytea, "
+            "custom_description = ''::bytea, custom_extension = ''::bytea, revoked = 1 "
+            "WHERE sdkappid = $1 AND owner = $2 AND seq = $3",
+            std::int64_t{m.sdkappid}, entry.owner(), as_int(entry.seq));
+      tx.exec_params(R"sql(
+        UPDATE chatd_conversations AS c SET
+          unread = (SELECT COUNT(*) FROM chatd_timeline t WHERE t.sdkappid = $1 AND t.owner = $2
+                    AND t.peer = $3 AND t.flow = 0 AND t.sender <> t.recipient AND t.revoked = 0
+                    AND t.expire_at_ms >= $4 AND t.time_ms > c.read_time_ms)
+        WHERE c.sdkappid = $1 AND c.owner = $2 AND c.peer = $3)sql",
+                     std::int64_t{m.sdkappid}, m.to, m.from, now_ms);
+      tx.commit();
     });
   }
 
@@ -486,7 +512,7 @@ class postgres_timeline_tables final : public timeline_tables {
             hex_bytea(m.client_msg_id), m.message_id, m.time_ms, std::int64_t{m.random},
             as_int(m.client_seq), m.client_time_s, expire_at_ms, m.custom ? 1 : 0,
             hex_bytea(custom_or_empty(m).data), hex_bytea(custom_or_empty(m).description),
-            hex_bytea(custom_or_empty(m).extension));
+            hex_bytea(custom_or_empty(m).extension), m.revoked ? 1 : 0);
       }
       copy.complete();
     }

@@ -11,6 +11,7 @@
 #include <future>
 #include <random>
 #include <thread>
+#include <unordered_map>
 
 #include "store/postgres_connection.hpp"
 #include "store/state_tables.hpp"
@@ -161,15 +162,22 @@ class postgres_state_tables final : public state_tables {
     std::vector<user_profile> out;
     db_.guarded([&] {
       out.assign(user_ids.size(), {});
-      pqxx::read_transaction tx(db_.get());
+      std::unordered_map<std::string, std::vector<std::size_t>> index;
       for (std::size_t i = 0; i < user_ids.size(); ++i)
-        for (const auto& row :
-             tx.exec_params("SELECT tag, text_value, number_value FROM chatd_profiles "
-                            "WHERE sdkappid = $1 AND user_id = $2 ORDER BY tag COLLATE \"C\"",
-                            std::int64_t{sdkappid}, user_ids[i]))
-          out[i].push_back({row[0].as<std::string>(),
-                            row[1].is_null() ? profile_value{row[2].as<std::uint64_t>()}
-                                             : profile_value{pqxx::binarystring(row[1]).str()}});
+        index[user_ids[i]].push_back(i);
+      pqxx::read_transaction tx(db_.get());
+      for (const auto& row :
+           tx.exec_params("SELECT user_id, tag, text_value, number_value FROM chatd_profiles "
+                          "WHERE sdkappid = $1 AND user_id = ANY($2::text[]) "
+                          "ORDER BY user_id, tag COLLATE \"C\"",
+                          std::int64_t{sdkappid}, text_array(user_ids))) {
+        const profile_field field{row[1].as<std::string>(),
+                                  row[2].is_null()
+                                      ? profile_value{row[3].as<std::uint64_t>()}
+                                      : profile_value{pqxx::binarystring(row[2]).str()}};
+        for (const auto i : index[row[0].as<std::string>()])
+          out[i].push_back(field);
+      }
     });
     return out;
   }

@@ -52,6 +52,7 @@ constexpr const char* schema = R"sql(
     client_time INTEGER NOT NULL, expire_at_ms INTEGER NOT NULL,
     custom INTEGER NOT NULL DEFAULT 0, custom_data TEXT NOT NULL DEFAULT '',
     custom_description TEXT NOT NULL DEFAULT '', custom_extension TEXT NOT NULL DEFAULT '',
+    revoked INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (sdkappid, owner, seq)) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS timeline_by_expiry ON timeline (expire_at_ms);
   CREATE TABLE IF NOT EXISTS timeline_heads (
@@ -69,7 +70,7 @@ constexpr const char* schema = R"sql(
 
 constexpr const char* columns =
     "seq, flow, sender, recipient, text, client_msg_id, message_id, time_ms, random, "
-    "client_seq, client_time, custom, custom_data, custom_description, custom_extension";
+    "client_seq, client_time, custom, custom_data, custom_description, custom_extension, revoked";
 
 // A user's conversations: one row per (owner, peer), touched by every
 // batch that appends to it (the newest seq; the peer's messages counted
@@ -95,17 +96,23 @@ void add_conversations(sqlite3* db) {
   tx.commit();
 }
 
-// A database made before custom messages gets their columns (custom 0:
-// a text message).
-void add_custom_columns(sqlite3* db) {
-  statement has(db, "SELECT COUNT(*) FROM pragma_table_info('timeline') WHERE name = 'custom'");
-  if (has.step() && has.integer(0) != 0)
-    return;
-  exec_sql(db,
-           "ALTER TABLE timeline ADD COLUMN custom INTEGER NOT NULL DEFAULT 0;"
-           "ALTER TABLE timeline ADD COLUMN custom_data TEXT NOT NULL DEFAULT '';"
-           "ALTER TABLE timeline ADD COLUMN custom_description TEXT NOT NULL DEFAULT '';"
-           "ALTER TABLE timeline ADD COLUMN custom_extension TEXT NOT NULL DEFAULT '';");
+bool has_column(sqlite3* db, const char* name) {
+  statement has(db, "SELECT COUNT(*) FROM pragma_table_info('timeline') WHERE name = ?1");
+  has.bind(1, name);
+  return has.step() && has.integer(0) != 0;
+}
+
+// A database made before custom messages and revokes gets their columns
+// (custom 0: a text message; revoked 0), in the order a new one has them.
+void add_columns(sqlite3* db) {
+  if (!has_column(db, "custom"))
+    exec_sql(db,
+             "ALTER TABLE timeline ADD COLUMN custom INTEGER NOT NULL DEFAULT 0;"
+             "ALTER TABLE timeline ADD COLUMN custom_data TEXT NOT NULL DEFAULT '';"
+             "ALTER TABLE timeline ADD COLUMN custom_description TEXT NOT NULL DEFAULT '';"
+             "ALTER TABLE timeline ADD COLUMN custom_extension TEXT NOT NULL DEFAULT '';");
+  if (!has_column(db, "revoked"))
+    exec_sql(db, "ALTER TABLE timeline ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;");
 }
 
 // Reads one row selected with `columns` (sdkappid given) into an entry.
@@ -123,6 +130,7 @@ timeline_entry read_entry(const statement& row, std::uint32_t sdkappid) {
   message->client_time_s = row.integer(10);
   if (row.integer(11) != 0)
     message->custom = custom_element{row.text(12), row.text(13), row.text(14)};
+  message->revoked = row.integer(15) != 0;
   const auto flow = row.integer(1) == 0 ? message_flow::in : message_flow::out;
   return timeline_entry{static_cast<std::uint64_t>(row.integer(0)), flow, std::move(message)};
 }
@@ -139,7 +147,7 @@ class sqlite_timeline_tables final : public timeline_tables {
     }
     sqlite3_busy_timeout(db_, 5000);
     exec_sql(db_, schema);
-    add_custom_columns(db_);
+    add_columns(db_);
     add_conversations(db_);
     prepare();
     checkpointer_ = std::thread([this] { checkpoint_periodically(); });
@@ -212,6 +220,7 @@ class sqlite_timeline_tables final : public timeline_tables {
         .bind(17, custom_or_empty(m).data)
         .bind(18, custom_or_empty(m).description)
         .bind(19, custom_or_empty(m).extension)
+        .bind(20, m.revoked ? 1 : 0)
         .run();
   }
 
@@ -324,9 +333,9 @@ class sqlite_timeline_tables final : public timeline_tables {
         .bind(4, as_int(max_count));
     std::vector<conversation_summary> out;
     while (select.step())
-      out.push_back({select.text(15), read_entry(select, owner.sdkappid),
-                     static_cast<std::uint64_t>(select.integer(16)), select.integer(17),
-                     select.integer(18)});
+      out.push_back({select.text(16), read_entry(select, owner.sdkappid),
+                     static_cast<std::uint64_t>(select.integer(17)), select.integer(18),
+                     select.integer(19)});
     return out;
   }
 
@@ -351,7 +360,7 @@ class sqlite_timeline_tables final : public timeline_tables {
     statement(db_, R"sql(
       UPDATE conversations SET
         unread = (SELECT COUNT(*) FROM timeline WHERE sdkappid = ?1 AND owner = ?2 AND peer = ?3
-                  AND flow = 0 AND sender <> recipient AND expire_at_ms >= ?5
+                  AND flow = 0 AND sender <> recipient AND revoked = 0 AND expire_at_ms >= ?5
                   AND time_ms > MAX(conversations.read_time_ms, ?4)),
         read_time_ms = MAX(read_time_ms, ?4)
       WHERE sdkappid = ?1 AND owner = ?2 AND peer = ?3)sql")
@@ -371,6 +380,45 @@ class sqlite_timeline_tables final : public timeline_tables {
     select.reset();
     tx.commit();
     return mark;
+  }
+
+  std::vector<timeline_entry> entries_of_message(std::uint32_t sdkappid, const std::string& sender,
+                                                 const std::string& recipient,
+                                                 const std::string& message_id,
+                                                 std::int64_t now_ms) override {
+    const std::string sql = std::string("SELECT ") + columns +
+                            " FROM timeline WHERE sdkappid = ?1 AND owner IN (?2, ?3)"
+                            " AND message_id = ?4 AND sender = ?2 AND recipient = ?3"
+                            " AND expire_at_ms >= ?5 ORDER BY flow";
+    statement select(db_, sql.c_str());
+    select.bind(1, sdkappid).bind(2, sender).bind(3, recipient).bind(4, message_id).bind(5, now_ms);
+    std::vector<timeline_entry> out;
+    while (select.step())
+      out.push_back(read_entry(select, sdkappid));
+    return out;
+  }
+
+  void write_revoke(const std::vector<timeline_entry>& entries, std::int64_t now_ms) override {
+    sqlite::transaction tx(db_);
+    statement wipe(db_,
+                   "UPDATE timeline SET text = '', custom = 0, custom_data = '', "
+                   "custom_description = '', custom_extension = '', revoked = 1 "
+                   "WHERE sdkappid = ?1 AND owner = ?2 AND seq = ?3");
+    for (const auto& entry : entries)
+      wipe.bind(1, entry.message->sdkappid).bind(2, entry.owner()).bind(3, as_int(entry.seq)).run();
+    const auto& m = *entries.front().message;
+    statement(db_, R"sql(
+      UPDATE conversations SET
+        unread = (SELECT COUNT(*) FROM timeline WHERE sdkappid = ?1 AND owner = ?2 AND peer = ?3
+                  AND flow = 0 AND sender <> recipient AND revoked = 0 AND expire_at_ms >= ?4
+                  AND time_ms > conversations.read_time_ms)
+      WHERE sdkappid = ?1 AND owner = ?2 AND peer = ?3)sql")
+        .bind(1, m.sdkappid)
+        .bind(2, m.to)
+        .bind(3, m.from)
+        .bind(4, now_ms)
+        .run();
+    tx.commit();
   }
 
   std::uint64_t delivered(const user_ref& user) override {
@@ -433,7 +481,7 @@ class sqlite_timeline_tables final : public timeline_tables {
     statements_.reset(new prepared{
         statement(db_,
                   "INSERT INTO timeline VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                  "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"),
+                  "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"),
         statement(db_,
                   "SELECT MAX(COALESCE((SELECT head FROM timeline_heads WHERE sdkappid = ?1 AND "
                   "user_id = ?2), 0), COALESCE((SELECT MAX(seq) FROM timeline WHERE sdkappid = ?1 "

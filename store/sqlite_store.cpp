@@ -7,6 +7,9 @@
 #include <sqlite3.h>
 
 #include <stdexcept>
+#include <unordered_map>
+
+#include <boost/json.hpp>
 
 #include "store/sqlite_util.hpp"
 #include "store/state_tables.hpp"
@@ -38,6 +41,14 @@ constexpr const char* schema = R"sql(
 
 std::optional<std::int64_t> widen(const std::optional<int>& v) {
   return v ? std::optional<std::int64_t>(*v) : std::nullopt;
+}
+
+// ["a","b"]: IDs as a JSON array, for json_each.
+std::string json_array_of(const std::vector<std::string>& items) {
+  boost::json::array array;
+  for (const auto& item : items)
+    array.emplace_back(item);
+  return boost::json::serialize(array);
 }
 
 class sqlite_state_tables final : public state_tables {
@@ -118,21 +129,34 @@ class sqlite_state_tables final : public state_tables {
     tx.commit();
   }
 
+  // One statement for every user (a JSON array of their IDs): a statement
+  // per user cost more in its setup than in its reads.
   std::vector<user_profile> read_profiles(std::uint32_t sdkappid,
                                           const std::vector<std::string>& user_ids) override {
-    std::vector<user_profile> out;
+    std::vector<user_profile> out(user_ids.size());
+    if (user_ids.empty())
+      return out;
+    std::unordered_map<std::string, std::size_t> index;
+    for (std::size_t i = 0; i < user_ids.size(); ++i)
+      index.emplace(user_ids[i], i);
     statement select(db_,
-                     "SELECT tag, text_value, number_value FROM profiles "
-                     "WHERE sdkappid = ?1 AND user_id = ?2 ORDER BY tag");
-    for (const auto& user : user_ids) {
-      auto& profile = out.emplace_back();
-      select.reset().bind(1, sdkappid).bind(2, user);
-      while (select.step())
-        profile.push_back(
-            {select.text(0), select.is_null(1)
-                                 ? profile_value{static_cast<std::uint64_t>(select.integer(2))}
-                                 : profile_value{select.text(1)}});
+                     "SELECT user_id, tag, text_value, number_value FROM profiles "
+                     "WHERE sdkappid = ?1 AND user_id IN (SELECT value FROM json_each(?2)) "
+                     "ORDER BY user_id, tag");
+    select.bind(1, sdkappid).bind(2, json_array_of(user_ids));
+    while (select.step()) {
+      const auto it = index.find(select.text(0));
+      if (it == index.end())
+        continue;
+      out[it->second].push_back(
+          {select.text(1), select.is_null(2)
+                               ? profile_value{static_cast<std::uint64_t>(select.integer(3))}
+                               : profile_value{select.text(2)}});
     }
+    // Users asked twice get the same profile.
+    for (std::size_t i = 0; i < user_ids.size(); ++i)
+      if (const auto first = index.at(user_ids[i]); first != i)
+        out[i] = out[first];
     return out;
   }
 

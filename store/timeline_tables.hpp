@@ -81,6 +81,16 @@ class timeline_tables {
                            std::int64_t expire_at_ms) = 0;
   virtual std::optional<timeline_entry> entry_at(std::uint32_t sdkappid, const std::string& owner,
                                                  std::uint64_t seq) = 0;
+  // The retained entries of one message in its sender's and recipient's
+  // timelines (recipient's first).
+  virtual std::vector<timeline_entry> entries_of_message(std::uint32_t sdkappid,
+                                                         const std::string& sender,
+                                                         const std::string& recipient,
+                                                         const std::string& message_id,
+                                                         std::int64_t now_ms) = 0;
+  // Its own transaction: the entries' content removed, marked revoked, and
+  // the recipient's unread count of the conversation counted again.
+  virtual void write_revoke(const std::vector<timeline_entry>& entries, std::int64_t now_ms) = 0;
   // Within a batch: the conversations its entries touched, once each.
   virtual void touch_conversations(const std::vector<conversation_touch>& touches) = 0;
 

@@ -154,6 +154,14 @@ export class ChatdChat {
 
   getTotalUnreadMessageCount() { return this.#totalUnread; }
 
+  // The user's own message, within the app's revoke window (20016 after it).
+  async revokeMessage(message) {
+    await this.#authenticatedRequest('revokeMessage', { to: message.to, messageID: message.ID });
+    message.isRevoked = true;
+    this.#loadConversations().catch(() => {});
+    return { code: 0, data: { message } };
+  }
+
   // C2C: the conversation read up to now, on every instance of the user; the
   // peer's MESSAGE_READ_BY_PEER.
   async setMessageRead({ conversationID } = {}) {
@@ -274,6 +282,15 @@ export class ChatdChat {
       case 'conversationRead':
         if (this.#conversations.onRead(data.userID, data.readTime)) this.#conversationsChanged();
         break;
+      case 'messageRevoked': {
+        const peer = data.from === this.getLoginUser() ? data.to : data.from;
+        this.#emit(EVENT.MESSAGE_REVOKED, [{
+          ID: data.messageID, conversationID: `${TYPES.CONV_C2C}${peer}`, conversationType: TYPES.CONV_C2C,
+          from: data.from, to: data.to, seq: data.seq, time: Math.floor(data.time / 1000), isRevoked: true,
+        }]);
+        this.#loadConversations().catch(() => {});  // its last message and unread count
+        break;
+      }
       case 'messageReadByPeer': {
         const conversationID = this.#conversations.onPeerRead(data.userID, data.readTime);
         this.#emit(EVENT.MESSAGE_READ_BY_PEER, [{ conversationID, peerReadTime: Math.floor(data.readTime / 1000) }]);

@@ -9,6 +9,7 @@ export const EVENT = Object.freeze({
   CONVERSATION_LIST_UPDATED: 'onConversationListUpdated',
   TOTAL_UNREAD_MESSAGE_COUNT_UPDATED: 'onTotalUnreadMessageCountUpdated',
   MESSAGE_READ_BY_PEER: 'onMessageReadByPeer',
+  MESSAGE_REVOKED: 'onMessageRevoked',
   NET_STATE_CHANGE: 'netStateChange',
   ERROR: 'error',
   SDK_DESTROY: 'sdkDestroy',

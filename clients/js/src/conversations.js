@@ -9,7 +9,8 @@ function lastMessageOf(message) {
   const text = message.type === TYPES.MSG_TEXT ? message.payload.text : '[custom message]';
   return {
     lastTime: message.time, lastSequence: message.seq, fromAccount: message.from, type: message.type,
-    payload: message.payload, messageForShow: text, isRevoked: false,
+    payload: message.payload, messageForShow: message.isRevoked ? '[revoked]' : text,
+    isRevoked: message.isRevoked === true,
   };
 }
 

@@ -8,6 +8,7 @@ export declare const EVENT: {
   readonly CONVERSATION_LIST_UPDATED: 'onConversationListUpdated';
   readonly TOTAL_UNREAD_MESSAGE_COUNT_UPDATED: 'onTotalUnreadMessageCountUpdated';
   readonly MESSAGE_READ_BY_PEER: 'onMessageReadByPeer';
+  readonly MESSAGE_REVOKED: 'onMessageRevoked';
   readonly NET_STATE_CHANGE: 'netStateChange';
   readonly ERROR: 'error';
   readonly SDK_DESTROY: 'sdkDestroy';
@@ -78,6 +79,8 @@ interface MessageBase {
   seq?: number;
   /** Received online-only: in no timeline, never synced (typing status and such). */
   onlineOnly?: boolean;
+  /** Withdrawn by its sender: its payload is empty. */
+  isRevoked?: boolean;
   status: 'unSend' | 'sending' | 'success' | 'fail';
 }
 
@@ -141,6 +144,8 @@ export interface EventData {
   onTotalUnreadMessageCountUpdated: number;
   /** chatd's: which conversation the peer read, up to when (s), not the message objects. */
   onMessageReadByPeer: { conversationID: string; peerReadTime: number }[];
+  /** The withdrawn messages: ID, conversationID, from, to, seq, time, isRevoked (not the full objects). */
+  onMessageRevoked: Pick<MessageBase, 'ID' | 'conversationID' | 'from' | 'to' | 'seq' | 'time'>[];
   netStateChange: { state: NetState };
   error: { code: number; message: string };
   sdkDestroy: Record<string, never>;
@@ -202,6 +207,8 @@ export declare class ChatdChat {
   getConversationList(): Promise<{ code: 0; data: { conversationList: Conversation[]; isSyncCompleted: boolean } }>;
   getTotalUnreadMessageCount(): number;
   setMessageRead(options: { conversationID: string }): Promise<{ code: 0; data: Record<string, never> }>;
+  /** The user's own message, within the app's revoke window. */
+  revokeMessage<M extends Message>(message: M): Promise<{ code: 0; data: { message: M } }>;
   getMyProfile(): Promise<{ code: 0; data: Profile }>;
   /** Users who are no account are left out. At most 100. */
   getUserProfile(options: { userIDList: string[] }): Promise<{ code: 0; data: Profile[] }>;

@@ -64,6 +64,7 @@ export function receivedMessage(data) {
     clientMsgID: data.clientMsgID ?? '',
     seq: data.seq,
     onlineOnly: data.onlineOnly === true,
+    isRevoked: data.revoked === true,
     status: 'success',
   };
 }

@@ -245,6 +245,16 @@ test('conversations: the list with unread counts, kept up to date; setMessageRea
   assert.equal(aliceList[0].unreadCount, 0, 'her own messages are not unread');
   assert.ok(aliceList[0].peerReadTime >= aliceList[0].lastMessage.lastTime);
   assert.ok(bob2.named(EVENT.CONVERSATION_LIST_UPDATED).length > 0);
+  // Revoke: the peer's instances get MESSAGE_REVOKED; the last message shows it.
+  const oops = alice.createTextMessage({ to: 'v-bob', payload: { text: 'oops' } });
+  await alice.sendMessage(oops);
+  await alice.revokeMessage(oops);
+  assert.equal(oops.isRevoked, true);
+  await until(() => bob2.named(EVENT.MESSAGE_REVOKED).length === 1, 'bob2 sees the revoke');
+  assert.equal(bob2.named(EVENT.MESSAGE_REVOKED)[0].data[0].ID, oops.ID);
+  await until(() => bob2.getTotalUnreadMessageCount() === 0, 'a revoked message is not unread');
+  const afterRevoke = (await fresh.getConversationList()).data.conversationList[0];
+  assert.equal(afterRevoke.lastMessage.isRevoked, true);
   for (const x of [alice, bob1, bob2, fresh]) await x.destroy();
 });
 
