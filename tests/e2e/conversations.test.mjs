@@ -4,8 +4,8 @@
 // the native protocol and REST, kept from the per-user timelines.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startChatd, appConfig, Client, sig, sleep, APP, until } from './lib/chatd.mjs';
-import { SdkDevice } from './lib/sdk.mjs';
+import { startChatd, appConfig, loggedInClient, sig, sleep, APP, until } from './lib/chatd.mjs';
+import { readyDevice } from './lib/sdk.mjs';
 
 let chatd;
 const devices = [];
@@ -15,21 +15,10 @@ after(async () => {
   await chatd.stop('SIGKILL');
 });
 
-async function sdk(user) {
-  const d = SdkDevice.start(chatd, APP);
-  devices.push(d);
-  const r = await d.call('login', { userID: user, userSig: sig(user) });
-  assert.equal(r.code, 0, JSON.stringify(r));
-  await d.waitEvent('SDK_READY');
-  return d;
-}
 
-async function native(user, data = {}) {
-  const c = await Client.connect(chatd.url);
-  const r = await c.request('login', { SDKAppID: APP, userID: user, userSig: sig(user), platform: 'Web', ...data });
-  assert.equal(r.code, 0, JSON.stringify(r));
-  return c;
-}
+
+const sdk = (user) => readyDevice(chatd, user, devices);
+const native = (user, data) => loggedInClient(chatd, user, data);
 
 const totalUnread = (d) => d.events.filter((e) => e.event === 'TOTAL_UNREAD_MESSAGE_COUNT_UPDATED').at(-1)?.count;
 

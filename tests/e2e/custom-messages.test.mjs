@@ -6,8 +6,8 @@
 // reach the recipient's online instances and nothing else, ever.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startChatd, appConfig, Client, sig, sleep, APP } from './lib/chatd.mjs';
-import { SdkDevice } from './lib/sdk.mjs';
+import { startChatd, appConfig, loggedInClient, sig, sleep, APP } from './lib/chatd.mjs';
+import { readyDevice } from './lib/sdk.mjs';
 
 let chatd;
 const devices = [];
@@ -17,21 +17,10 @@ after(async () => {
   await chatd.stop('SIGKILL');
 });
 
-async function native(user, data = {}) {
-  const c = await Client.connect(chatd.url);
-  const r = await c.request('login', { SDKAppID: APP, userID: user, userSig: sig(user), platform: 'Web', ...data });
-  assert.equal(r.code, 0, JSON.stringify(r));
-  return c;
-}
 
-async function sdk(user) {
-  const d = SdkDevice.start(chatd, APP);
-  devices.push(d);
-  const r = await d.call('login', { userID: user, userSig: sig(user) });
-  assert.equal(r.code, 0, JSON.stringify(r));
-  await d.waitEvent('SDK_READY');
-  return d;
-}
+
+const sdk = (user) => readyDevice(chatd, user, devices);
+const native = (user, data) => loggedInClient(chatd, user, data);
 
 const received = (c) => c.events.filter((e) => e.event === 'messageReceived').map((e) => e.data);
 const sdkReceived = (d) => d.events.filter((e) => e.event === 'MESSAGE_RECEIVED').flatMap((e) => e.messages);

@@ -4,8 +4,8 @@
 // portrait_set) on one durable store, against a real chatd.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startChatd, appConfig, Client, sig, APP } from './lib/chatd.mjs';
-import { SdkDevice } from './lib/sdk.mjs';
+import { startChatd, appConfig, loggedInClient, sig, APP } from './lib/chatd.mjs';
+import { readyDevice } from './lib/sdk.mjs';
 
 let chatd;
 const servers = [];
@@ -19,20 +19,10 @@ after(async () => {
   for (const s of servers) await s.stop('SIGKILL');
 });
 
-async function sdk(server, user) {
-  const d = SdkDevice.start(server, APP);
-  devices.push(d);
-  const r = await d.call('login', { userID: user, userSig: sig(user) });
-  assert.equal(r.code, 0, JSON.stringify(r));
-  await d.waitEvent('SDK_READY');
-  return d;
-}
 
-async function native(server, user) {
-  const c = await Client.connect(server.url);
-  assert.equal((await c.login(user)).code, 0);
-  return c;
-}
+
+const sdk = (server, user) => readyDevice(server, user, devices);
+const native = (server, user, data) => loggedInClient(server, user, data);
 
 const pick = (p) => ({ nick: p.nick, avatar: p.avatar, gender: p.gender, selfSignature: p.selfSignature,
   birthday: p.birthday, profileCustomField: p.profileCustomField });

@@ -5,8 +5,8 @@
 // store.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startChatd, appConfig, Client, sig, sleep, APP, until } from './lib/chatd.mjs';
-import { SdkDevice } from './lib/sdk.mjs';
+import { startChatd, appConfig, loggedInClient, sig, sleep, APP, until } from './lib/chatd.mjs';
+import { readyDevice } from './lib/sdk.mjs';
 
 let chatd;
 const servers = [];
@@ -20,21 +20,10 @@ after(async () => {
   for (const s of servers) await s.stop('SIGKILL');
 });
 
-async function sdk(server, user) {
-  const d = SdkDevice.start(server, APP);
-  devices.push(d);
-  const r = await d.call('login', { userID: user, userSig: sig(user) });
-  assert.equal(r.code, 0, JSON.stringify(r));
-  await d.waitEvent('SDK_READY');
-  return d;
-}
 
-async function native(server, user, data = {}) {
-  const c = await Client.connect(server.url);
-  const r = await c.request('login', { SDKAppID: APP, userID: user, userSig: sig(user), platform: 'Web', ...data });
-  assert.equal(r.code, 0, JSON.stringify(r));
-  return c;
-}
+
+const sdk = (server, user) => readyDevice(server, user, devices);
+const native = (server, user, data) => loggedInClient(server, user, data);
 
 test('SDK: revokeMessage reaches the peer and the sender\'s other instance; history, the conversation and the store show it revoked', async () => {
   const alice = await sdk(chatd, 'rv-alice');

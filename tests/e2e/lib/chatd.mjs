@@ -233,6 +233,15 @@ export class Client {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// A native client logged in as `user` on `server` (APP, Web), with `data`
+// added to the login request (syncFromSeq, platform...).
+export async function loggedInClient(server, user, data = {}) {
+  const c = await Client.connect(server.url);
+  const r = await c.request('login', { SDKAppID: APP, userID: user, userSig: sig(user), platform: 'Web', ...data });
+  if (r.code !== 0) throw new Error(`login of ${user}: ${JSON.stringify(r)}`);
+  return c;
+}
+
 // Polls `predicate` until it holds; throws after `timeoutMs`.
 export async function until(predicate, what, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;

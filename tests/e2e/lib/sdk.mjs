@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { APP, sig } from './chatd.mjs';
 
 const DEVICE = fileURLToPath(new URL('./sdk-device.mjs', import.meta.url));
 
@@ -65,4 +66,15 @@ export class SdkDevice {
       clearTimeout(timer);
     }
   }
+}
+
+// A device logged in as `user` on `server` (APP), ready; kept in `devices`
+// for the test file to stop.
+export async function readyDevice(server, user, devices, sdkappid = APP) {
+  const d = SdkDevice.start(server, sdkappid);
+  devices.push(d);
+  const r = await d.call('login', { userID: user, userSig: sig(user) });
+  if (r.code !== 0) throw new Error(`login of ${user}: ${JSON.stringify(r)}`);
+  await d.waitEvent('SDK_READY');
+  return d;
 }
