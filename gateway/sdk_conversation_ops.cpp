@@ -7,6 +7,7 @@
 #include "gateway/gateway_context.hpp"
 #include "gateway/profile_flow.hpp"
 #include "gateway/sdk_call.hpp"
+#include "protocol/login_request.hpp"
 
 namespace chatd {
 
@@ -118,6 +119,8 @@ asio::awaitable<void> sdk_msg_readed(sdk_call& call) {
     if (o == nullptr)
       continue;
     const auto peer = body_string(*o, "To_Account");
+    if (!is_valid_user_id(peer))
+      continue;
     const auto up_to_s = body_integer(*o, "LastedMsgTime", 0);
     const auto up_to_ms = up_to_s > 0 ? up_to_s * 1000 + 999 : INT64_MAX;
     if (!co_await mark_conversation_read(call.context(), login.sdkappid, login.user_id, peer,
