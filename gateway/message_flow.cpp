@@ -59,9 +59,7 @@ errc check_recipient(gateway_context& context, const chat_message& m) {
 // (an entry with seq 0, which no timeline holds and no sync reads).
 appended_message hand_over_online_only(session_service& sessions, chat_message m,
                                        std::string sending_instance) {
-  m.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
+  m.time_ms = wall_clock_ms();
   if (m.client_seq == 0)
     m.client_seq = new_message_random();
   if (m.client_time_s == 0)

@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-
 #include "actors/session_service.hpp"
 #include "gateway/actor_ask.hpp"
 #include "gateway/gateway_context.hpp"
@@ -42,10 +40,7 @@ boost::asio::awaitable<errc> revoke_message(gateway_context& context, revoke_req
     co_return errc::sdkappid_not_found;
   std::int64_t sent_after_ms = 0;
   if (request.within_window) {
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    sent_after_ms = now_ms - std::int64_t{app->message_revoke_window_s} * 1000;
+    sent_after_ms = wall_clock_ms() - std::int64_t{app->message_revoke_window_s} * 1000;
   }
   auto written = co_await write_revoke(context.messages, request, sent_after_ms);
   if (!written.ok() || !written.value) {
