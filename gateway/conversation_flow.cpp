@@ -5,6 +5,7 @@
 #include "actors/session_service.hpp"
 #include "gateway/actor_ask.hpp"
 #include "gateway/gateway_context.hpp"
+#include "gateway/profile_flow.hpp"
 
 namespace chatd {
 namespace {
@@ -34,6 +35,21 @@ boost::asio::awaitable<outcome<std::vector<conversation_summary>>> list_conversa
             sdkappid, owner, max_count,
             [done](std::vector<conversation_summary> list) { done(std::move(list)); });
       });
+}
+
+boost::asio::awaitable<std::vector<user_profile>> peer_profiles(
+    gateway_context& context, std::uint32_t sdkappid, std::span<const conversation_summary> list) {
+  std::vector<user_profile> profiles(list.size());
+  if (list.empty())
+    co_return profiles;
+  std::vector<std::string> peers;
+  for (const auto& c : list)
+    peers.push_back(c.peer);
+  auto read = co_await get_profiles(context, sdkappid, std::move(peers));
+  if (read.ok())
+    for (std::size_t i = 0; i < profiles.size(); ++i)
+      profiles[i] = std::move(read.value[i].profile);
+  co_return profiles;
 }
 
 boost::asio::awaitable<outcome<std::vector<std::int64_t>>> peer_read_times(

@@ -5,10 +5,12 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "actors/reply.hpp"
+#include "protocol/profile.hpp"
 #include "store/message_store.hpp"
 
 namespace chatd {
@@ -23,6 +25,11 @@ inline constexpr std::size_t max_conversations = 500;
 boost::asio::awaitable<outcome<std::vector<conversation_summary>>> list_conversations(
     message_store& store, std::uint32_t sdkappid, std::string owner,
     std::size_t max_count = max_conversations);
+
+// The profiles of the peers of `list`, in its order; empty ones if the
+// store did not answer (a list is still worth showing without nicks).
+boost::asio::awaitable<std::vector<user_profile>> peer_profiles(
+    gateway_context& context, std::uint32_t sdkappid, std::span<const conversation_summary> list);
 
 // Marks the conversation of `owner` with `peer` read up to `up_to_ms`
 // (durable), then tells the owner's other instances and the peer's

@@ -255,27 +255,18 @@ asio::awaitable<void> op_get_conversation_list(op_call& call) {
     call.respond(errc::internal_error);
     co_return;
   }
-  std::vector<std::string> peers;
-  for (const auto& c : list.value)
-    peers.push_back(c.peer);
-  std::vector<profile_answer> profiles;
-  if (!peers.empty()) {
-    auto read = co_await get_profiles(call.self->context(), login.sdkappid, std::move(peers));
-    if (read.ok())
-      profiles = std::move(read.value);
-  }
+  const auto profiles = co_await peer_profiles(call.self->context(), login.sdkappid, list.value);
   json::array conversations;
   std::uint64_t total = 0;
   for (std::size_t i = 0; i < list.value.size(); ++i) {
     const auto& c = list.value[i];
     total += c.unread;
-    conversations.push_back(json::object{
-        {"userID", c.peer},
-        {"unreadCount", c.unread},
-        {"readTime", c.read_time_ms},
-        {"peerReadTime", c.peer_read_time_ms},
-        {"peerProfile", profile_object(i < profiles.size() ? profiles[i].profile : user_profile{})},
-        {"lastMessage", frame::message_data(c.last)}});
+    conversations.push_back(json::object{{"userID", c.peer},
+                                         {"unreadCount", c.unread},
+                                         {"readTime", c.read_time_ms},
+                                         {"peerReadTime", c.peer_read_time_ms},
+                                         {"peerProfile", profile_object(profiles[i])},
+                                         {"lastMessage", frame::message_data(c.last)}});
   }
   call.respond(errc::ok,
                {{"conversations", std::move(conversations)}, {"totalUnreadCount", total}});

@@ -21,10 +21,11 @@ boost::asio::awaitable<outcome<std::optional<revoke_result>>> write_revoke(
       });
 }
 
-user_notice revoked_notice(const timeline_entry& entry, const std::string& peer, bool outgoing) {
+// For the owner of `entry`: the peer and the direction are the entry's.
+user_notice revoked_notice(const timeline_entry& entry) {
   const auto& m = *entry.message;
-  user_notice notice{notice_kind::revoked, peer, m.time_ms};
-  notice.outgoing = outgoing;
+  user_notice notice{notice_kind::revoked, entry.peer(), m.time_ms};
+  notice.outgoing = entry.flow == message_flow::out;
   notice.seq = entry.seq;
   notice.message_id = m.message_id;
   notice.client_seq = m.client_seq;
@@ -51,11 +52,10 @@ boost::asio::awaitable<errc> revoke_message(gateway_context& context, revoke_req
   if (result.code != errc::ok)
     co_return result.code;
   const auto& entries = result.entries;
-  context.sessions.notify(request.sdkappid, request.recipient,
-                          revoked_notice(entries.recipient, request.sender, false), "");
+  context.sessions.notify(request.sdkappid, request.recipient, revoked_notice(entries.recipient),
+                          "");
   if (request.sender != request.recipient && entries.sender)
-    context.sessions.notify(request.sdkappid, request.sender,
-                            revoked_notice(*entries.sender, request.recipient, true),
+    context.sessions.notify(request.sdkappid, request.sender, revoked_notice(*entries.sender),
                             request.revoking_instance);
   co_return errc::ok;
 }

@@ -2,10 +2,10 @@
 // (docs/SDK-WIRE-NOTES.md, "Conversations and unread counts"): the list the
 // SDK pulls after login, read marks, and peers' read times.
 #include <algorithm>
+#include <span>
 
 #include "gateway/conversation_flow.hpp"
 #include "gateway/gateway_context.hpp"
-#include "gateway/profile_flow.hpp"
 #include "gateway/sdk_call.hpp"
 #include "protocol/login_request.hpp"
 
@@ -84,21 +84,11 @@ asio::awaitable<void> sdk_recent_contacts(sdk_call& call) {
   }
   auto& all = list.value;
   const bool complete = all.size() < start + page_size || all.size() >= max_conversations;
-  std::vector<std::string> peers;
-  for (std::size_t i = start; i < all.size(); ++i)
-    peers.push_back(all[i].peer);
-  std::vector<profile_answer> profiles;
-  if (!peers.empty()) {
-    auto read = co_await get_profiles(call.context(), login.sdkappid, std::move(peers));
-    if (read.ok())
-      profiles = std::move(read.value);
-  }
+  const auto page = std::span(all).subspan(std::min(start, all.size()));
+  const auto profiles = co_await peer_profiles(call.context(), login.sdkappid, page);
   json::array items;
-  for (std::size_t i = start; i < all.size(); ++i) {
-    const auto k = i - start;
-    items.push_back(
-        session_item(all[i], k < profiles.size() ? profiles[k].profile : user_profile{}));
-  }
+  for (std::size_t i = 0; i < page.size(); ++i)
+    items.push_back(session_item(page[i], profiles[i]));
   call.reply(errc::ok, complete_page(std::move(items), all.size(), complete));
 }
 

@@ -166,8 +166,6 @@ asio::awaitable<void> sdk_sendmsg(sdk_call& call) {
              {{"MsgTime", m.time_ms / 1000}, {"MsgSeq", m.client_seq}, {"MsgKey", m.message_id}});
 }
 
-// A sync's reply: its messages, and the unread count of every conversation
-// that has some (C2CPairUnreadCount: the SDK takes them as the counts).
 // revokeMessage: MsgInfo {From_Account, To_Account, MsgSeq, MsgRandom,
 // MsgTimeStamp}, whose MsgKey names the message; only the user's own.
 asio::awaitable<void> sdk_msgwithdraw(sdk_call& call) {
@@ -194,6 +192,8 @@ asio::awaitable<void> sdk_msgwithdraw(sdk_call& call) {
   call.reply(co_await revoke_message(call.context(), std::move(request)));
 }
 
+// A sync's reply: its messages, and the unread count of every conversation
+// that has some (C2CPairUnreadCount: the SDK takes them as the counts).
 json::object sync_reply(json::array items, json::array unread = {}) {
   json::object reply{{"Cookie", sync_cookie}, {"SyncFlag", 2}, {"MsgList", std::move(items)}};
   if (!unread.empty())

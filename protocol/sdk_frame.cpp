@@ -59,6 +59,20 @@ std::string encode_kick_push(kick_type type, std::uint64_t new_instance, std::ui
   return json::serialize(out);
 }
 
+namespace {
+
+// One C2C notice (a read, a receipt, a withdrawn message) as the SDK takes
+// it: Event 9's C2cNotifyMsgArray in an im_open_push.msg_push.
+std::string encode_c2c_notify(json::object notify, std::uint64_t push_seq) {
+  json::object event{{"Event", 9}, {"C2cNotifyMsgArray", json::array{std::move(notify)}}};
+  json::object out;
+  out["head"] = json::object{{"servcmd", "im_open_push.msg_push"}, {"seq", push_seq}};
+  out["body"] = json::object{{"EventArray", json::array{std::move(event)}}};
+  return json::serialize(out);
+}
+
+}  // namespace
+
 std::string encode_read_notice(bool read_by_self, std::string_view peer, std::int64_t read_time_s,
                                std::uint64_t push_seq) {
   json::object notify =
@@ -71,11 +85,7 @@ std::string encode_read_notice(bool read_by_self, std::string_view peer, std::in
                           json::object{{"To_Account", peer},
                                        {"UinPairReadArray", json::array{json::object{
                                                                 {"LastReadTime", read_time_s}}}}}}};
-  json::object event{{"Event", 9}, {"C2cNotifyMsgArray", json::array{std::move(notify)}}};
-  json::object out;
-  out["head"] = json::object{{"servcmd", "im_open_push.msg_push"}, {"seq", push_seq}};
-  out["body"] = json::object{{"EventArray", json::array{std::move(event)}}};
-  return json::serialize(out);
+  return encode_c2c_notify(std::move(notify), push_seq);
 }
 
 std::string encode_revoke_notice(const revoked_item& item, std::uint64_t push_seq) {
@@ -86,11 +96,7 @@ std::string encode_revoke_notice(const revoked_item& item, std::uint64_t push_se
                     {"MsgTimeStamp", item.time_s}};
   json::object notify{
       {"WithdrawC2cMsgNotify", json::object{{"C2cWithdrawInfoArray", json::array{info}}}}};
-  json::object event{{"Event", 9}, {"C2cNotifyMsgArray", json::array{std::move(notify)}}};
-  json::object out;
-  out["head"] = json::object{{"servcmd", "im_open_push.msg_push"}, {"seq", push_seq}};
-  out["body"] = json::object{{"EventArray", json::array{std::move(event)}}};
-  return json::serialize(out);
+  return encode_c2c_notify(std::move(notify), push_seq);
 }
 
 json::array msg_body(const chat_message& m) {

@@ -232,8 +232,6 @@ class batched_message_store final : public message_store {
     return out;
   }
 
-  // Stamps the message (time, ids) and appends it to its timelines, unless
-  // the sender sent its clientMsgID before.
   // On the store's thread, between batches: an append of the same message
   // is either committed before or not at all.
   std::optional<revoke_result> revoke_now(std::uint32_t sdkappid, const std::string& sender,
@@ -286,6 +284,8 @@ class batched_message_store final : public message_store {
       ++t.added_unread;
   }
 
+  // Stamps the message (time, ids) and appends it to its timelines, unless
+  // the sender sent its clientMsgID before.
   appended_message write_one(append_request& request, std::int64_t& last_time_ms,
                              touched_map& touched, conversation_map& conversations) {
     if (auto earlier = earlier_send(request.message))

@@ -96,6 +96,16 @@ void prepare_statements(pqxx::connection& c) {
             "last_seq = GREATEST(c.last_seq, EXCLUDED.last_seq), "
             "last_time_ms = GREATEST(c.last_time_ms, EXCLUDED.last_time_ms), "
             "unread = c.unread + EXCLUDED.unread");
+  // The owner's unread count of a conversation, counted again from the
+  // timeline after the read mark, which moves to $4 if that is later.
+  c.prepare("recount_unread", R"sql(
+    UPDATE chatd_conversations AS c SET
+      unread = (SELECT COUNT(*) FROM chatd_timeline t WHERE t.sdkappid = $1 AND t.owner = $2
+                AND t.peer = $3 AND t.flow = 0 AND t.sender <> t.recipient AND t.revoked = 0
+                AND t.expire_at_ms >= $5 AND t.time_ms > GREATEST(c.read_time_ms, $4)),
+      read_time_ms = GREATEST(c.read_time_ms, $4)
+    WHERE c.sdkappid = $1 AND c.owner = $2 AND c.peer = $3
+    RETURNING read_time_ms, unread)sql");
   c.prepare("read_time",
             "SELECT read_time_ms FROM chatd_conversations "
             "WHERE sdkappid = $1 AND owner = $2 AND peer = $3");
@@ -387,16 +397,8 @@ class postgres_timeline_tables final : public timeline_tables {
                             std::int64_t read_time_ms, std::int64_t now_ms) override {
     return db_.guarded([&] {
       pqxx::work tx(db_.get());
-      const auto rows =
-          tx.exec_params(R"sql(
-        UPDATE chatd_conversations AS c SET
-          unread = (SELECT COUNT(*) FROM chatd_timeline t WHERE t.sdkappid = $1 AND t.owner = $2
-                    AND t.peer = $3 AND t.flow = 0 AND t.sender <> t.recipient AND t.revoked = 0
-                    AND t.expire_at_ms >= $5 AND t.time_ms > GREATEST(c.read_time_ms, $4)),
-          read_time_ms = GREATEST(c.read_time_ms, $4)
-        WHERE c.sdkappid = $1 AND c.owner = $2 AND c.peer = $3
-        RETURNING read_time_ms, unread)sql",
-                         std::int64_t{owner.sdkappid}, owner.user_id, peer, read_time_ms, now_ms);
+      const auto rows = tx.exec_prepared("recount_unread", std::int64_t{owner.sdkappid},
+                                         owner.user_id, peer, read_time_ms, now_ms);
       tx.commit();
       if (rows.empty())
         return read_mark{read_time_ms, 0};
@@ -434,13 +436,9 @@ class postgres_timeline_tables final : public timeline_tables {
             "custom_description = ''::bytea, custom_extension = ''::bytea, revoked = 1 "
             "WHERE sdkappid = $1 AND owner = $2 AND seq = $3",
             std::int64_t{m.sdkappid}, entry.owner(), as_int(entry.seq));
-      tx.exec_params(R"sql(
-        UPDATE chatd_conversations AS c SET
-          unread = (SELECT COUNT(*) FROM chatd_timeline t WHERE t.sdkappid = $1 AND t.owner = $2
-                    AND t.peer = $3 AND t.flow = 0 AND t.sender <> t.recipient AND t.revoked = 0
-                    AND t.expire_at_ms >= $4 AND t.time_ms > c.read_time_ms)
-        WHERE c.sdkappid = $1 AND c.owner = $2 AND c.peer = $3)sql",
-                     std::int64_t{m.sdkappid}, m.to, m.from, now_ms);
+      // The mark stays where it is (a mark is never below 0).
+      tx.exec_prepared("recount_unread", std::int64_t{m.sdkappid}, m.to, m.from, std::int64_t{0},
+                       now_ms);
       tx.commit();
     });
   }

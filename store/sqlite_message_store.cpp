@@ -357,19 +357,7 @@ class sqlite_timeline_tables final : public timeline_tables {
   read_mark write_read_mark(const user_ref& owner, const std::string& peer,
                             std::int64_t read_time_ms, std::int64_t now_ms) override {
     sqlite::transaction tx(db_);
-    statement(db_, R"sql(
-      UPDATE conversations SET
-        unread = (SELECT COUNT(*) FROM timeline WHERE sdkappid = ?1 AND owner = ?2 AND peer = ?3
-                  AND flow = 0 AND sender <> recipient AND revoked = 0 AND expire_at_ms >= ?5
-                  AND time_ms > MAX(conversations.read_time_ms, ?4)),
-        read_time_ms = MAX(read_time_ms, ?4)
-      WHERE sdkappid = ?1 AND owner = ?2 AND peer = ?3)sql")
-        .bind(1, owner.sdkappid)
-        .bind(2, owner.user_id)
-        .bind(3, peer)
-        .bind(4, read_time_ms)
-        .bind(5, now_ms)
-        .run();
+    recount_unread(owner, peer, read_time_ms, now_ms);
     statement select(db_,
                      "SELECT read_time_ms, unread FROM conversations "
                      "WHERE sdkappid = ?1 AND owner = ?2 AND peer = ?3");
@@ -407,17 +395,7 @@ class sqlite_timeline_tables final : public timeline_tables {
     for (const auto& entry : entries)
       wipe.bind(1, entry.message->sdkappid).bind(2, entry.owner()).bind(3, as_int(entry.seq)).run();
     const auto& m = *entries.front().message;
-    statement(db_, R"sql(
-      UPDATE conversations SET
-        unread = (SELECT COUNT(*) FROM timeline WHERE sdkappid = ?1 AND owner = ?2 AND peer = ?3
-                  AND flow = 0 AND sender <> recipient AND revoked = 0 AND expire_at_ms >= ?4
-                  AND time_ms > conversations.read_time_ms)
-      WHERE sdkappid = ?1 AND owner = ?2 AND peer = ?3)sql")
-        .bind(1, m.sdkappid)
-        .bind(2, m.to)
-        .bind(3, m.from)
-        .bind(4, now_ms)
-        .run();
+    recount_unread({m.sdkappid, m.to}, m.from, 0, now_ms);  // the mark stays where it is
     tx.commit();
   }
 
@@ -457,6 +435,26 @@ class sqlite_timeline_tables final : public timeline_tables {
   }
 
  private:
+  // The owner's unread count of the conversation with `peer`, counted again
+  // from the timeline after the read mark, which moves to `read_time_ms` if
+  // that is later. In the caller's transaction.
+  void recount_unread(const user_ref& owner, const std::string& peer, std::int64_t read_time_ms,
+                      std::int64_t now_ms) {
+    statement(db_, R"sql(
+      UPDATE conversations SET
+        unread = (SELECT COUNT(*) FROM timeline WHERE sdkappid = ?1 AND owner = ?2 AND peer = ?3
+                  AND flow = 0 AND sender <> recipient AND revoked = 0 AND expire_at_ms >= ?5
+                  AND time_ms > MAX(conversations.read_time_ms, ?4)),
+        read_time_ms = MAX(read_time_ms, ?4)
+      WHERE sdkappid = ?1 AND owner = ?2 AND peer = ?3)sql")
+        .bind(1, owner.sdkappid)
+        .bind(2, owner.user_id)
+        .bind(3, peer)
+        .bind(4, read_time_ms)
+        .bind(5, now_ms)
+        .run();
+  }
+
   struct prepared {
     statement insert;
     statement get_head;
