@@ -19,6 +19,7 @@
 #include "gateway/revoke_flow.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/json_number.hpp"
+#include "protocol/json_strings.hpp"
 #include "protocol/profile_json.hpp"
 
 namespace chatd {
@@ -206,21 +207,12 @@ asio::awaitable<void> op_is_ready(op_call& call) {
 // {userIDList}: [{userID, profile: {tag: value}}] of the users who are
 // accounts, in the order asked.
 asio::awaitable<void> op_get_user_profile(op_call& call) {
-  std::vector<std::string> users;
-  const auto* list = call.request.data.if_contains("userIDList");
-  if (list == nullptr || !list->is_array() || list->get_array().empty() ||
-      list->get_array().size() > max_profiles_per_get) {
+  auto users = string_array(call.request.data.if_contains("userIDList"));
+  if (!users || users->empty() || users->size() > max_profiles_per_get) {
     call.respond(errc::invalid_parameter);
     co_return;
   }
-  for (const auto& user : list->get_array()) {
-    if (!user.is_string()) {
-      call.respond(errc::invalid_parameter);
-      co_return;
-    }
-    users.emplace_back(user.get_string());
-  }
-  auto read = co_await get_profiles(call.self->context(), call.login().sdkappid, std::move(users));
+  auto read = co_await get_profiles(call.self->context(), call.login().sdkappid, std::move(*users));
   if (!read.ok()) {
     call.respond(errc::internal_error);
     co_return;

@@ -6,6 +6,7 @@
 #include "gateway/conversation_flow.hpp"
 #include "gateway/rest_call.hpp"
 #include "protocol/json_number.hpp"
+#include "protocol/json_strings.hpp"
 
 namespace chatd {
 namespace {
@@ -65,13 +66,14 @@ boost::asio::awaitable<rest_result> rest_c2c_unread_count(rest_call& call) {
   for (const auto& c : list.value)
     total += c.unread;
   rest_result out{errc::ok, {}, {{"AllC2CUnreadMsgNum", total}}};
-  if (const auto* peers = call.body.if_contains("Peer_Account"); peers && peers->is_array()) {
+  if (const auto* asked = call.body.if_contains("Peer_Account"); asked && asked->is_array()) {
+    const auto peers = string_array(asked);
+    if (!peers)
+      co_return fail(errc::invalid_rest_parameter, "Peer_Account must be an array of userIDs");
     json::array per_peer;
-    for (const auto& peer : peers->get_array()) {
-      if (!peer.is_string())
-        co_return fail(errc::invalid_rest_parameter, "Peer_Account must be an array of userIDs");
+    for (const auto& peer : *peers) {
       const auto it = std::find_if(list.value.begin(), list.value.end(),
-                                   [&](const auto& c) { return c.peer == peer.get_string(); });
+                                   [&](const auto& c) { return c.peer == peer; });
       per_peer.push_back(json::object{
           {"Peer_Account", peer}, {"C2CUnreadMsgNum", it == list.value.end() ? 0 : it->unread}});
     }

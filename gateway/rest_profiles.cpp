@@ -2,6 +2,7 @@
 // profile/portrait_get and profile/portrait_set.
 #include "gateway/profile_flow.hpp"
 #include "gateway/rest_call.hpp"
+#include "protocol/json_strings.hpp"
 #include "protocol/profile_json.hpp"
 
 namespace chatd {
@@ -18,25 +19,13 @@ user_profile only_tags(const user_profile& profile, const std::vector<std::strin
   return out;
 }
 
-std::optional<std::vector<std::string>> strings_of(const json::value* v) {
-  if (v == nullptr || !v->is_array())
-    return std::nullopt;
-  std::vector<std::string> out;
-  for (const auto& item : v->get_array()) {
-    if (!item.is_string())
-      return std::nullopt;
-    out.emplace_back(item.get_string());
-  }
-  return out;
-}
-
 }  // namespace
 
 // {To_Account: [userIDs] (1..100), TagList: [tags]}: UserProfileItem with a
 // ResultCode per user (40003 for a user who is no account).
 boost::asio::awaitable<rest_result> rest_portrait_get(rest_call& call) {
-  auto users = strings_of(call.body.if_contains("To_Account"));
-  auto tags = strings_of(call.body.if_contains("TagList"));
+  auto users = string_array(call.body.if_contains("To_Account"));
+  auto tags = string_array(call.body.if_contains("TagList"));
   if (!users || users->empty() || users->size() > max_profiles_per_get)
     co_return fail(errc::invalid_rest_parameter, "To_Account must be an array of 1 to 100 userIDs");
   if (!tags)

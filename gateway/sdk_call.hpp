@@ -12,6 +12,7 @@
 #include "gateway/connection.hpp"
 #include "gateway/peer.hpp"
 #include "gateway/sdk_codec.hpp"
+#include "protocol/json_strings.hpp"
 #include "protocol/sdk_frame.hpp"
 
 namespace chatd {
@@ -31,7 +32,6 @@ struct sdk_call {
   gateway_context& context() const { return self->context(); }
 };
 
-std::string body_string(const boost::json::object& body, std::string_view key);
 std::int64_t body_integer(const boost::json::object& body, std::string_view key,
                           std::int64_t fallback);
 

@@ -108,7 +108,7 @@ asio::awaitable<void> sdk_msg_readed(sdk_call& call) {
     const auto* o = item.if_object();
     if (o == nullptr)
       continue;
-    const auto peer = body_string(*o, "To_Account");
+    const auto peer = string_member(*o, "To_Account");
     if (!is_valid_user_id(peer))
       continue;
     const auto up_to_s = body_integer(*o, "LastedMsgTime", 0);

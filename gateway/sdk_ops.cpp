@@ -27,11 +27,6 @@
 
 namespace chatd {
 
-std::string body_string(const boost::json::object& body, std::string_view key) {
-  const auto* v = body.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
 std::int64_t body_integer(const boost::json::object& body, std::string_view key,
                           std::int64_t fallback) {
   const auto* v = body.if_contains(key);
@@ -45,11 +40,6 @@ namespace json = boost::json;
 
 // The SDK sends wshello this often while logged in (seconds).
 constexpr int hello_interval_s = 120;
-
-std::string head_string(const json::object& head, std::string_view key) {
-  const auto* v = head.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
 
 json::object login_fields(const active_login& login, const app_config& app) {
   const auto a2 =
@@ -66,15 +56,15 @@ json::object login_fields(const active_login& login, const app_config& app) {
 // issued (re-login after a reconnect).
 login_credentials read_login(const json::object& head) {
   login_credentials credentials{sdkappid_field(head, "sdkappid"), errc::ok};
-  const auto token = head_string(head, "a2");
-  if (!token.empty() && head_string(head, "usersig").empty()) {
+  const auto token = string_member(head, "a2");
+  if (!token.empty() && string_member(head, "usersig").empty()) {
     credentials.read = a2_credential{token, sdk::platform_of(head)};
     return credentials;
   }
   json::object fields;
   if (const auto* id = head.if_contains("sdkappid"))
     fields["SDKAppID"] = *id;
-  if (auto user = head_string(head, "identifier"); !user.empty())
+  if (auto user = string_member(head, "identifier"); !user.empty())
     fields["userID"] = user;
   if (const auto* sig = head.if_contains("usersig"); sig != nullptr && sig->is_string())
     fields["userSig"] = *sig;
@@ -139,7 +129,7 @@ std::variant<outgoing_message, errc> read_sendmsg(const json::object& body,
   auto& m = out.message;
   m.sdkappid = login.sdkappid;
   m.from = login.user_id;
-  m.to = body_string(body, "To_Account");
+  m.to = string_member(body, "To_Account");
   const auto* elements = body.if_contains("MsgBody");
   if (elements == nullptr || !sdk::read_msg_body(*elements, m))
     return errc::text_invalid;
@@ -176,13 +166,13 @@ asio::awaitable<void> sdk_msgwithdraw(sdk_call& call) {
   }
   const auto& o = info->get_object();
   const auto& login = call.login();
-  if (body_string(o, "From_Account") != login.user_id) {
+  if (string_member(o, "From_Account") != login.user_id) {
     call.reply(errc::invalid_parameter);
     co_return;
   }
   revoke_request request{login.sdkappid,
                          login.user_id,
-                         body_string(o, "To_Account"),
+                         string_member(o, "To_Account"),
                          message_key(static_cast<std::uint64_t>(
                                          std::max<std::int64_t>(0, body_integer(o, "MsgSeq", 0))),
                                      static_cast<std::uint32_t>(body_integer(o, "MsgRandom", 0)),
@@ -236,7 +226,7 @@ asio::awaitable<void> sdk_getmsg(sdk_call& call) {
     co_return;
   }
   const bool online_sync = body_integer(call.request.body, "IsOnlineSync", 0) == 1;
-  if (!online_sync && body_string(call.request.body, "Cookie").empty()) {
+  if (!online_sync && string_member(call.request.body, "Cookie").empty()) {
     co_await notify_after_login_sync(call);
     co_return;
   }
@@ -257,7 +247,7 @@ conversation_query roaming_query(const json::object& body, const active_login& l
   conversation_query q;
   q.sdkappid = login.sdkappid;
   q.owner = login.user_id;
-  q.peer = body_string(body, "Peer_Account");
+  q.peer = string_member(body, "Peer_Account");
   q.max_count =
       static_cast<std::size_t>(std::clamp<std::int64_t>(body_integer(body, "MaxCnt", 15), 1, 100)) +
       1;
@@ -269,7 +259,7 @@ conversation_query roaming_query(const json::object& body, const active_login& l
   }
   if (last_time_s > 0)
     q.max_time_ms = last_time_s * 1000 + 999;
-  const auto cursor = body_string(body, "MsgKey");
+  const auto cursor = string_member(body, "MsgKey");
   if (!cursor.empty() && cursor.find_first_not_of("0123456789") == std::string::npos)
     q.below_seq = std::strtoull(cursor.c_str(), nullptr, 10);
   return q;

@@ -16,7 +16,7 @@ asio::awaitable<void> sdk_portrait_get(sdk_call& call) {
   if (const auto* items = call.request.body.if_contains("UserItem"); items && items->is_array())
     for (const auto& item : items->get_array())
       if (const auto* o = item.if_object())
-        users.push_back(body_string(*o, "To_Account"));
+        users.push_back(string_member(*o, "To_Account"));
   if (users.size() > max_profiles_per_get) {
     call.reply(errc::profile_value_invalid);
     co_return;

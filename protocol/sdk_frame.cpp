@@ -1,6 +1,7 @@
 #include "protocol/sdk_frame.hpp"
 
 #include "protocol/json_number.hpp"
+#include "protocol/json_strings.hpp"
 
 #include <boost/json.hpp>
 
@@ -162,11 +163,6 @@ std::string encode_sync_notify(std::uint64_t push_seq) {
 
 namespace {
 
-std::string string_field(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
 // One element into `m`; false if it is not a text or custom element, or a
 // custom element beside another element.
 bool read_element(const json::value& element, bool only_element, chat_message& m) {
@@ -186,7 +182,7 @@ bool read_element(const json::value& element, bool only_element, chat_message& m
   if (type->get_string() != "TIMCustomElem" || !only_element)
     return false;
   m.custom =
-      custom_element{string_field(c, "Data"), string_field(c, "Desc"), string_field(c, "Ext")};
+      custom_element{string_member(c, "Data"), string_member(c, "Desc"), string_member(c, "Ext")};
   return true;
 }
 
