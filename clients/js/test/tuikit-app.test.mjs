@@ -55,10 +55,20 @@ window.runApp = async ({ SDKAppID, proxyServer, userID, userSig, peer }) => {
   await call('getFriendList', chat.getFriendList());
   await call('getGroupList', chat.getGroupList());
   await call('getBlacklist', chat.getBlacklist());
-  const unreadAtStart = chat.getTotalUnreadMessageCount();
   // The first conversation.
   const conversation = conversations.data.conversationList[0];
   const unreadOfFirst = conversation.unreadCount;  // the object is live: read it before reading the messages
+  // The SDK counts a conversation in its total once it has asked for its
+  // notification setting (a request of its own after the list): TUIKit shows
+  // the total from TOTAL_UNREAD_MESSAGE_COUNT_UPDATED, so the app waits for it.
+  const unreadAtStart = await new Promise((resolve) => {
+    const settled = () => chat.getTotalUnreadMessageCount() === unreadOfFirst;
+    if (settled()) return resolve(unreadOfFirst);
+    const timer = setTimeout(() => resolve(chat.getTotalUnreadMessageCount()), 5000);
+    chat.on(E.TOTAL_UNREAD_MESSAGE_COUNT_UPDATED, () => {
+      if (settled()) { clearTimeout(timer); resolve(unreadOfFirst); }
+    });
+  });
   const profile = await call('getUserProfile', chat.getUserProfile({ userIDList: [peer] }));
   const history = await call('getMessageList', chat.getMessageList({ conversationID: conversation.conversationID }));
   await call('setMessageRead', chat.setMessageRead({ conversationID: conversation.conversationID }));
