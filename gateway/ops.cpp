@@ -248,20 +248,28 @@ asio::awaitable<void> op_get_conversation_list(op_call& call) {
     co_return;
   }
   const auto profiles = co_await peer_profiles(call.self->context(), login.sdkappid, list.value);
-  json::array conversations;
+  // Up to 500 conversations of some 30 JSON values each: built in one
+  // arena, freed at once (the allocator's share was larger than the build).
+  json::monotonic_resource arena(64 * 1024);
+  const json::storage_ptr storage(&arena);
+  json::array conversations(storage);
+  conversations.reserve(list.value.size());
   std::uint64_t total = 0;
   for (std::size_t i = 0; i < list.value.size(); ++i) {
     const auto& c = list.value[i];
     total += c.unread;
-    conversations.push_back(json::object{{"userID", c.peer},
-                                         {"unreadCount", c.unread},
-                                         {"readTime", c.read_time_ms},
-                                         {"peerReadTime", c.peer_read_time_ms},
-                                         {"peerProfile", profile_object(profiles[i])},
-                                         {"lastMessage", frame::message_data(c.last)}});
+    conversations.push_back(json::object({{"userID", c.peer},
+                                          {"unreadCount", c.unread},
+                                          {"readTime", c.read_time_ms},
+                                          {"peerReadTime", c.peer_read_time_ms},
+                                          {"peerProfile", profile_object(profiles[i], storage)},
+                                          {"lastMessage", frame::message_data(c.last, storage)}},
+                                         storage));
   }
-  call.respond(errc::ok,
-               {{"conversations", std::move(conversations)}, {"totalUnreadCount", total}});
+  json::object data(storage);
+  data["conversations"] = std::move(conversations);
+  data["totalUnreadCount"] = total;
+  call.respond(errc::ok, std::move(data));
 }
 
 // {userID, readTime (ms, optional: now)}: the conversation read up to then.

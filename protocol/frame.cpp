@@ -49,7 +49,7 @@ std::string encode_response(std::uint64_t seq, errc code, json::object data) {
 
 std::string encode_response(std::uint64_t seq, errc code, std::string_view message,
                             json::object data) {
-  json::object out;
+  json::object out(data.storage());  // data built in an arena is moved, not copied
   out["seq"] = seq;
   out["code"] = code_number(code);
   out["message"] = message;
@@ -58,7 +58,7 @@ std::string encode_response(std::uint64_t seq, errc code, std::string_view messa
 }
 
 std::string encode_event(std::string_view event, json::object data) {
-  json::object out;
+  json::object out(data.storage());
   out["event"] = event;
   out["data"] = std::move(data);
   return json::serialize(out);
@@ -68,16 +68,22 @@ std::string encode_message_event(const timeline_entry& entry) {
   return encode_event("messageReceived", message_data(entry));
 }
 
-json::object message_data(const timeline_entry& entry) {
+json::object message_data(const timeline_entry& entry, json::storage_ptr storage) {
   const auto& m = *entry.message;
-  json::object data{{"from", m.from},    {"to", m.to},
-                    {"text", m.text},    {"messageID", m.message_id},
-                    {"time", m.time_ms}, {"clientMsgID", m.client_msg_id},
-                    {"seq", entry.seq},  {"flow", entry.flow == message_flow::in ? "in" : "out"}};
+  json::object data({{"from", m.from},
+                     {"to", m.to},
+                     {"text", m.text},
+                     {"messageID", m.message_id},
+                     {"time", m.time_ms},
+                     {"clientMsgID", m.client_msg_id},
+                     {"seq", entry.seq},
+                     {"flow", entry.flow == message_flow::in ? "in" : "out"}},
+                    storage);
   if (m.custom)
-    data["custom"] = json::object{{"data", m.custom->data},
-                                  {"description", m.custom->description},
-                                  {"extension", m.custom->extension}};
+    data["custom"] = json::object({{"data", m.custom->data},
+                                   {"description", m.custom->description},
+                                   {"extension", m.custom->extension}},
+                                  storage);
   if (m.online_only)
     data["onlineOnly"] = true;
   if (m.revoked)

@@ -34,7 +34,9 @@ std::string encode_response(std::uint64_t seq, errc code, std::string_view messa
 std::string encode_event(std::string_view event, boost::json::object data);
 // The messageReceived event of one timeline entry (CONTRACT §2), and its data.
 std::string encode_message_event(const timeline_entry& entry);
-boost::json::object message_data(const timeline_entry& entry);
+// `storage`: where the object's memory comes from (a request's arena).
+boost::json::object message_data(const timeline_entry& entry,
+                                 boost::json::storage_ptr storage = {});
 // A sendMessage's content into `m`: `text`, or `custom` ({data,
 // description, extension}, strings), and `onlineOnly`. 80002 if it has
 // neither or both; the sizes are checked by check_body.

@@ -79,10 +79,14 @@ json::array profile_items(const user_profile& profile) {
   return items;
 }
 
-json::object profile_object(const user_profile& profile) {
-  json::object out;
-  for (const auto& field : profile)
-    out[field.tag] = write_value(field.value);
+json::object profile_object(const user_profile& profile, json::storage_ptr storage) {
+  json::object out(storage);
+  for (const auto& field : profile) {
+    if (const auto* text = std::get_if<std::string>(&field.value))
+      out[field.tag] = *text;
+    else
+      out[field.tag] = std::get<std::uint64_t>(field.value);
+  }
   return out;
 }
 

@@ -23,6 +23,7 @@ std::variant<std::vector<profile_field>, errc> read_profile_object(
     const boost::json::value& fields);
 
 boost::json::array profile_items(const user_profile& profile);
-boost::json::object profile_object(const user_profile& profile);
+boost::json::object profile_object(const user_profile& profile,
+                                   boost::json::storage_ptr storage = {});
 
 }  // namespace chatd

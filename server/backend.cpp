@@ -102,6 +102,8 @@ void server_backend::set_profile(std::uint32_t sdkappid, const std::string& user
 
 void server_backend::get_profiles(std::uint32_t sdkappid, std::vector<std::string> user_ids,
                                   reply<std::vector<user_profile>> done) {
+  if (auto cached = store_.cached_profiles(sdkappid, user_ids))
+    return done(std::move(*cached));
   auto read = std::make_shared<std::vector<user_profile>>();
   store_.on_store_thread(
       [this, sdkappid, user_ids = std::move(user_ids), read] {

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "store/profile_cache.hpp"
 #include "store/state_tables.hpp"
 
 namespace chatd {
@@ -69,15 +70,36 @@ class cached_state_store final : public state_store, private state_watcher {
     return tables_->read_login_configs();
   }
 
+  // Dropped from the cache even if the write failed: a commit whose answer
+  // was lost may still have changed the tables.
   void save_profile(std::uint32_t sdkappid, const std::string& user_id,
                     const std::vector<profile_field>& fields) override {
-    write([&] { tables_->write_profile(sdkappid, user_id, fields); });
+    try {
+      write([&] { tables_->write_profile(sdkappid, user_id, fields); });
+    } catch (...) {
+      profiles_.drop(sdkappid, user_id);
+      throw;
+    }
+    profiles_.drop(sdkappid, user_id);
   }
 
   std::vector<user_profile> profiles(std::uint32_t sdkappid,
-                                     const std::vector<std::string>& user_ids) const override {
-    std::lock_guard lock(tables_mutex_);
-    return tables_->read_profiles(sdkappid, user_ids);
+                                     const std::vector<std::string>& user_ids) override {
+    if (auto cached = profiles_.find(sdkappid, user_ids))
+      return std::move(*cached);
+    const auto generation = profiles_.generation();
+    std::vector<user_profile> read;
+    {
+      std::lock_guard lock(tables_mutex_);
+      read = tables_->read_profiles(sdkappid, user_ids);
+    }
+    profiles_.keep(sdkappid, user_ids, read, generation);
+    return read;
+  }
+
+  std::optional<std::vector<user_profile>> cached_profiles(
+      std::uint32_t sdkappid, const std::vector<std::string>& user_ids) const override {
+    return profiles_.find(sdkappid, user_ids);
   }
 
   void note_account(std::uint32_t sdkappid, const std::string& user_id) override {
@@ -173,6 +195,10 @@ class cached_state_store final : public state_store, private state_watcher {
       accounts_.insert(account_key(app, user));
   }
 
+  void profile_changed(std::uint32_t sdkappid, const std::string& user_id) override {
+    profiles_.drop(sdkappid, user_id);
+  }
+
   void login_config_changed() override {
     std::function<void()> changed;
     {
@@ -184,6 +210,7 @@ class cached_state_store final : public state_store, private state_watcher {
   }
 
   void resync() override {
+    profiles_.clear();
     load();
     login_config_changed();
   }
@@ -255,6 +282,7 @@ class cached_state_store final : public state_store, private state_watcher {
   mutable std::shared_mutex cache_mutex_;
   std::unordered_map<std::string, std::int64_t> kick_times_;
   std::unordered_set<std::string> accounts_;
+  profile_cache profiles_;
   std::mutex pending_mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

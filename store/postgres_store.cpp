@@ -92,6 +92,9 @@ void dispatch(const std::string& payload, const std::string& origin, state_watch
         accounts.emplace_back(static_cast<std::uint32_t>(item.at(0).to_number<std::int64_t>()),
                               std::string(item.at(1).as_string()));
       watcher.accounts_added(accounts);
+    } else if (kind == "profile") {
+      watcher.profile_changed(static_cast<std::uint32_t>(change.at("a").to_number<std::int64_t>()),
+                              std::string(change.at("u").as_string()));
     } else if (kind == "config") {
       watcher.login_config_changed();
     }
@@ -153,6 +156,7 @@ class postgres_state_tables final : public state_tables {
           tx.exec_params(upsert, std::int64_t{sdkappid}, user_id, field.tag, nullptr,
                          static_cast<std::int64_t>(std::get<std::uint64_t>(field.value)));
       }
+      notify(tx, origin_, {{"k", "profile"}, {"a", sdkappid}, {"u", user_id}});
       tx.commit();
     });
   }

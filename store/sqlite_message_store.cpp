@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -140,12 +141,7 @@ class sqlite_timeline_tables final : public timeline_tables {
   explicit sqlite_timeline_tables(const std::filesystem::path& dir)
       : file_((dir / "timelines.sqlite3").string()) {
     std::filesystem::create_directories(dir);
-    if (sqlite3_open(file_.c_str(), &db_) != SQLITE_OK) {
-      const std::string why = sqlite3_errmsg(db_);
-      sqlite3_close(db_);
-      throw std::runtime_error("cannot open " + file_ + ": " + why);
-    }
-    sqlite3_busy_timeout(db_, 5000);
+    db_ = sqlite::open_connection(file_, 5000);
     exec_sql(db_, schema);
     add_columns(db_);
     add_conversations(db_);
@@ -316,26 +312,17 @@ class sqlite_timeline_tables final : public timeline_tables {
           .run();
   }
 
+  // The newest rows are picked (and sorted) before the joins: sorting the
+  // joined rows, message text and all, cost four times the whole query. A
+  // row whose last entry expired is left out; should that leave the list
+  // short while the user has more rows, the exact query (filter, then sort)
+  // answers instead.
   std::vector<conversation_summary> conversations(const user_ref& owner, std::size_t max_count,
                                                   std::int64_t now_ms) override {
-    const std::string sql =
-        std::string("SELECT ") + columns +
-        ", c.peer, c.unread, c.read_time_ms, COALESCE(p.read_time_ms, 0) FROM conversations c"
-        " JOIN timeline t ON t.sdkappid = c.sdkappid AND t.owner = c.owner AND t.seq = c.last_seq"
-        " LEFT JOIN conversations p"
-        " ON p.sdkappid = c.sdkappid AND p.owner = c.peer AND p.peer = c.owner"
-        " WHERE c.sdkappid = ?1 AND c.owner = ?2 AND t.expire_at_ms >= ?3"
-        " ORDER BY c.last_seq DESC LIMIT ?4";
-    statement select(db_, sql.c_str());
-    select.bind(1, owner.sdkappid)
-        .bind(2, owner.user_id)
-        .bind(3, now_ms)
-        .bind(4, as_int(max_count));
-    std::vector<conversation_summary> out;
-    while (select.step())
-      out.push_back({select.text(16), read_entry(select, owner.sdkappid),
-                     static_cast<std::uint64_t>(select.integer(17)), select.integer(18),
-                     select.integer(19)});
+    std::size_t rows = 0;
+    auto out = read_summaries(statements_->newest_conversations, owner, max_count, now_ms, rows);
+    if (rows == max_count && out.size() < max_count)
+      out = read_summaries(statements_->live_conversations, owner, max_count, now_ms, rows);
     return out;
   }
 
@@ -455,6 +442,29 @@ class sqlite_timeline_tables final : public timeline_tables {
         .run();
   }
 
+  // Columns: the entry's, then peer, unread, read time, the peer's read
+  // time, and whether the entry is live (not expired, not swept).
+  std::vector<conversation_summary> read_summaries(statement& select, const user_ref& owner,
+                                                   std::size_t max_count, std::int64_t now_ms,
+                                                   std::size_t& rows) {
+    select.reset()
+        .bind(1, owner.sdkappid)
+        .bind(2, owner.user_id)
+        .bind(3, now_ms)
+        .bind(4, as_int(max_count));
+    std::vector<conversation_summary> out;
+    for (rows = 0; select.step(); ++rows)
+      if (select.integer(20) != 0)
+        out.push_back({select.text(16), read_entry(select, owner.sdkappid),
+                       static_cast<std::uint64_t>(select.integer(17)), select.integer(18),
+                       select.integer(19)});
+    select.reset();
+    // Joins keep the order of the rows they scan, but SQL does not promise it.
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.last.seq > b.last.seq; });
+    return out;
+  }
+
   struct prepared {
     statement insert;
     statement get_head;
@@ -466,6 +476,8 @@ class sqlite_timeline_tables final : public timeline_tables {
     statement note_sent;
     statement entry_at;
     statement touch_conversation;
+    statement newest_conversations;
+    statement live_conversations;
   };
 
   void prepare() {
@@ -473,6 +485,26 @@ class sqlite_timeline_tables final : public timeline_tables {
         std::string("SELECT ") + columns +
         " FROM timeline WHERE sdkappid = ?1 AND owner = ?2 AND seq > ?3"
         " AND expire_at_ms >= ?4 ORDER BY seq LIMIT ?5";
+    const std::string summary_columns =
+        std::string("SELECT ") + columns +
+        ", c.peer, c.unread, c.read_time_ms, COALESCE(p.read_time_ms, 0),"
+        " t.seq IS NOT NULL AND t.expire_at_ms >= ?3 FROM ";
+    const std::string peer_read_join =
+        " LEFT JOIN conversations p"
+        " ON p.sdkappid = c.sdkappid AND p.owner = c.peer AND p.peer = c.owner";
+    const std::string newest_conversations_sql =
+        summary_columns +
+        "(SELECT sdkappid, owner, peer, last_seq, unread, read_time_ms FROM conversations"
+        " WHERE sdkappid = ?1 AND owner = ?2 ORDER BY last_seq DESC LIMIT ?4) c"
+        " LEFT JOIN timeline t"
+        " ON t.sdkappid = c.sdkappid AND t.owner = c.owner AND t.seq = c.last_seq" +
+        peer_read_join;
+    const std::string live_conversations_sql =
+        summary_columns + "conversations c JOIN timeline t" +
+        " ON t.sdkappid = c.sdkappid AND t.owner = c.owner AND t.seq = c.last_seq" +
+        peer_read_join +
+        " WHERE c.sdkappid = ?1 AND c.owner = ?2 AND t.expire_at_ms >= ?3"
+        " ORDER BY c.last_seq DESC LIMIT ?4";
     const std::string entry_at_sql =
         std::string("SELECT ") + columns +
         " FROM timeline WHERE sdkappid = ?1 AND owner = ?2 AND seq = ?3";
@@ -499,6 +531,8 @@ class sqlite_timeline_tables final : public timeline_tables {
                   "INSERT INTO conversations VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0) "
                   "ON CONFLICT DO UPDATE SET last_seq = MAX(last_seq, ?4), "
                   "last_time_ms = MAX(last_time_ms, ?5), unread = unread + ?6"),
+        statement(db_, newest_conversations_sql.c_str()),
+        statement(db_, live_conversations_sql.c_str()),
     });
   }
 
@@ -520,12 +554,12 @@ class sqlite_timeline_tables final : public timeline_tables {
     // Below the threads that answer clients: a checkpoint may wait, a send should not.
     setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
     sqlite3* db = nullptr;
-    if (sqlite3_open(file_.c_str(), &db) != SQLITE_OK) {
-      spdlog::error("store: no checkpointer for {}: {}", file_, sqlite3_errmsg(db));
-      sqlite3_close(db);
+    try {
+      db = sqlite::open_connection(file_, 1000);
+    } catch (const std::exception& e) {
+      spdlog::error("store: no checkpointer: {}", e.what());
       return;
     }
-    sqlite3_busy_timeout(db, 1000);
     std::unique_lock lock(checkpoint_mutex_);
     while (!stopping_) {
       wake_checkpointer_.wait_for(lock, checkpoint_interval);

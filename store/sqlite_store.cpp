@@ -55,13 +55,7 @@ class sqlite_state_tables final : public state_tables {
  public:
   explicit sqlite_state_tables(const std::filesystem::path& dir) {
     std::filesystem::create_directories(dir);
-    const auto file = (dir / "chatd.sqlite3").string();
-    if (sqlite3_open(file.c_str(), &db_) != SQLITE_OK) {
-      const std::string why = sqlite3_errmsg(db_);
-      sqlite3_close(db_);
-      throw std::runtime_error("cannot open " + file + ": " + why);
-    }
-    sqlite3_busy_timeout(db_, 5000);
+    db_ = sqlite::open_connection((dir / "chatd.sqlite3").string(), 5000);
     exec_sql(db_, schema);
   }
 

@@ -74,6 +74,22 @@ class statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// Opens (creating) `file` in SQLite's multi-thread mode: chatd never uses a
+// connection from two threads at once (each has one owner thread, or a lock
+// of ours around it), so SQLite's own mutex, taken around every call down
+// to each column read, is left out. Throws std::runtime_error.
+inline sqlite3* open_connection(const std::string& file, int busy_timeout_ms) {
+  sqlite3* db = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(file.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    const std::string why = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    throw std::runtime_error("cannot open " + file + ": " + why);
+  }
+  sqlite3_busy_timeout(db, busy_timeout_ms);
+  return db;
+}
+
 inline void exec_sql(sqlite3* db, const char* sql) {
   char* error = nullptr;
   if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {

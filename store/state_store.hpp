@@ -33,12 +33,17 @@ class state_store {
   virtual std::vector<login_config_override> login_config_overrides() const = 0;
 
   // Profiles: the fields set are merged into the stored profile. Durable.
-  // Read from the tables, not cached (a change by another process shows at
-  // once): call from the store's thread (on_store_thread).
+  // Reads are cached: a change by another process shows once its notice
+  // arrives (as kicks do), and no cached profile is older than 30 s.
+  // save_profile and profiles may read the tables: call them from the
+  // store's thread (on_store_thread); cached_profiles answers from memory
+  // on any thread, nullopt unless every one of `user_ids` is cached.
   virtual void save_profile(std::uint32_t sdkappid, const std::string& user_id,
                             const std::vector<profile_field>& fields) = 0;
   virtual std::vector<user_profile> profiles(std::uint32_t sdkappid,
-                                             const std::vector<std::string>& user_ids) const = 0;
+                                             const std::vector<std::string>& user_ids) = 0;
+  virtual std::optional<std::vector<user_profile>> cached_profiles(
+      std::uint32_t sdkappid, const std::vector<std::string>& user_ids) const = 0;
 
   // Known accounts: every user that ever logged in or was imported.
   // note_account is batched (not durable on return); import_account is durable.

@@ -24,6 +24,7 @@ class state_watcher {
   virtual void kicked(std::uint32_t sdkappid, const std::string& user_id,
                       std::int64_t kick_time_s) = 0;
   virtual void accounts_added(const std::vector<account_ref>& accounts) = 0;
+  virtual void profile_changed(std::uint32_t sdkappid, const std::string& user_id) = 0;
   virtual void login_config_changed() = 0;
   // Changes may have been missed (the listening connection was lost):
   // everything is read again.

@@ -467,3 +467,26 @@ TEST_CASE_TEMPLATE("a conversation whose last entry is gone (retention) leaves t
   REQUIRE(bob.size() == 1);
   CHECK(bob[0].peer == "carol");
 }
+
+TEST_CASE_TEMPLATE("a full list skips the newest conversations whose last entry expired", B,
+                   sqlite_backend, postgres_backend) {
+  B backend;
+  auto store = backend.open_messages();
+  for (const char* peer : {"carol", "dave"})
+    REQUIRE(append_now(*store, text_message(peer, "bob", "kept")));
+  // The newest conversation's only message expires at once (an app whose
+  // retention was cut after the others were sent).
+  std::promise<std::optional<appended_message>> done;
+  append_request request;
+  request.message = text_message("erin", "bob", "short-lived");
+  request.retention_ms = 1;
+  request.done = [&done](std::optional<appended_message> r) { done.set_value(std::move(r)); };
+  store->append(std::move(request));
+  REQUIRE(done.get_future().get());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const auto bob = conversations_now(*store, "bob", 2);
+  REQUIRE(bob.size() == 2);
+  CHECK(bob[0].peer == "dave");
+  CHECK(bob[1].peer == "carol");
+  CHECK(conversations_now(*store, "bob", 3).size() == 2);
+}

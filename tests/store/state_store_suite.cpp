@@ -215,3 +215,54 @@ TEST_CASE_TEMPLATE("profiles: fields merge per tag, texts keep any bytes, and su
   CHECK(store->profiles(2, {"alice"})[0] ==
         user_profile{{"Tag_Profile_IM_Nick", std::string("other app")}});
 }
+
+TEST_CASE_TEMPLATE("profiles read are cached until the user's profile is written", B,
+                   sqlite_backend, postgres_backend) {
+  B backend;
+  auto store = backend.open_state();
+  store->save_profile(1, "alice", {{"Tag_Profile_IM_Nick", std::string("Alice")}});
+  CHECK_FALSE(store->cached_profiles(1, {"alice"}));
+  const auto read = store->profiles(1, {"alice", "bob"});
+  const auto cached = store->cached_profiles(1, {"bob", "alice"});
+  REQUIRE(cached);
+  CHECK((*cached)[0] == read[1]);
+  CHECK((*cached)[1] == read[0]);
+  CHECK_FALSE(store->cached_profiles(1, {"alice", "carol"}));  // all or nothing
+  CHECK_FALSE(store->cached_profiles(2, {"alice"}));           // per app
+
+  store->save_profile(1, "alice", {{"Tag_Profile_IM_Nick", std::string("Alice 2")}});
+  CHECK_FALSE(store->cached_profiles(1, {"alice"}));
+  CHECK(store->cached_profiles(1, {"bob"}));
+  CHECK(store->profiles(1, {"alice"})[0] ==
+        user_profile{{"Tag_Profile_IM_Nick", std::string("Alice 2")}});
+}
+
+TEST_CASE("PostgreSQL: one process's profile change reaches another's cached profiles") {
+  postgres_backend backend;
+  auto first = backend.open_state();
+  auto second = backend.open_state();
+  first->save_profile(1, "alice", {{"Tag_Profile_IM_Nick", std::string("Alice")}});
+  // Read until cached (the notice of that first write may still come and
+  // drop what a read got before it).
+  REQUIRE(within_seconds([&] {
+    return second->profiles(1, {"alice"})[0].size() == 1 && second->cached_profiles(1, {"alice"});
+  }));
+
+  const auto started = std::chrono::steady_clock::now();
+  first->save_profile(1, "alice", {{"Tag_Profile_IM_Nick", std::string("Alice 2")}});
+  const user_profile changed{{"Tag_Profile_IM_Nick", std::string("Alice 2")}};
+  CHECK(within_seconds([&] { return second->profiles(1, {"alice"})[0] == changed; }));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(1));
+
+  // Its listening connection lost: the cache is read again.
+  backend.cut_connections();
+  const user_profile after_cut{{"Tag_Profile_IM_Nick", std::string("Alice 3")}};
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      first->save_profile(1, "alice", after_cut);
+      break;
+    } catch (const std::exception&) {  // it met the cut too: once more
+    }
+  }
+  CHECK(within_seconds([&] { return second->profiles(1, {"alice"})[0] == after_cut; }));
+}

@@ -9,6 +9,9 @@ import https from 'node:https';
 import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import TLSSigAPIv2 from 'tls-sig-api-v2';
+// The ws package, for scripts outside tests/e2e (bench/) that resolve no
+// package of their own.
+export { WebSocket };
 
 // A port free on 127.0.0.1 right now (another process may take it before
 // it is used: callers that bind it later must cope).
