@@ -81,6 +81,16 @@ class batched_message_store final : public message_store {
 
   void read_conversations(std::uint32_t sdkappid, std::string owner, std::size_t max_count,
                           std::function<void(std::vector<conversation_summary>)> done) override {
+    if (tables_->reads_conversations_on_any_thread()) {
+      try {
+        done(tables_->conversations(user_ref{sdkappid, std::move(owner)}, max_count,
+                                    wall_clock_now_ms()));
+      } catch (const std::exception& e) {
+        // Not called: its caller learns it (70500).
+        spdlog::error("conversation list read failed: {}", e.what());
+      }
+      return;
+    }
     enqueue([&] {
       reads_.push_back(
           [this, user = user_ref{sdkappid, std::move(owner)}, max_count, done = std::move(done)] {

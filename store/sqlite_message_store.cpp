@@ -7,13 +7,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
+#include "store/sqlite_conversation_readers.hpp"
+#include "store/sqlite_timeline_rows.hpp"
 #include "store/sqlite_util.hpp"
 #include "store/timeline_tables.hpp"
 
@@ -69,10 +70,6 @@ constexpr const char* schema = R"sql(
     PRIMARY KEY (sdkappid, user_id)) WITHOUT ROWID;
 )sql";
 
-constexpr const char* columns =
-    "seq, flow, sender, recipient, text, client_msg_id, message_id, time_ms, random, "
-    "client_seq, client_time, custom, custom_data, custom_description, custom_extension, revoked";
-
 // A user's conversations: one row per (owner, peer), touched by every
 // batch that appends to it (the newest seq; the peer's messages counted
 // unread until the owner's read mark passes them). A database made before
@@ -117,25 +114,6 @@ void add_columns(sqlite3* db) {
 }
 
 // Reads one row selected with `columns` (sdkappid given) into an entry.
-timeline_entry read_entry(const statement& row, std::uint32_t sdkappid) {
-  auto message = std::make_shared<chat_message>();
-  message->sdkappid = sdkappid;
-  message->from = row.text(2);
-  message->to = row.text(3);
-  message->text = row.text(4);
-  message->client_msg_id = row.text(5);
-  message->message_id = row.text(6);
-  message->time_ms = row.integer(7);
-  message->random = static_cast<std::uint32_t>(row.integer(8));
-  message->client_seq = static_cast<std::uint64_t>(row.integer(9));
-  message->client_time_s = row.integer(10);
-  if (row.integer(11) != 0)
-    message->custom = custom_element{row.text(12), row.text(13), row.text(14)};
-  message->revoked = row.integer(15) != 0;
-  const auto flow = row.integer(1) == 0 ? message_flow::in : message_flow::out;
-  return timeline_entry{static_cast<std::uint64_t>(row.integer(0)), flow, std::move(message)};
-}
-
 class sqlite_timeline_tables final : public timeline_tables {
  public:
   explicit sqlite_timeline_tables(const std::filesystem::path& dir)
@@ -255,7 +233,7 @@ class sqlite_timeline_tables final : public timeline_tables {
     select.reset().bind(1, sdkappid).bind(2, owner).bind(3, as_int(seq));
     std::optional<timeline_entry> out;
     if (select.step())
-      out = read_entry(select, sdkappid);
+      out = sqlite::read_timeline_entry(select, sdkappid);
     select.reset();
     return out;
   }
@@ -273,14 +251,14 @@ class sqlite_timeline_tables final : public timeline_tables {
         .bind(5, as_int(max_count));
     std::vector<timeline_entry> out;
     while (select.step())
-      out.push_back(read_entry(select, user.sdkappid));
+      out.push_back(sqlite::read_timeline_entry(select, user.sdkappid));
     select.reset();
     return out;
   }
 
   std::vector<timeline_entry> conversation(const conversation_query& q,
                                            std::int64_t now_ms) override {
-    const std::string sql = std::string("SELECT ") + columns +
+    const std::string sql = std::string("SELECT ") + sqlite::timeline_columns +
                             " FROM timeline WHERE sdkappid = ?1 AND owner = ?2 AND peer = ?3"
                             " AND time_ms BETWEEN ?4 AND ?5 AND expire_at_ms >= ?6 AND seq < ?8"
                             " ORDER BY seq " +
@@ -296,7 +274,7 @@ class sqlite_timeline_tables final : public timeline_tables {
         .bind(8, as_int(q.below_seq));
     std::vector<timeline_entry> out;
     while (select.step())
-      out.push_back(read_entry(select, q.sdkappid));
+      out.push_back(sqlite::read_timeline_entry(select, q.sdkappid));
     return out;
   }
 
@@ -312,18 +290,11 @@ class sqlite_timeline_tables final : public timeline_tables {
           .run();
   }
 
-  // The newest rows are picked (and sorted) before the joins: sorting the
-  // joined rows, message text and all, cost four times the whole query. A
-  // row whose last entry expired is left out; should that leave the list
-  // short while the user has more rows, the exact query (filter, then sort)
-  // answers instead.
+  // On the caller's thread (sqlite_conversation_readers.hpp).
+  bool reads_conversations_on_any_thread() const override { return true; }
   std::vector<conversation_summary> conversations(const user_ref& owner, std::size_t max_count,
                                                   std::int64_t now_ms) override {
-    std::size_t rows = 0;
-    auto out = read_summaries(statements_->newest_conversations, owner, max_count, now_ms, rows);
-    if (rows == max_count && out.size() < max_count)
-      out = read_summaries(statements_->live_conversations, owner, max_count, now_ms, rows);
-    return out;
+    return readers_.conversations(owner, max_count, now_ms);
   }
 
   std::vector<std::int64_t> read_times(const user_ref& owner,
@@ -361,7 +332,7 @@ class sqlite_timeline_tables final : public timeline_tables {
                                                  const std::string& recipient,
                                                  const std::string& message_id,
                                                  std::int64_t now_ms) override {
-    const std::string sql = std::string("SELECT ") + columns +
+    const std::string sql = std::string("SELECT ") + sqlite::timeline_columns +
                             " FROM timeline WHERE sdkappid = ?1 AND owner IN (?2, ?3)"
                             " AND message_id = ?4 AND sender = ?2 AND recipient = ?3"
                             " AND expire_at_ms >= ?5 ORDER BY flow";
@@ -369,7 +340,7 @@ class sqlite_timeline_tables final : public timeline_tables {
     select.bind(1, sdkappid).bind(2, sender).bind(3, recipient).bind(4, message_id).bind(5, now_ms);
     std::vector<timeline_entry> out;
     while (select.step())
-      out.push_back(read_entry(select, sdkappid));
+      out.push_back(sqlite::read_timeline_entry(select, sdkappid));
     return out;
   }
 
@@ -442,29 +413,6 @@ class sqlite_timeline_tables final : public timeline_tables {
         .run();
   }
 
-  // Columns: the entry's, then peer, unread, read time, the peer's read
-  // time, and whether the entry is live (not expired, not swept).
-  std::vector<conversation_summary> read_summaries(statement& select, const user_ref& owner,
-                                                   std::size_t max_count, std::int64_t now_ms,
-                                                   std::size_t& rows) {
-    select.reset()
-        .bind(1, owner.sdkappid)
-        .bind(2, owner.user_id)
-        .bind(3, now_ms)
-        .bind(4, as_int(max_count));
-    std::vector<conversation_summary> out;
-    for (rows = 0; select.step(); ++rows)
-      if (select.integer(20) != 0)
-        out.push_back({select.text(16), read_entry(select, owner.sdkappid),
-                       static_cast<std::uint64_t>(select.integer(17)), select.integer(18),
-                       select.integer(19)});
-    select.reset();
-    // Joins keep the order of the rows they scan, but SQL does not promise it.
-    std::sort(out.begin(), out.end(),
-              [](const auto& a, const auto& b) { return a.last.seq > b.last.seq; });
-    return out;
-  }
-
   struct prepared {
     statement insert;
     statement get_head;
@@ -476,37 +424,15 @@ class sqlite_timeline_tables final : public timeline_tables {
     statement note_sent;
     statement entry_at;
     statement touch_conversation;
-    statement newest_conversations;
-    statement live_conversations;
   };
 
   void prepare() {
     const std::string select_after =
-        std::string("SELECT ") + columns +
+        std::string("SELECT ") + sqlite::timeline_columns +
         " FROM timeline WHERE sdkappid = ?1 AND owner = ?2 AND seq > ?3"
         " AND expire_at_ms >= ?4 ORDER BY seq LIMIT ?5";
-    const std::string summary_columns =
-        std::string("SELECT ") + columns +
-        ", c.peer, c.unread, c.read_time_ms, COALESCE(p.read_time_ms, 0),"
-        " t.seq IS NOT NULL AND t.expire_at_ms >= ?3 FROM ";
-    const std::string peer_read_join =
-        " LEFT JOIN conversations p"
-        " ON p.sdkappid = c.sdkappid AND p.owner = c.peer AND p.peer = c.owner";
-    const std::string newest_conversations_sql =
-        summary_columns +
-        "(SELECT sdkappid, owner, peer, last_seq, unread, read_time_ms FROM conversations"
-        " WHERE sdkappid = ?1 AND owner = ?2 ORDER BY last_seq DESC LIMIT ?4) c"
-        " LEFT JOIN timeline t"
-        " ON t.sdkappid = c.sdkappid AND t.owner = c.owner AND t.seq = c.last_seq" +
-        peer_read_join;
-    const std::string live_conversations_sql =
-        summary_columns + "conversations c JOIN timeline t" +
-        " ON t.sdkappid = c.sdkappid AND t.owner = c.owner AND t.seq = c.last_seq" +
-        peer_read_join +
-        " WHERE c.sdkappid = ?1 AND c.owner = ?2 AND t.expire_at_ms >= ?3"
-        " ORDER BY c.last_seq DESC LIMIT ?4";
     const std::string entry_at_sql =
-        std::string("SELECT ") + columns +
+        std::string("SELECT ") + sqlite::timeline_columns +
         " FROM timeline WHERE sdkappid = ?1 AND owner = ?2 AND seq = ?3";
     statements_.reset(new prepared{
         statement(db_,
@@ -531,8 +457,6 @@ class sqlite_timeline_tables final : public timeline_tables {
                   "INSERT INTO conversations VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0) "
                   "ON CONFLICT DO UPDATE SET last_seq = MAX(last_seq, ?4), "
                   "last_time_ms = MAX(last_time_ms, ?5), unread = unread + ?6"),
-        statement(db_, newest_conversations_sql.c_str()),
-        statement(db_, live_conversations_sql.c_str()),
     });
   }
 
@@ -577,6 +501,7 @@ class sqlite_timeline_tables final : public timeline_tables {
 
   std::string file_;
   sqlite3* db_ = nullptr;
+  sqlite_conversation_readers readers_{file_};
   std::unique_ptr<prepared> statements_;
   // The store thread's: every timeline's last seq, and the ones an open
   // batch changed (restored by rollback).

@@ -2,7 +2,8 @@
 // implementation per database (SQLite, PostgreSQL). batched_message_store.cpp
 // holds everything else once for both (the store's thread, group commit,
 // stamping, clientMsgID idempotency, caps, the delivered marks) and calls a
-// timeline_tables from that one thread only.
+// timeline_tables from that one thread only (but conversations(), where
+// reads_conversations_on_any_thread says so).
 #pragma once
 
 #include <algorithm>
@@ -102,6 +103,9 @@ class timeline_tables {
   virtual std::vector<timeline_entry> conversation(const conversation_query& query,
                                                    std::int64_t now_ms) = 0;
   virtual std::uint64_t delivered(const user_ref& user) = 0;
+  // True if conversations() may be called on any thread, beside batches
+  // (a backend that reads them from connections of their own).
+  virtual bool reads_conversations_on_any_thread() const { return false; }
   virtual std::vector<conversation_summary> conversations(const user_ref& owner,
                                                           std::size_t max_count,
                                                           std::int64_t now_ms) = 0;
