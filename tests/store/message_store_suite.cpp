@@ -490,3 +490,41 @@ TEST_CASE_TEMPLATE("a full list skips the newest conversations whose last entry 
   CHECK(bob[1].peer == "carol");
   CHECK(conversations_now(*store, "bob", 3).size() == 2);
 }
+
+// Lists are read beside the batches (SQLite: on the caller's thread, from
+// connections of their own): each reader sees every acknowledged send, and
+// what it sees never goes back.
+TEST_CASE_TEMPLATE("conversation lists read while sends are written see every acknowledged one", B,
+                   sqlite_backend, postgres_backend) {
+  B backend;
+  auto store = backend.open_messages();
+  constexpr std::uint64_t sends = 200;
+  std::atomic<std::uint64_t> acknowledged{0};
+  std::atomic<bool> sending{true};
+  std::atomic<int> violations{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r)
+    readers.emplace_back([&] {
+      std::uint64_t seen = 0;
+      while (sending.load()) {
+        const auto floor = acknowledged.load();
+        const auto bob = conversations_now(*store, "bob");
+        const auto unread = bob.empty() ? 0 : bob[0].unread;
+        if (unread < floor || unread < seen || unread > sends)
+          ++violations;
+        seen = unread;
+      }
+    });
+  for (std::uint64_t i = 0; i < sends; ++i) {
+    REQUIRE(append_now(*store, text_message("alice", "bob", std::to_string(i))));
+    acknowledged = i + 1;
+  }
+  sending = false;
+  for (auto& t : readers)
+    t.join();
+  CHECK(violations.load() == 0);
+  const auto bob = conversations_now(*store, "bob");
+  REQUIRE(bob.size() == 1);
+  CHECK(bob[0].unread == sends);
+  CHECK(bob[0].last.message->text == std::to_string(sends - 1));
+}
