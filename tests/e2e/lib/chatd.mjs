@@ -53,11 +53,12 @@ export function appConfig(overrides = {}) {
 
 // Writes a config, starts chatd, and resolves once it prints its addresses.
 // With `dir` (from an earlier server's `keep()`), restarts on that config and state.
-export async function startChatd({ server = {}, apps = [appConfig()], wrap = [], lockout, store, cluster, dir: reuse } = {}) {
+// `bin`: another chatd binary (a benchmark's baseline).
+export async function startChatd({ server = {}, apps = [appConfig()], wrap = [], lockout, store, cluster, dir: reuse, bin = CHATD_BIN } = {}) {
   const dir = reuse ?? mkdtempSync(join(tmpdir(), 'chatd-e2e-'));
   const configFile = join(dir, 'chatd.toml');
   if (!reuse) writeConfig(configFile, server, apps, { lockout, store, cluster });
-  return launch(dir, configFile, wrap);
+  return launch(dir, configFile, [...wrap, bin]);
 }
 
 function writeConfig(configFile, server, apps, tables) {
@@ -73,9 +74,9 @@ function writeConfig(configFile, server, apps, tables) {
   writeFileSync(configFile, text + '\n');
 }
 
-async function launch(dir, configFile, wrap) {
+async function launch(dir, configFile, commandPrefix) {
   let keep = false;
-  const command = [...wrap, CHATD_BIN, '--config', configFile];
+  const command = [...commandPrefix, '--config', configFile];
   const proc = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
