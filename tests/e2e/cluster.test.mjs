@@ -162,6 +162,19 @@ test('3 nodes: messages reach the recipient on another node, in timeline order',
     assert.deepEqual([stored.custom, stored.seq, stored.onlineOnly], [card, 7, undefined]);
     assert.deepEqual([online.custom.data, online.seq, online.onlineOnly], ['typing', 0, true]);
   }
+  // A profile read on one node (and so kept in its memory) is read anew
+  // there within a second of a change made on another node.
+  const nickOnN2 = async () => {
+    const r = await b.request('getUserProfile', { userIDList: [alice] });
+    assert.equal(r.code, 0, JSON.stringify(r));
+    return r.data.profiles[0]?.profile.Tag_Profile_IM_Nick;
+  };
+  assert.equal((await a.request('updateMyProfile', { profile: { Tag_Profile_IM_Nick: 'Alice 1' } })).code, 0);
+  await eventually(async () => assert.equal(await nickOnN2(), 'Alice 1'), 'the first nick on n2');
+  assert.equal((await a.request('updateMyProfile', { profile: { Tag_Profile_IM_Nick: 'Alice 2' } })).code, 0);
+  const changed = Date.now();
+  await eventually(async () => assert.equal(await nickOnN2(), 'Alice 2'), 'the changed nick on n2', 1000);
+  assert.ok(Date.now() - changed < 1000);
   for (const c of [a, b, bOther, aOther]) c.close();
 });
 
