@@ -105,14 +105,7 @@ TEST_CASE_TEMPLATE("entries past their retention are never read, and their seqs 
                    sqlite_backend, postgres_backend) {
   B backend;
   auto store = backend.open_messages();
-  std::promise<std::optional<appended_message>> done;
-  append_request request;
-  request.message = text_message("alice", "bob", "short-lived");
-  request.retention_ms = 1;
-  request.done = [&done](std::optional<appended_message> r) { done.set_value(std::move(r)); };
-  store->append(std::move(request));
-  REQUIRE(done.get_future().get());
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(append_expired(*store, text_message("alice", "bob", "short-lived")));
   CHECK(read_now(*store, "bob", 0).entries.empty());
   CHECK(append_now(*store, text_message("alice", "bob", "kept"))->recipient.seq == 2);
 }
@@ -476,14 +469,7 @@ TEST_CASE_TEMPLATE("a full list skips the newest conversations whose last entry 
     REQUIRE(append_now(*store, text_message(peer, "bob", "kept")));
   // The newest conversation's only message expires at once (an app whose
   // retention was cut after the others were sent).
-  std::promise<std::optional<appended_message>> done;
-  append_request request;
-  request.message = text_message("erin", "bob", "short-lived");
-  request.retention_ms = 1;
-  request.done = [&done](std::optional<appended_message> r) { done.set_value(std::move(r)); };
-  store->append(std::move(request));
-  REQUIRE(done.get_future().get());
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(append_expired(*store, text_message("erin", "bob", "short-lived")));
   const auto bob = conversations_now(*store, "bob", 2);
   REQUIRE(bob.size() == 2);
   CHECK(bob[0].peer == "dave");

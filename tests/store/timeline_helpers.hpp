@@ -2,9 +2,11 @@
 // asynchronous calls made synchronous.
 #pragma once
 
+#include <chrono>
 #include <future>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/message_store.hpp"
@@ -32,6 +34,20 @@ inline std::optional<appended_message> append_now(message_store& store, chat_mes
   request.done = [&done](std::optional<appended_message> r) { done.set_value(std::move(r)); };
   store.append(std::move(request));
   return result.get();
+}
+
+// Appends `m` with a retention of 1 ms and waits until it has expired.
+inline std::optional<appended_message> append_expired(message_store& store, chat_message m) {
+  std::promise<std::optional<appended_message>> done;
+  auto result = done.get_future();
+  append_request request;
+  request.message = std::move(m);
+  request.retention_ms = 1;
+  request.done = [&done](std::optional<appended_message> r) { done.set_value(std::move(r)); };
+  store.append(std::move(request));
+  auto appended = result.get();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return appended;
 }
 
 inline timeline_page read_now(message_store& store, const std::string& user,
