@@ -37,6 +37,17 @@ boost::asio::awaitable<outcome<std::vector<conversation_summary>>> list_conversa
       });
 }
 
+boost::asio::awaitable<outcome<std::vector<unread_count>>> unread_counts(message_store& store,
+                                                                         std::uint32_t sdkappid,
+                                                                         std::string owner,
+                                                                         std::size_t max_count) {
+  return ask<std::vector<unread_count>>([&store, sdkappid, owner = std::move(owner),
+                                         max_count](reply<std::vector<unread_count>> done) {
+    store.read_unread_counts(sdkappid, owner, max_count,
+                             [done](std::vector<unread_count> counts) { done(std::move(counts)); });
+  });
+}
+
 boost::asio::awaitable<std::vector<user_profile>> peer_profiles(
     gateway_context& context, std::uint32_t sdkappid, std::span<const conversation_summary> list) {
   std::vector<user_profile> profiles(list.size());

@@ -26,6 +26,12 @@ boost::asio::awaitable<outcome<std::vector<conversation_summary>>> list_conversa
     message_store& store, std::uint32_t sdkappid, std::string owner,
     std::size_t max_count = max_conversations);
 
+// The unread counts of the same conversations, those with none left out
+// (no messages or profiles read: what a login's sync needs).
+boost::asio::awaitable<outcome<std::vector<unread_count>>> unread_counts(
+    message_store& store, std::uint32_t sdkappid, std::string owner,
+    std::size_t max_count = max_conversations);
+
 // The profiles of the peers of `list`, in its order; empty ones if the
 // store did not answer (a list is still worth showing without nicks).
 boost::asio::awaitable<std::vector<user_profile>> peer_profiles(

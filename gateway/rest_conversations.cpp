@@ -58,12 +58,12 @@ boost::asio::awaitable<rest_result> rest_c2c_unread_count(rest_call& call) {
   auto owner = user_id_field(call.body, "To_Account");
   if (!owner)
     co_return fail(errc::invalid_rest_parameter, "To_Account must be a valid userID");
-  auto list =
-      co_await list_conversations(call.context->messages, call.app->sdkappid, std::move(*owner));
-  if (!list.ok())
+  auto counts =
+      co_await unread_counts(call.context->messages, call.app->sdkappid, std::move(*owner));
+  if (!counts.ok())
     co_return store_failed();
   std::uint64_t total = 0;
-  for (const auto& c : list.value)
+  for (const auto& c : counts.value)
     total += c.unread;
   rest_result out{errc::ok, {}, {{"AllC2CUnreadMsgNum", total}}};
   if (const auto* asked = call.body.if_contains("Peer_Account"); asked && asked->is_array()) {
@@ -72,10 +72,10 @@ boost::asio::awaitable<rest_result> rest_c2c_unread_count(rest_call& call) {
       co_return fail(errc::invalid_rest_parameter, "Peer_Account must be an array of userIDs");
     json::array per_peer;
     for (const auto& peer : *peers) {
-      const auto it = std::find_if(list.value.begin(), list.value.end(),
+      const auto it = std::find_if(counts.value.begin(), counts.value.end(),
                                    [&](const auto& c) { return c.peer == peer; });
       per_peer.push_back(json::object{
-          {"Peer_Account", peer}, {"C2CUnreadMsgNum", it == list.value.end() ? 0 : it->unread}});
+          {"Peer_Account", peer}, {"C2CUnreadMsgNum", it == counts.value.end() ? 0 : it->unread}});
     }
     out.fields["C2CUnreadMsgNumList"] = std::move(per_peer);
   }

@@ -58,12 +58,11 @@ json::object complete_page(json::array items, std::size_t next_index, bool compl
 asio::awaitable<json::array> pair_unread_counts(sdk_call& call) {
   json::array pairs;
   const auto& login = call.login();
-  auto list = co_await list_conversations(call.context().messages, login.sdkappid, login.user_id);
-  if (!list.ok())
+  auto counts = co_await unread_counts(call.context().messages, login.sdkappid, login.user_id);
+  if (!counts.ok())
     co_return pairs;
-  for (const auto& c : list.value)
-    if (c.unread > 0)
-      pairs.push_back(json::object{{"From_Account", c.peer}, {"UnreadCount", c.unread}});
+  for (const auto& c : counts.value)
+    pairs.push_back(json::object{{"From_Account", c.peer}, {"UnreadCount", c.unread}});
   co_return pairs;
 }
 

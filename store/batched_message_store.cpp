@@ -81,22 +81,18 @@ class batched_message_store final : public message_store {
 
   void read_conversations(std::uint32_t sdkappid, std::string owner, std::size_t max_count,
                           std::function<void(std::vector<conversation_summary>)> done) override {
-    if (tables_->reads_conversations_on_any_thread()) {
-      try {
-        done(tables_->conversations(user_ref{sdkappid, std::move(owner)}, max_count,
-                                    wall_clock_now_ms()));
-      } catch (const std::exception& e) {
-        // Not called: its caller learns it (70500).
-        spdlog::error("conversation list read failed: {}", e.what());
-      }
-      return;
-    }
-    enqueue([&] {
-      reads_.push_back(
-          [this, user = user_ref{sdkappid, std::move(owner)}, max_count, done = std::move(done)] {
-            done(tables_->conversations(user, max_count, wall_clock_now_ms()));
-          });
-    });
+    read_conversation_rows(
+        [this, user = user_ref{sdkappid, std::move(owner)}, max_count, done = std::move(done)] {
+          done(tables_->conversations(user, max_count, wall_clock_now_ms()));
+        });
+  }
+
+  void read_unread_counts(std::uint32_t sdkappid, std::string owner, std::size_t max_count,
+                          std::function<void(std::vector<unread_count>)> done) override {
+    read_conversation_rows(
+        [this, user = user_ref{sdkappid, std::move(owner)}, max_count, done = std::move(done)] {
+          done(tables_->unread_counts(user, max_count, wall_clock_now_ms()));
+        });
   }
 
   void mark_read(std::uint32_t sdkappid, std::string owner, std::string peer, std::int64_t up_to_ms,
@@ -193,6 +189,16 @@ class batched_message_store final : public message_store {
       if (stop)
         return;
     }
+  }
+
+  // A read of the conversation rows: at once on this thread if the tables
+  // read them beside the batches, else on the store's thread.
+  void read_conversation_rows(std::function<void()> read) {
+    if (tables_->reads_conversations_on_any_thread()) {
+      run_read(read);
+      return;
+    }
+    enqueue([&] { reads_.push_back(std::move(read)); });
   }
 
   void run_read(const std::function<void()>& read) {

@@ -65,6 +65,12 @@ struct conversation_summary {
   std::int64_t peer_read_time_ms = 0;  // the peer's read mark of the same conversation
 };
 
+// A conversation with messages its owner has not read.
+struct unread_count {
+  std::string peer;
+  std::uint64_t unread = 0;
+};
+
 // A read mark as stored: its time and the count still unread after it.
 struct read_mark {
   std::int64_t read_time_ms = 0;
@@ -103,6 +109,10 @@ class message_store {
   // The user's conversations, newest first, at most max_count.
   virtual void read_conversations(std::uint32_t sdkappid, std::string owner, std::size_t max_count,
                                   std::function<void(std::vector<conversation_summary>)> done) = 0;
+  // The unread counts of the same conversations (those with none left
+  // out), newest first: what a login needs without the messages.
+  virtual void read_unread_counts(std::uint32_t sdkappid, std::string owner, std::size_t max_count,
+                                  std::function<void(std::vector<unread_count>)> done) = 0;
   // The owner has read the conversation with `peer` up to `up_to_ms`
   // (capped at now; a mark never moves back). Durable before `done`, which
   // gets the mark and what is still unread after it; nullopt: not written.

@@ -379,6 +379,21 @@ class postgres_timeline_tables final : public timeline_tables {
     });
   }
 
+  std::vector<unread_count> unread_counts(const user_ref& owner, std::size_t max_count,
+                                          std::int64_t now_ms) override {
+    return read([&](pqxx::nontransaction& tx) {
+      std::vector<unread_count> out;
+      for (const auto& row :
+           tx.exec_params("SELECT c.peer, c.unread FROM chatd_conversations c JOIN chatd_timeline t"
+                          " ON t.sdkappid = c.sdkappid AND t.owner = c.owner AND t.seq = c.last_seq"
+                          " WHERE c.sdkappid = $1 AND c.owner = $2 AND c.unread > 0"
+                          " AND t.expire_at_ms >= $3 ORDER BY c.last_seq DESC LIMIT $4",
+                          std::int64_t{owner.sdkappid}, owner.user_id, now_ms, as_int(max_count)))
+        out.push_back({row[0].as<std::string>(), row[1].as<std::uint64_t>()});
+      return out;
+    });
+  }
+
   std::vector<std::int64_t> read_times(const user_ref& owner,
                                        const std::vector<std::string>& peers) override {
     return read([&](pqxx::nontransaction& tx) {

@@ -42,6 +42,14 @@ std::string live_sql() {
          " ORDER BY c.last_seq DESC LIMIT ?4";
 }
 
+// The rows with something unread, and live: only those rows' last entries
+// are looked up.
+constexpr const char* unread_sql =
+    "SELECT c.peer, c.unread FROM conversations c JOIN timeline t"
+    " ON t.sdkappid = c.sdkappid AND t.owner = c.owner AND t.seq = c.last_seq"
+    " WHERE c.sdkappid = ?1 AND c.owner = ?2 AND c.unread > 0 AND t.expire_at_ms >= ?3"
+    " ORDER BY c.last_seq DESC LIMIT ?4";
+
 // Declared before its statements, so closed after them.
 struct owned_connection {
   explicit owned_connection(const std::string& file) : db(sqlite::open_connection(file, 5000)) {
@@ -67,7 +75,8 @@ struct sqlite_conversation_readers::reader {
   explicit reader(const std::string& file)
       : connection(file),
         newest(connection.db, newest_sql().c_str()),
-        live(connection.db, live_sql().c_str()) {}
+        live(connection.db, live_sql().c_str()),
+        unread(connection.db, unread_sql) {}
 
   std::vector<conversation_summary> read(statement& select, const user_ref& owner,
                                          std::size_t max_count, std::int64_t now_ms,
@@ -93,6 +102,7 @@ struct sqlite_conversation_readers::reader {
   owned_connection connection;
   statement newest;
   statement live;
+  statement unread;
 };
 
 sqlite_conversation_readers::sqlite_conversation_readers(std::string file)
@@ -110,6 +120,24 @@ std::vector<conversation_summary> sqlite_conversation_readers::conversations(con
   auto out = r->read(r->newest, owner, max_count, now_ms, rows);
   if (rows == max_count && out.size() < max_count)
     out = r->read(r->live, owner, max_count, now_ms, rows);
+  give_back(std::move(r));
+  return out;
+}
+
+std::vector<unread_count> sqlite_conversation_readers::unread_counts(const user_ref& owner,
+                                                                     std::size_t max_count,
+                                                                     std::int64_t now_ms) {
+  auto r = take();
+  auto& select = r->unread;
+  select.reset()
+      .bind(1, owner.sdkappid)
+      .bind(2, owner.user_id)
+      .bind(3, now_ms)
+      .bind(4, as_int(max_count));
+  std::vector<unread_count> out;
+  while (select.step())
+    out.push_back({select.text(0), static_cast<std::uint64_t>(select.integer(1))});
+  select.reset();
   give_back(std::move(r));
   return out;
 }

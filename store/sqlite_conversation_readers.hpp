@@ -29,6 +29,9 @@ class sqlite_conversation_readers {
   // expired. Any thread; throws std::runtime_error when SQLite fails.
   std::vector<conversation_summary> conversations(const user_ref& owner, std::size_t max_count,
                                                   std::int64_t now_ms);
+  // The unread counts of the same conversations, those with none left out.
+  std::vector<unread_count> unread_counts(const user_ref& owner, std::size_t max_count,
+                                          std::int64_t now_ms);
 
  private:
   struct reader;

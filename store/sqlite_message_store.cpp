@@ -296,6 +296,10 @@ class sqlite_timeline_tables final : public timeline_tables {
                                                   std::int64_t now_ms) override {
     return readers_.conversations(owner, max_count, now_ms);
   }
+  std::vector<unread_count> unread_counts(const user_ref& owner, std::size_t max_count,
+                                          std::int64_t now_ms) override {
+    return readers_.unread_counts(owner, max_count, now_ms);
+  }
 
   std::vector<std::int64_t> read_times(const user_ref& owner,
                                        const std::vector<std::string>& peers) override {

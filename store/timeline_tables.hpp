@@ -103,12 +103,15 @@ class timeline_tables {
   virtual std::vector<timeline_entry> conversation(const conversation_query& query,
                                                    std::int64_t now_ms) = 0;
   virtual std::uint64_t delivered(const user_ref& user) = 0;
-  // True if conversations() may be called on any thread, beside batches
-  // (a backend that reads them from connections of their own).
+  // True if conversations() and unread_counts() may be called on any
+  // thread, beside batches (a backend that reads them from connections of
+  // their own).
   virtual bool reads_conversations_on_any_thread() const { return false; }
   virtual std::vector<conversation_summary> conversations(const user_ref& owner,
                                                           std::size_t max_count,
                                                           std::int64_t now_ms) = 0;
+  virtual std::vector<unread_count> unread_counts(const user_ref& owner, std::size_t max_count,
+                                                  std::int64_t now_ms) = 0;
   virtual std::vector<std::int64_t> read_times(const user_ref& owner,
                                                const std::vector<std::string>& peers) = 0;
   // Its own transaction: the mark moved to max(mark, read_time_ms) and the

@@ -323,6 +323,18 @@ std::vector<conversation_summary> conversations_now(message_store& store, const 
   return result.get();
 }
 
+std::vector<std::pair<std::string, std::uint64_t>> unread_counts_now(message_store& store,
+                                                                    const std::string& owner,
+                                                                    std::size_t max = 100) {
+  std::promise<std::vector<unread_count>> done;
+  auto result = done.get_future();
+  store.read_unread_counts(1, owner, max, [&done](auto c) { done.set_value(std::move(c)); });
+  std::vector<std::pair<std::string, std::uint64_t>> out;
+  for (const auto& c : result.get())
+    out.emplace_back(c.peer, c.unread);
+  return out;
+}
+
 std::optional<read_mark> mark_read_now(message_store& store, const std::string& owner,
                                        const std::string& peer, std::int64_t up_to_ms) {
   std::promise<std::optional<read_mark>> done;
@@ -415,6 +427,8 @@ TEST_CASE_TEMPLATE("conversations: newest first with their last entry, unread co
     CHECK(bob[2].peer == "carol");
     CHECK(bob[2].unread == 1);
     CHECK(conversations_now(*store, "bob", 1).size() == 1);
+    using counts = std::vector<std::pair<std::string, std::uint64_t>>;
+    CHECK(unread_counts_now(*store, "bob") == counts{{"alice", 2}, {"carol", 1}});
     auto alice = conversations_now(*store, "alice");
     REQUIRE(alice.size() == 1);
     CHECK(alice[0].unread == 1);
@@ -424,6 +438,7 @@ TEST_CASE_TEMPLATE("conversations: newest first with their last entry, unread co
     const auto mark = mark_read_now(*store, "bob", "alice", INT64_MAX);
     REQUIRE(mark);
     CHECK(mark->unread == 0);
+    CHECK(unread_counts_now(*store, "bob") == counts{{"carol", 1}});
     CHECK(mark->read_time_ms >= bob[1].last.message->time_ms);
     const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
@@ -475,6 +490,8 @@ TEST_CASE_TEMPLATE("a full list skips the newest conversations whose last entry 
   CHECK(bob[0].peer == "dave");
   CHECK(bob[1].peer == "carol");
   CHECK(conversations_now(*store, "bob", 3).size() == 2);
+  using counts = std::vector<std::pair<std::string, std::uint64_t>>;
+  CHECK(unread_counts_now(*store, "bob") == counts{{"dave", 1}, {"carol", 1}});
 }
 
 // Lists are read beside the batches (SQLite: on the caller's thread, from
