@@ -55,20 +55,23 @@ window.runApp = async ({ SDKAppID, proxyServer, userID, userSig, peer }) => {
   await call('getFriendList', chat.getFriendList());
   await call('getGroupList', chat.getGroupList());
   await call('getBlacklist', chat.getBlacklist());
-  // The first conversation.
-  const conversation = conversations.data.conversationList[0];
-  const unreadOfFirst = conversation.unreadCount;  // the object is live: read it before reading the messages
   // The SDK counts a conversation in its total once it has asked for its
-  // notification setting (a request of its own after the list): TUIKit shows
-  // the total from TOTAL_UNREAD_MESSAGE_COUNT_UPDATED, so the app waits for it.
+  // notification setting (a request of its own after the list), and the
+  // unread counts come with the login's sync, which may be answered before
+  // or after SDK_READY: TUIKit shows both from the SDK's events
+  // (TOTAL_UNREAD_MESSAGE_COUNT_UPDATED, CONVERSATION_LIST_UPDATED), so the
+  // app waits for the total, then reads the list as those events have it.
   const unreadAtStart = await new Promise((resolve) => {
-    const settled = () => chat.getTotalUnreadMessageCount() === unreadOfFirst;
-    if (settled()) return resolve(unreadOfFirst);
+    const settled = () => chat.getTotalUnreadMessageCount() > 0;
+    if (settled()) return resolve(chat.getTotalUnreadMessageCount());
     const timer = setTimeout(() => resolve(chat.getTotalUnreadMessageCount()), 5000);
     chat.on(E.TOTAL_UNREAD_MESSAGE_COUNT_UPDATED, () => {
-      if (settled()) { clearTimeout(timer); resolve(unreadOfFirst); }
+      if (settled()) { clearTimeout(timer); resolve(chat.getTotalUnreadMessageCount()); }
     });
   });
+  // The first conversation.
+  const conversation = (await chat.getConversationList()).data.conversationList[0];
+  const unreadOfFirst = conversation.unreadCount;  // the object is live: read it before reading the messages
   const profile = await call('getUserProfile', chat.getUserProfile({ userIDList: [peer] }));
   const history = await call('getMessageList', chat.getMessageList({ conversationID: conversation.conversationID }));
   await call('setMessageRead', chat.setMessageRead({ conversationID: conversation.conversationID }));
