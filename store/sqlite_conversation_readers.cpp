@@ -50,6 +50,17 @@ constexpr const char* unread_sql =
     " WHERE c.sdkappid = ?1 AND c.owner = ?2 AND c.unread > 0 AND t.expire_at_ms >= ?3"
     " ORDER BY c.last_seq DESC LIMIT ?4";
 
+// Every query here takes the same four parameters: ?1 app, ?2 owner,
+// ?3 now (ms), ?4 the most rows.
+statement& bind_owner(statement& select, const user_ref& owner, std::size_t max_count,
+                      std::int64_t now_ms) {
+  return select.reset()
+      .bind(1, owner.sdkappid)
+      .bind(2, owner.user_id)
+      .bind(3, now_ms)
+      .bind(4, as_int(max_count));
+}
+
 // Declared before its statements, so closed after them.
 struct owned_connection {
   explicit owned_connection(const std::string& file) : db(sqlite::open_connection(file, 5000)) {
@@ -81,11 +92,7 @@ struct sqlite_conversation_readers::reader {
   std::vector<conversation_summary> read(statement& select, const user_ref& owner,
                                          std::size_t max_count, std::int64_t now_ms,
                                          std::size_t& rows) {
-    select.reset()
-        .bind(1, owner.sdkappid)
-        .bind(2, owner.user_id)
-        .bind(3, now_ms)
-        .bind(4, as_int(max_count));
+    bind_owner(select, owner, max_count, now_ms);
     std::vector<conversation_summary> out;
     for (rows = 0; select.step(); ++rows)
       if (select.integer(20) != 0)
@@ -128,12 +135,7 @@ std::vector<unread_count> sqlite_conversation_readers::unread_counts(const user_
                                                                      std::size_t max_count,
                                                                      std::int64_t now_ms) {
   auto r = take();
-  auto& select = r->unread;
-  select.reset()
-      .bind(1, owner.sdkappid)
-      .bind(2, owner.user_id)
-      .bind(3, now_ms)
-      .bind(4, as_int(max_count));
+  auto& select = bind_owner(r->unread, owner, max_count, now_ms);
   std::vector<unread_count> out;
   while (select.step())
     out.push_back({select.text(0), static_cast<std::uint64_t>(select.integer(1))});
