@@ -2,6 +2,9 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
+#include <string>
+
 #include "store/postgres_connection.hpp"
 
 namespace chatd {
@@ -112,6 +115,15 @@ class postgres_leases final : public lease_store {
                         void (*before_release)(void*, std::uint32_t), void* context) {
     pqxx::work tx(connection());
     const auto ms = static_cast<long long>(lease.count());
+    // This round locks every shard row. A node frozen inside it (SIGSTOP, a
+    // paused VM: its kernel still answers TCP keepalives) would hold those
+    // locks, and so every other node's round, for as long as it is frozen,
+    // until their leases ran out: PostgreSQL ends a session that sits idle
+    // in this transaction for an eighth of a lease, well within what the
+    // others' leases survive (their margin), and a round's own pauses
+    // between statements take milliseconds.
+    tx.exec("SET LOCAL idle_in_transaction_session_timeout = " +
+            std::to_string(std::max<long long>(ms / 8, 20)));
     tx.exec_params(
         "INSERT INTO chatd_cluster_nodes (node, expires_at, synced) "
         "VALUES ($1, now() + $2 * interval '1 millisecond', $3::bigint[]) "
