@@ -205,7 +205,8 @@ class batched_message_store final : public message_store {
     try {
       read();
     } catch (const std::exception& e) {
-      // The callback was not called: its caller times out (70500).
+      // The callback was not called: dropped with the read, it answers its
+      // caller `unavailable` at once (70500).
       spdlog::error("timeline read failed: {}", e.what());
     }
   }
