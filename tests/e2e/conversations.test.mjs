@@ -2,23 +2,13 @@
 // Web SDK 3.6.6 (getConversationList, CONVERSATION_LIST_UPDATED,
 // TOTAL_UNREAD_MESSAGE_COUNT_UPDATED, setMessageRead, MESSAGE_READ_BY_PEER),
 // the native protocol and REST, kept from the per-user timelines.
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startChatd, appConfig, loggedInClient, sig, sleep, APP, until } from './lib/chatd.mjs';
-import { readyDevice } from './lib/sdk.mjs';
+import { sleep, until } from './lib/chatd.mjs';
+import { sharedChatd } from './lib/sdk.mjs';
 
-let chatd;
-const devices = [];
-before(async () => { chatd = await startChatd({ apps: [appConfig({ max_web_instances: 3 })] }); });
-after(async () => {
-  await Promise.all(devices.map((d) => d.stop()));
-  await chatd.stop('SIGKILL');
-});
-
-
-
-const sdk = (user) => readyDevice(chatd, user, devices);
-const native = (user, data) => loggedInClient(chatd, user, data);
+const env = sharedChatd();
+const { sdk, native } = env;
 
 const totalUnread = (d) => d.events.filter((e) => e.event === 'TOTAL_UNREAD_MESSAGE_COUNT_UPDATED').at(-1)?.count;
 
@@ -90,7 +80,7 @@ test('native: getConversationList and setMessageRead; REST get_list, get_c2c_unr
   assert.equal(c.unreadCount, 2);
   assert.equal(c.lastMessage.text, 'y');
   assert.equal(list.data.totalUnreadCount, 2);
-  const unread = await chatd.rest('openim/get_c2c_unread_msg_num', { To_Account: 'cn-erin' });
+  const unread = await env.chatd.rest('openim/get_c2c_unread_msg_num', { To_Account: 'cn-erin' });
   assert.equal(unread.body.ErrorCode, 0, JSON.stringify(unread.body));
   assert.equal(unread.body.AllC2CUnreadMsgNum, 2);
   const mark = await erin.request('setMessageRead', { userID: 'cn-dan' });
@@ -100,11 +90,11 @@ test('native: getConversationList and setMessageRead; REST get_list, get_c2c_unr
   assert.equal(notice.data.userID, 'cn-erin');
   assert.ok(notice.data.readTime >= list.data.conversations[0].lastMessage.time);
   assert.equal((await dan.request('sendMessage', { to: 'cn-erin', text: 'z' })).code, 0);
-  const rest = await chatd.rest('recentcontact/get_list', { From_Account: 'cn-erin', TimeStamp: 0, StartIndex: 0, TopTimeStamp: 0, TopStartIndex: 0, AssistFlags: 15 });
+  const rest = await env.chatd.rest('recentcontact/get_list', { From_Account: 'cn-erin', TimeStamp: 0, StartIndex: 0, TopTimeStamp: 0, TopStartIndex: 0, AssistFlags: 15 });
   assert.equal(rest.body.ErrorCode, 0, JSON.stringify(rest.body));
   assert.equal(rest.body.CompleteFlag, 1);
   assert.deepEqual(rest.body.SessionItem.map((i) => [i.Type, i.To_Account, i.UnreadMsgCount]), [[1, 'cn-dan', 1]]);
-  const set = await chatd.rest('openim/admin_set_msg_read', { Report_Account: 'cn-erin', Peer_Account: 'cn-dan' });
+  const set = await env.chatd.rest('openim/admin_set_msg_read', { Report_Account: 'cn-erin', Peer_Account: 'cn-dan' });
   assert.equal(set.body.ErrorCode, 0, JSON.stringify(set.body));
-  assert.equal((await chatd.rest('openim/get_c2c_unread_msg_num', { To_Account: 'cn-erin' })).body.AllC2CUnreadMsgNum, 0);
+  assert.equal((await env.chatd.rest('openim/get_c2c_unread_msg_num', { To_Account: 'cn-erin' })).body.AllC2CUnreadMsgNum, 0);
 });

@@ -4,23 +4,13 @@
 // protocol, REST and the unmodified official Web SDK 3.6.6, against a real
 // chatd. Custom messages are stored and synced like text; online-only ones
 // reach the recipient's online instances and nothing else, ever.
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startChatd, appConfig, loggedInClient, sig, sleep, APP } from './lib/chatd.mjs';
-import { readyDevice } from './lib/sdk.mjs';
+import { sleep } from './lib/chatd.mjs';
+import { sharedChatd } from './lib/sdk.mjs';
 
-let chatd;
-const devices = [];
-before(async () => { chatd = await startChatd({ apps: [appConfig({ max_web_instances: 3 })] }); });
-after(async () => {
-  await Promise.all(devices.map((d) => d.stop()));
-  await chatd.stop('SIGKILL');
-});
-
-
-
-const sdk = (user) => readyDevice(chatd, user, devices);
-const native = (user, data) => loggedInClient(chatd, user, data);
+const env = sharedChatd();
+const { sdk, native } = env;
 
 const received = (c) => c.events.filter((e) => e.event === 'messageReceived').map((e) => e.data);
 const sdkReceived = (d) => d.events.filter((e) => e.event === 'MESSAGE_RECEIVED').flatMap((e) => e.messages);
@@ -103,25 +93,25 @@ test('native: an online-only message reaches the online instances of the recipie
 
 test('REST: sendmsg takes one TIMCustomElem (and MsgLifeTime 0), admin_getroammsg gives it back', async () => {
   const bob = await native('cr-bob');
-  const r = await chatd.rest('openim/sendmsg', {
+  const r = await env.chatd.rest('openim/sendmsg', {
     To_Account: 'cr-bob', MsgRandom: 7,
     MsgBody: [{ MsgType: 'TIMCustomElem', MsgContent: { Data: 'd', Desc: 'desc', Ext: 'e' } }],
   });
   assert.equal(r.body.ErrorCode, 0, JSON.stringify(r.body));
   const m = (await bob.waitEvent('messageReceived')).data;
   assert.deepEqual(m.custom, { data: 'd', description: 'desc', extension: 'e' });
-  const online = await chatd.rest('openim/sendmsg', {
+  const online = await env.chatd.rest('openim/sendmsg', {
     To_Account: 'cr-bob', MsgLifeTime: 0, MsgBody: [{ MsgType: 'TIMTextElem', MsgContent: { Text: 'now only' } }],
   });
   assert.equal(online.body.ErrorCode, 0, JSON.stringify(online.body));
   await sleep(300);
   assert.deepEqual(received(bob).map((e) => [e.text, e.onlineOnly === true]), [['', false], ['now only', true]]);
-  const mixed = await chatd.rest('openim/sendmsg', {
+  const mixed = await env.chatd.rest('openim/sendmsg', {
     To_Account: 'cr-bob',
     MsgBody: [{ MsgType: 'TIMTextElem', MsgContent: { Text: 'a' } }, { MsgType: 'TIMCustomElem', MsgContent: { Data: 'd' } }],
   });
   assert.equal(mixed.body.ErrorCode, 80002, 'a custom element beside another is refused');
-  const roam = await chatd.rest('openim/admin_getroammsg', { Operator_Account: 'cr-bob', Peer_Account: 'administrator', MaxCnt: 10 });
+  const roam = await env.chatd.rest('openim/admin_getroammsg', { Operator_Account: 'cr-bob', Peer_Account: 'administrator', MaxCnt: 10 });
   assert.equal(roam.body.ErrorCode, 0, JSON.stringify(roam.body));
   assert.deepEqual(roam.body.MsgList.map((i) => i.MsgBody), [
     [{ MsgType: 'TIMCustomElem', MsgContent: { Data: 'd', Desc: 'desc', Ext: 'e' } }],

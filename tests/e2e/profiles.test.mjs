@@ -2,33 +2,19 @@
 // 3.6.6 (getMyProfile, getUserProfile, updateMyProfile), the native
 // protocol (getUserProfile, updateMyProfile) and REST (profile/portrait_get,
 // portrait_set) on one durable store, against a real chatd.
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startChatd, appConfig, loggedInClient, sig, APP } from './lib/chatd.mjs';
-import { readyDevice } from './lib/sdk.mjs';
+import { startChatd, appConfig } from './lib/chatd.mjs';
+import { sharedChatd } from './lib/sdk.mjs';
 
-let chatd;
-const servers = [];
-const devices = [];
-before(async () => {
-  chatd = await startChatd({ apps: [appConfig({ max_web_instances: 3 })] });
-  servers.push(chatd);
-});
-after(async () => {
-  await Promise.all(devices.map((d) => d.stop()));
-  for (const s of servers) await s.stop('SIGKILL');
-});
-
-
-
-const sdk = (server, user) => readyDevice(server, user, devices);
-const native = (server, user, data) => loggedInClient(server, user, data);
+const env = sharedChatd();
+const { sdk, native, servers } = env;
 
 const pick = (p) => ({ nick: p.nick, avatar: p.avatar, gender: p.gender, selfSignature: p.selfSignature,
   birthday: p.birthday, profileCustomField: p.profileCustomField });
 
 test('SDK: updateMyProfile, then getMyProfile on a new device and getUserProfile of another user see it', async () => {
-  const alice = await sdk(chatd, 'pf-alice');
+  const alice = await sdk('pf-alice');
   const empty = await alice.call('api', { method: 'getMyProfile' });
   assert.equal(empty.code, 0, JSON.stringify(empty));
   assert.equal(empty.data.userID, 'pf-alice');
@@ -39,10 +25,10 @@ test('SDK: updateMyProfile, then getMyProfile on a new device and getUserProfile
   };
   const set = await alice.call('api', { method: 'updateMyProfile', options: update });
   assert.equal(set.code, 0, JSON.stringify(set));
-  const again = await sdk(chatd, 'pf-alice');
+  const again = await sdk('pf-alice');
   const mine = await again.call('api', { method: 'getMyProfile' });
   assert.deepEqual(pick(mine.data), update);
-  const bob = await sdk(chatd, 'pf-bob');
+  const bob = await sdk('pf-bob');
   const theirs = await bob.call('api', { method: 'getUserProfile', options: { userIDList: ['pf-alice', 'pf-nobody'] } });
   assert.equal(theirs.code, 0, JSON.stringify(theirs));
   assert.deepEqual(theirs.data.map((p) => p.userID), ['pf-alice'], 'a user who is no account is left out');
@@ -51,7 +37,7 @@ test('SDK: updateMyProfile, then getMyProfile on a new device and getUserProfile
 });
 
 test('SDK: a bad profile field is refused with Tencent\'s code and nothing is stored', async () => {
-  const carol = await sdk(chatd, 'pf-carol');
+  const carol = await sdk('pf-carol');
   // The SDK checks a nick's length itself (2721) and sends nothing; chatd
   // checks what it is sent: a custom field over 500 bytes.
   const nick = await carol.call('api', { method: 'updateMyProfile', options: { nick: 'n'.repeat(501) } });
@@ -64,7 +50,7 @@ test('SDK: a bad profile field is refused with Tencent\'s code and nothing is st
 });
 
 test('native: updateMyProfile and getUserProfile by tag; the SDK reads what native wrote', async () => {
-  const dave = await native(chatd, 'pf-dave');
+  const dave = await native('pf-dave');
   const profile = { Tag_Profile_IM_Nick: 'Dave', Tag_Profile_IM_Level: 3, Tag_Profile_Custom_Team: 'blue' };
   assert.equal((await dave.request('updateMyProfile', { profile })).code, 0);
   assert.equal((await dave.request('updateMyProfile', { profile: { Tag_Profile_IM_Nick: 'Dave 2' } })).code, 0);
@@ -81,7 +67,7 @@ test('native: updateMyProfile and getUserProfile by tag; the SDK reads what nati
   ];
   for (const [data, code] of bad) assert.equal((await dave.request('updateMyProfile', data)).code, code, JSON.stringify(data));
   assert.equal((await dave.request('getUserProfile', { userIDList: 'pf-dave' })).code, 2017);
-  const erin = await sdk(chatd, 'pf-erin');
+  const erin = await sdk('pf-erin');
   const seen = await erin.call('api', { method: 'getUserProfile', options: { userIDList: ['pf-dave'] } });
   assert.equal(seen.data[0].nick, 'Dave 2');
   assert.equal(seen.data[0].level, 3);

@@ -3,33 +3,19 @@
 // last message), native revokeMessage, REST openim/admin_msgwithdraw, and
 // the app's revoke window, against a real chatd. The text is gone from the
 // store.
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startChatd, appConfig, loggedInClient, sig, sleep, APP, until } from './lib/chatd.mjs';
-import { readyDevice } from './lib/sdk.mjs';
+import { startChatd, appConfig, loggedInClient, sleep, until } from './lib/chatd.mjs';
+import { sharedChatd } from './lib/sdk.mjs';
 
-let chatd;
-const servers = [];
-const devices = [];
-before(async () => {
-  chatd = await startChatd({ apps: [appConfig({ max_web_instances: 3 })] });
-  servers.push(chatd);
-});
-after(async () => {
-  await Promise.all(devices.map((d) => d.stop()));
-  for (const s of servers) await s.stop('SIGKILL');
-});
-
-
-
-const sdk = (server, user) => readyDevice(server, user, devices);
-const native = (server, user, data) => loggedInClient(server, user, data);
+const env = sharedChatd();
+const { sdk, native, servers } = env;
 
 test('SDK: revokeMessage reaches the peer and the sender\'s other instance; history, the conversation and the store show it revoked', async () => {
-  const alice = await sdk(chatd, 'rv-alice');
-  const aliceToo = await sdk(chatd, 'rv-alice');
-  const bob = await sdk(chatd, 'rv-bob');
-  const carol = await native(chatd, 'rv-bob');
+  const alice = await sdk('rv-alice');
+  const aliceToo = await sdk('rv-alice');
+  const bob = await sdk('rv-bob');
+  const carol = await native('rv-bob');
   const sent = await alice.call('sendText', { to: 'rv-bob', text: 'a secret' });
   assert.equal(sent.code, 0, JSON.stringify(sent));
   await bob.waitEvent('MESSAGE_RECEIVED');
@@ -45,7 +31,7 @@ test('SDK: revokeMessage reaches the peer and the sender\'s other instance; hist
   assert.deepEqual([event.from, event.to, event.messageID, event.seq], ['rv-alice', 'rv-bob', sent.message.ID ? event.messageID : '', 1]);
   await until(() => (bob.events.filter((e) => e.event === 'TOTAL_UNREAD_MESSAGE_COUNT_UPDATED').at(-1)?.count) === 0, 'no longer unread');
   // A new device: isRevoked in history and in the conversation's last message; nothing unread.
-  const device = await sdk(chatd, 'rv-bob');
+  const device = await sdk('rv-bob');
   const history = await device.call('getMessageList', { conversationID: 'C2Crv-alice' });
   assert.deepEqual(history.messages.map((m) => [m.ID, m.isRevoked]), [[sent.message.ID, true]]);
   const list = await device.call('getConversationList');
@@ -53,7 +39,7 @@ test('SDK: revokeMessage reaches the peer and the sender\'s other instance; hist
   assert.equal(c.lastMessage.isRevoked, true);
   assert.equal(c.unreadCount, 0);
   // The text is gone from the store.
-  const roam = await chatd.rest('openim/admin_getroammsg', { Operator_Account: 'rv-bob', Peer_Account: 'rv-alice', MaxCnt: 10 });
+  const roam = await env.chatd.rest('openim/admin_getroammsg', { Operator_Account: 'rv-bob', Peer_Account: 'rv-alice', MaxCnt: 10 });
   assert.deepEqual(roam.body.MsgList.map((i) => [i.MsgBody, i.MsgFlagBits]),
     [[[{ MsgType: 'TIMTextElem', MsgContent: { Text: '' } }], 8]]);
   for (const d of [alice, aliceToo, bob, device]) assert.deepEqual(d.events.filter((e) => e.event === 'ERROR'), []);
@@ -62,8 +48,8 @@ test('SDK: revokeMessage reaches the peer and the sender\'s other instance; hist
 test('native revokeMessage within the window; after it 20016; REST admin_msgwithdraw has no window', async () => {
   const s = await startChatd({ apps: [appConfig({ max_web_instances: 3, message_revoke_window_s: 1 })] });
   servers.push(s);
-  const dan = await native(s, 'rw-dan');
-  const erin = await native(s, 'rw-erin');
+  const dan = await loggedInClient(s, 'rw-dan');
+  const erin = await loggedInClient(s, 'rw-erin');
   const first = await dan.request('sendMessage', { to: 'rw-erin', text: 'one' });
   assert.equal((await dan.request('revokeMessage', { to: 'rw-erin', messageID: first.data.messageID })).code, 0);
   const event = (await erin.waitEvent('messageRevoked')).data;
@@ -75,7 +61,7 @@ test('native revokeMessage within the window; after it 20016; REST admin_msgwith
   assert.equal((await dan.request('revokeMessage', { to: 'rw-erin', messageID: second.data.messageID })).code, 20016);
   const rest = await s.rest('openim/admin_msgwithdraw', { From_Account: 'rw-dan', To_Account: 'rw-erin', MsgKey: second.data.messageID });
   assert.equal(rest.body.ErrorCode, 0, JSON.stringify(rest.body));
-  const later = await native(s, 'rw-erin', { syncFromSeq: 0 });
+  const later = await loggedInClient(s, 'rw-erin', { syncFromSeq: 0 });
   await until(() => later.events.filter((e) => e.event === 'messageReceived').length === 2, 'the sync');
   assert.deepEqual(later.events.filter((e) => e.event === 'messageReceived').map((e) => [e.data.text, e.data.revoked]),
     [['', true], ['', true]]);

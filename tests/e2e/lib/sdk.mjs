@@ -2,7 +2,8 @@
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { APP, sig } from './chatd.mjs';
+import { before, after } from 'node:test';
+import { APP, sig, startChatd, appConfig, loggedInClient } from './chatd.mjs';
 
 const DEVICE = fileURLToPath(new URL('./sdk-device.mjs', import.meta.url));
 
@@ -77,4 +78,23 @@ export async function readyDevice(server, user, devices, sdkappid = APP) {
   if (r.code !== 0) throw new Error(`login of ${user}: ${JSON.stringify(r)}`);
   await d.waitEvent('SDK_READY');
   return d;
+}
+
+// One chatd shared by the tests of a file (three web instances per user):
+// `sdk(user)` and `native(user, data)` log in on it; its devices, it and
+// any server a test adds to `servers` are stopped after the file. The
+// server is `env.chatd` once the file's tests run.
+export function sharedChatd() {
+  const env = { chatd: undefined, servers: [], devices: [] };
+  before(async () => {
+    env.chatd = await startChatd({ apps: [appConfig({ max_web_instances: 3 })] });
+    env.servers.push(env.chatd);
+  });
+  after(async () => {
+    await Promise.all(env.devices.map((d) => d.stop()));
+    for (const s of env.servers) await s.stop('SIGKILL');
+  });
+  env.sdk = (user) => readyDevice(env.chatd, user, env.devices);
+  env.native = (user, data) => loggedInClient(env.chatd, user, data);
+  return env;
 }
