@@ -5,22 +5,16 @@
 // (debug-only) is accepted by chatd.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
-import puppeteer from 'puppeteer-core';
-import { startChatd, stopAll, sig, APP, KEY } from './helpers.mjs';
+import { startChatd, stopAll, sig, APP, KEY, CHROMIUM, launchChromium, closeChromium } from './helpers.mjs';
 
-const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find(existsSync);
 const servers = [];
 let browser;
 after(async () => {
-  // The browser is killed if it does not close in time (it must not outlive the test).
-  const closed = browser?.close();
-  const timer = setTimeout(() => browser?.process()?.kill('SIGKILL'), 5000);
-  await closed?.catch(() => {});
-  clearTimeout(timer);
+  await closeChromium(browser);
   await stopAll(servers);
 });
 
@@ -99,8 +93,7 @@ test('the demo page in chromium: login, the kick banner, a message between pages
     assert.match((await get(`${base}/demo/chatd-chat/index.js`)).headers['content-type'], /^text\/javascript/);
     assert.equal((await get(`${base}/demo`)).status, 301);
 
-    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    browser = await launchChromium();
     const first = await openDemo(base);
     await login(first, 'alice', { secretKey: KEY });  // the debug-only UserSig made in the page
     await waitFor(first, () => document.getElementById('server-time').textContent !== '–');
@@ -144,8 +137,7 @@ test('the demo page at a phone\'s width (390 px) shows the history and offline m
   assert.equal((await send('dave', 'carol', 'sent from my phone earlier')).body.ErrorCode, 0);
   assert.equal((await send('carol', 'dave', 'while you were away')).body.ErrorCode, 0);
 
-  browser ??= await puppeteer.launch({ executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  browser ??= await launchChromium();
   const page = await browser.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(e.message));

@@ -2,6 +2,8 @@
 // CHATD_BIN), UserSigs from Tencent's own generator, a TCP proxy that can
 // cut every connection (a lost network), and event recording.
 import net from 'node:net';
+import { existsSync } from 'node:fs';
+import puppeteer from 'puppeteer-core';
 import { ChatdChat } from '../src/index.js';
 
 export { startChatd, stopAll, sig, APP, KEY, sleep, until } from '../../../tests/e2e/lib/chatd.mjs';
@@ -44,4 +46,21 @@ export async function startProxy(target) {
     refuse(value) { refusing = value; },
     close() { this.cut(); server.close(); },
   };
+}
+
+// Debian's chromium (scripts/install-deps.sh), headless, for the page tests.
+export const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find(existsSync);
+
+export function launchChromium() {
+  return puppeteer.launch({ executablePath: CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+}
+
+// Closes the browser, killed if it does not close in time (it must not
+// outlive the test).
+export async function closeChromium(browser) {
+  const closed = browser?.close();
+  const timer = setTimeout(() => browser?.process()?.kill('SIGKILL'), 5000);
+  await closed?.catch(() => {});
+  clearTimeout(timer);
 }

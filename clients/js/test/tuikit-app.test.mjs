@@ -9,24 +9,19 @@
 // and the revoke. A screenshot goes to the test artifacts.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import puppeteer from 'puppeteer-core';
-import { startChatd, stopAll, sig, APP, KEY, until } from './helpers.mjs';
+import { startChatd, stopAll, sig, APP, KEY, until, CHROMIUM, launchChromium, closeChromium } from './helpers.mjs';
 import { Client } from '../../../tests/e2e/lib/chatd.mjs';
 
-const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find(existsSync);
 const SDK = fileURLToPath(new URL('../../../tests/e2e/node_modules/@tencentcloud/chat/index.js', import.meta.url));
 const servers = [];
 let browser;
 let site;
 after(async () => {
-  const closed = browser?.close();
-  const timer = setTimeout(() => browser?.process()?.kill('SIGKILL'), 5000);
-  await closed?.catch(() => {});
-  clearTimeout(timer);
+  await closeChromium(browser);
   site?.close();
   await stopAll(servers);
 });
@@ -138,8 +133,7 @@ test('a TUIKit-like app on the official SDK in chromium: start-up and the first 
     assert.equal((await bob.request('sendMessage', { to: 'tk-alice', text })).code, 0);
 
   site = await serveApp();
-  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  browser = await launchChromium();
   const page = await browser.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
