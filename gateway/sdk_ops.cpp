@@ -200,7 +200,7 @@ sync_page_handler getmsg_pages(sdk_call& call, json::array unread) {
     }
     json::array items;
     for (const auto& entry : page) {
-      items.push_back(sdk::message_item(entry));
+      items.push_back(sdk::message_item(entry, sdk::item_use::as_sent));
       call.self->record_delivered(entry);
     }
     call.reply(errc::ok, sync_reply(std::move(items), unread));
@@ -282,7 +282,7 @@ asio::awaitable<void> sdk_getroammsg(sdk_call& call) {
     std::reverse(entries.begin(), entries.end());  // the SDK wants oldest first
   json::array items;
   for (const auto& entry : entries)
-    items.push_back(sdk::message_item(entry, sdk::item_use::history));
+    items.push_back(sdk::message_item(entry, sdk::item_use::as_sent));
   const auto* oldest = entries.empty() ? nullptr : &entries.front();
   call.reply(errc::ok, {{"Complete", complete ? 1 : 0},
                         {"MsgList", std::move(items)},

@@ -116,8 +116,9 @@ json::array msg_body(const chat_message& m) {
 json::object message_item(const timeline_entry& entry, item_use use) {
   const auto& m = *entry.message;
   // A push of the user's own message is a sync copy, which the SDK expects
-  // swapped (TENCENT-SDK-MESSAGING §6); history keeps the natural order,
-  // from which the SDK reads `flow`.
+  // swapped (TENCENT-SDK-MESSAGING §6: only its push handler swaps it
+  // back); a getmsg sync and history keep the natural order, from which
+  // the SDK reads `flow`.
   const bool copy = entry.flow == message_flow::out && use == item_use::push;
   json::object item{{"From_Account", copy ? m.to : m.from},
                     {"To_Account", copy ? m.from : m.to},

@@ -40,12 +40,12 @@ std::string encode_kick_push(kick_type type, std::uint64_t new_instance, std::ui
 // One timeline entry as a C2cMsgArray / MsgList item
 // (TENCENT-SDK-MESSAGING §2): the same identifiers in pushes, syncs and
 // roaming. Pushed, an `out` entry is shaped as the SDK expects a copy of
-// its own message (IsSyncMsg 1, From_Account and To_Account swapped); in
-// history (getroammsg) it is as sent: the SDK reads its `flow` from
-// From_Account there, and a swapped one showed as received.
+// its own message (IsSyncMsg 1, From_Account and To_Account swapped); in a
+// getmsg sync and in history (getroammsg) it is as sent: the SDK reads its
+// `flow` from From_Account there, and a swapped one showed as received.
 enum class item_use : std::uint8_t {
-  push,     // msg_push and getmsg: the user's own messages as sync copies
-  history,  // getroammsg: every message as it was sent
+  push,     // msg_push: the user's own messages as sync copies (the SDK swaps them back)
+  as_sent,  // getmsg and getroammsg: every message as it was sent (read as written)
 };
 boost::json::object message_item(const timeline_entry& entry, item_use use = item_use::push);
 // A C2C read notice (the user read the conversation with `peer` on another

@@ -89,6 +89,21 @@ test('offline messages arrive after the next login, after SDK_READY, once', asyn
   alice.close();
 });
 
+// A message the user sent that no instance of theirs has had (sent from a
+// native client, or from this very device just before its sync) comes in
+// the login's online sync, whose reply the SDK reads as written (it swaps
+// only pushes' sync copies): it must show as the user's own, not the peer's.
+test('a sync of the user\'s own message shows it out, from the user', async () => {
+  const alice = await native('ss-alice');
+  assert.equal((await chatd.rest('im_open_login_svc/account_import', { UserID: 'ss-bob' })).body.ErrorCode, 0);
+  assert.equal((await alice.request('sendMessage', { to: 'ss-bob', text: 'mine' })).code, 0);
+  const device = await loggedIn('ss-alice');
+  const synced = await device.waitEvent('MESSAGE_RECEIVED');
+  assert.deepEqual(synced.messages.map((m) => [m.text, m.from, m.to, m.flow, m.conversationID]),
+    [['mine', 'ss-alice', 'ss-bob', 'out', 'C2Css-bob']]);
+  alice.close();
+});
+
 test('the sender\'s other SDK instance gets the copy with flow out', async () => {
   const a1 = await loggedIn('sc-alice');
   const a2 = await loggedIn('sc-alice');
